@@ -1,0 +1,1 @@
+"""AutoML: search model families and hyperparameters under a budget, tracking every trial."""

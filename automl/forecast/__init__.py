@@ -1,0 +1,1 @@
+"""Forecasting: automl.forecast and the model families it searches."""

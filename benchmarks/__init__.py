@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print tables comparing this project with its peers."""

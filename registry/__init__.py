@@ -1,0 +1,1 @@
+"""Model registry on the tracking store: versions, aliases, stages, history."""

@@ -1,0 +1,1 @@
+"""Experiment tracking on a SQL store: experiments, runs, params, metrics, artifacts, models."""
