@@ -1,0 +1,153 @@
+"""Turn Python values and scikit-learn estimators into literal source code for notebooks.
+
+Rendered notebooks must rebuild a trial's exact objects from plain code, so every value is written
+with ``repr``-based literals (never pasted as raw text) and every estimator as a constructor call
+imported from a public module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+
+class Code(str):
+    """Source text produced by this module: safe to place verbatim into a code cell."""
+
+
+class NotRenderableError(TypeError):
+    """A value has no literal source form (the notebook could not rebuild it)."""
+
+
+def literal(value: Any, imports: set[str] | None = None, *, all_params: bool = False) -> Code:
+    """Python source that evaluates to ``value``; estimator classes are added to ``imports``."""
+    imports = imports if imports is not None else set()
+    return Code(_literal(value, imports, all_params))
+
+
+def _literal(value: Any, imports: set[str], all_params: bool) -> str:
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, np.bool_):
+        return repr(bool(value))
+    if isinstance(value, int | np.integer):
+        return repr(int(value))
+    if isinstance(value, float | np.floating):
+        return _float(float(value))
+    if isinstance(value, str | np.str_):
+        return repr(str(value))
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v, imports, all_params) for v in value) + "]"
+    if isinstance(value, tuple):
+        items = [_literal(v, imports, all_params) for v in value]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    if isinstance(value, dict):
+        pairs = (
+            f"{_literal(k, imports, all_params)}: {_literal(v, imports, all_params)}"
+            for k, v in value.items()
+        )
+        return "{" + ", ".join(pairs) + "}"
+    if isinstance(value, np.ndarray):
+        imports.add("import numpy as np")
+        return f"np.array({_literal(value.tolist(), imports, all_params)})"
+    if isinstance(value, type) and value.__module__ in ("numpy", "builtins"):
+        if value.__module__ == "numpy":
+            imports.add("import numpy as np")
+            return f"np.{value.__name__}"
+        return value.__name__
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        return estimator_call(value, imports, all_params=all_params)
+    raise NotRenderableError(
+        f"cannot write {type(value).__qualname__} value {value!r} as notebook code; "
+        "use plain Python values (numbers, strings, lists, dicts) or scikit-learn estimators"
+    )
+
+
+def _float(x: float) -> str:
+    if math.isnan(x):
+        return "float('nan')"
+    if math.isinf(x):
+        return "float('inf')" if x > 0 else "-float('inf')"
+    return repr(x)
+
+
+def estimator_call(
+    estimator: Any, imports: set[str], *, all_params: bool = False, indent: str = ""
+) -> Code:
+    """``Class(param=literal, ...)`` for an estimator: all params, or only non-default ones."""
+    cls = type(estimator)
+    imports.add(import_line(cls))
+    params = estimator.get_params(deep=False)
+    defaults = _defaults(cls)
+    shown = {
+        k: v
+        for k, v in params.items()
+        if all_params or k not in defaults or not _same(v, defaults[k])
+    }
+    if not shown:
+        return Code(f"{cls.__name__}()")
+    args = [f"{k}={_literal(v, imports, False)}" for k, v in shown.items()]
+    if not indent and sum(len(a) for a in args) < 70:
+        return Code(f"{cls.__name__}({', '.join(args)})")
+    inner = indent + "    "
+    body = "".join(f"\n{inner}{a}," for a in args)
+    return Code(f"{cls.__name__}({body}\n{indent})")
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    try:
+        signature = inspect.signature(cls.__init__)
+    except (TypeError, ValueError):
+        return {}
+    return {
+        name: p.default
+        for name, p in signature.parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
+def _same(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float) and math.isnan(a) and math.isnan(b):
+        return True
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+@cache
+def import_line(cls: type) -> str:
+    """``from <public module> import <Class>``: the shortest non-private module exposing ``cls``."""
+    name = cls.__name__
+    parts = cls.__module__.split(".")
+    for end in range(1, len(parts) + 1):
+        candidate = parts[:end]
+        if any(p.startswith("_") for p in candidate):
+            break
+        module_name = ".".join(candidate)
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        if getattr(module, name, None) is cls:
+            return f"from {module_name} import {name}"
+    raise NotRenderableError(
+        f"{cls.__module__}.{name} is not exported by a public module, so a notebook cannot "
+        f"import it; export it (for automl classes: add {name} to automl/__init__.py)"
+    )
+
+
+def sorted_imports(lines: Iterable[str]) -> list[str]:
+    """Import lines ordered ``import x`` first, then ``from x import y``, each alphabetically."""
+    unique = set(lines)
+    plain = sorted(line for line in unique if line.startswith("import "))
+    froms = sorted(line for line in unique if line.startswith("from "))
+    return plain + froms

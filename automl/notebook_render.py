@@ -1,0 +1,119 @@
+"""The Jinja2 environment for notebook templates and the conversion of rendered text to nbformat.
+
+Templates under ``notebook_templates/`` are written as percent-format scripts: a line ``# %%``
+starts a code cell and ``# %% [markdown]`` a markdown cell. Every ``{{ expression }}`` must go
+through a filter that escapes it (``py`` for code, ``mdcode``/``num`` for markdown); the
+environment refuses raw strings, so a column name can never be pasted into code as-is.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+import notebook_templates
+from automl.notebook_code import Code, literal
+
+_CELL_MARKER = re.compile(r"^# %%(?: \[(markdown)\])?[ \t]*$")
+
+
+class Markdown(str):
+    """Markdown text whose user-provided parts are already escaped."""
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, Code | Markdown) or (
+        isinstance(value, int | float) and not isinstance(value, bool)
+    ):
+        return value
+    if isinstance(value, str):
+        raise jinja2.TemplateError(
+            f"template pastes the raw string {value[:40]!r}; pass it through |py (code) or "
+            "|mdcode (markdown) so names with quotes, newlines or template syntax stay plain"
+        )
+    return value
+
+
+def mdcode(value: Any) -> Markdown:
+    """An inline code span showing ``value`` (strings as their repr), safe for any content."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return Markdown(f"{fence}{pad}{text}{pad}{fence}")
+
+
+def num(value: Any, digits: int = 6) -> Code:
+    """A number for display (``digits`` significant digits)."""
+    if value is None:
+        return Code("n/a")
+    return Code(f"{float(value):.{digits}g}")
+
+
+def rendered(value: Any) -> Code:
+    """Output of a template macro: its own expressions already went through these filters."""
+    return Code(value)
+
+
+def py(value: Any) -> Code:
+    """Python source for a literal value (strings via repr, so they stay plain names)."""
+    return literal(value)
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The shared, cached environment: templates compile once per process."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(notebook_templates.__file__).parent),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        finalize=_finalize,
+    )
+    env.filters.update(py=py, mdcode=mdcode, num=num, rendered=rendered)
+    env.globals["code"] = Code
+    return env
+
+
+def render_cells(template_name: str, context: dict[str, Any]) -> nbformat.NotebookNode:
+    """Render ``template_name`` with ``context`` and split the text into a v4 notebook."""
+    text = environment().get_template(template_name).render(context)
+    return text_to_notebook(text)
+
+
+def text_to_notebook(text: str) -> nbformat.NotebookNode:
+    """Split percent-format text into markdown and code cells (empty cells are dropped)."""
+    cells: list[nbformat.NotebookNode] = []
+    kind: str | None = None
+    lines: list[str] = []
+
+    def flush() -> None:
+        source = "\n".join(lines).strip("\n")
+        if kind is not None and source.strip():
+            cells.append(new_markdown_cell(source) if kind == "markdown" else new_code_cell(source))
+
+    for line in text.split("\n"):
+        match = _CELL_MARKER.match(line)
+        if match:
+            flush()
+            kind, lines = (match.group(1) or "code"), []
+        else:
+            lines.append(line)
+    flush()
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
