@@ -1,0 +1,70 @@
+"""Fixtures for the tracking tests: a fresh store per test on SQLite and on PostgreSQL.
+
+PostgreSQL runs when ``AUTOML_TEST_POSTGRES_URL`` points at a server (``.ci/postgres.sh`` starts
+one); each test gets its own schema, so parallel workers never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+import tracking
+from tracking.db import dispose_engine
+
+POSTGRES_ENV = "AUTOML_TEST_POSTGRES_URL"
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+]
+
+
+def _postgres_uri() -> Iterator[str]:
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server (source .ci/postgres.sh)")
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(base, poolclass=sa.pool.NullPool)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.engine.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    uri = url.render_as_string(hide_password=False)
+    try:
+        yield uri
+    finally:
+        dispose_engine(uri)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def store_uri(request: pytest.FixtureRequest, tmp_path, monkeypatch) -> Iterator[str]:
+    """Tracking URI of an empty store (SQLite directory or PostgreSQL schema)."""
+    monkeypatch.setenv("AUTOML_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
+    if request.param == "sqlite":
+        yield str(tmp_path / "store")
+    else:
+        yield from _postgres_uri()
+
+
+@pytest.fixture
+def client(store_uri: str) -> tracking.TrackingClient:
+    """A ``TrackingClient`` on a fresh store."""
+    return tracking.TrackingClient(store_uri)
+
+
+@pytest.fixture
+def fluent(store_uri: str) -> Iterator[str]:
+    """Point the fluent API at a fresh store; end leftover runs and reset afterwards."""
+    tracking.set_tracking_uri(store_uri)
+    try:
+        yield store_uri
+    finally:
+        while tracking.active_run() is not None:
+            tracking.end_run()
+        tracking.set_tracking_uri(None)

@@ -1,0 +1,301 @@
+"""MLflow's search grammar parsed into a small AST (never into SQL text).
+
+    filter   := or_expr
+    or_expr  := and_expr (OR and_expr)*
+    and_expr := atom (AND atom)*
+    atom     := '(' or_expr ')' | ident comparator value | ident IS [NOT] NULL
+              | ident [NOT] IN '(' value (',' value)* ')'
+    ident    := [metrics|params|tags|attributes '.'] key      (key bare, `quoted` or "quoted")
+    order_by := ident [ASC|DESC]
+
+Errors are ``FilterSyntaxError`` carrying the offending token and its position.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from tracking.exceptions import FilterSyntaxError
+
+ENTITY_ALIASES = {
+    "metric": "metric",
+    "metrics": "metric",
+    "param": "param",
+    "params": "param",
+    "parameter": "param",
+    "parameters": "param",
+    "tag": "tag",
+    "tags": "tag",
+    "attribute": "attribute",
+    "attributes": "attribute",
+    "attr": "attribute",
+    "run": "attribute",
+}
+KEYWORDS = {"AND", "OR", "NOT", "LIKE", "ILIKE", "IN", "IS", "NULL", "ASC", "DESC"}
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.]))
+  | (?P<op>>=|<=|!=|<>|==|=|>|<)
+  | (?P<lparen>\()
+  | (?P<rparen>\))
+  | (?P<comma>,)
+  | (?P<squote>'(?:[^'\\]|\\.|'')*')
+  | (?P<dquote>"(?:[^"\\]|\\.|"")*")
+  | (?P<bquote>`(?:[^`]|``)*`)
+  | (?P<word>[A-Za-z_][\w.\-:]*)
+  """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # number | op | lparen | rparen | comma | squote | dquote | bquote | word | end
+    text: str
+    pos: int
+
+    @property
+    def keyword(self) -> str | None:
+        if self.kind == "word" and self.text.upper() in KEYWORDS:
+            return self.text.upper()
+        return None
+
+
+@dataclass(frozen=True)
+class Identifier:
+    """``entity`` is metric | param | tag | attribute; ``pos`` points at the identifier."""
+
+    entity: str
+    key: str
+    pos: int
+    text: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    ident: Identifier
+    op: str  # = != > >= < <= LIKE ILIKE IN NOT IN IS NULL IS NOT NULL
+    value: Any  # float | str | tuple | None
+    value_token: Token | None
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: str  # AND | OR
+    items: tuple
+
+
+@dataclass(frozen=True)
+class OrderClause:
+    ident: Identifier
+    ascending: bool
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into tokens; an unknown character raises at its position."""
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            raise FilterSyntaxError(
+                f"unexpected character {text[pos]!r} at position {pos}", text, pos, text[pos]
+            )
+        kind = match.lastgroup
+        if kind != "ws":
+            tokens.append(Token(kind, match.group(), pos))
+        pos = match.end()
+    tokens.append(Token("end", "", len(text)))
+    return tokens
+
+
+def _unquote(token: Token) -> str:
+    body = token.text[1:-1]
+    quote = token.text[0]
+    body = body.replace(quote * 2, quote)
+    if quote != "`":
+        body = re.sub(r"\\(.)", r"\1", body)
+    return body
+
+
+class _Parser:
+    def __init__(self, text: str, what: str) -> None:
+        self.text = text
+        self.what = what
+        self.tokens = tokenize(text)
+        self.i = 0
+
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.i]
+
+    def advance(self) -> Token:
+        token = self.tokens[self.i]
+        self.i += 1
+        return token
+
+    def error(self, message: str, token: Token | None = None) -> FilterSyntaxError:
+        token = token or self.tok
+        shown = token.text or "end of input"
+        return FilterSyntaxError(
+            f"invalid {self.what}: {message} (at {shown!r}, position {token.pos})",
+            self.text,
+            token.pos,
+            token.text,
+        )
+
+    # identifiers ---------------------------------------------------------------------------
+    def identifier(self) -> Identifier:
+        token = self.tok
+        if token.kind == "bquote" or token.kind == "dquote":
+            self.advance()
+            return Identifier("attribute", _unquote(token), token.pos, token.text, self.text)
+        if token.kind != "word" or token.keyword:
+            raise self.error(
+                "expected an identifier such as metrics.<key>, params.<key>, tags.<key> or "
+                "attributes.<name>"
+            )
+        self.advance()
+        word = token.text
+        if "." not in word:
+            return Identifier("attribute", word, token.pos, word, self.text)
+        prefix, key = word.split(".", 1)
+        entity = ENTITY_ALIASES.get(prefix.lower())
+        if entity is None:
+            raise self.error(
+                f"unknown entity type {prefix!r}; use metrics., params., tags. or attributes.",
+                token,
+            )
+        if key == "":
+            nxt = self.tok
+            if nxt.kind not in ("bquote", "dquote"):
+                raise self.error(f"expected a key after {word!r}")
+            self.advance()
+            key = _unquote(nxt)
+            return Identifier(entity, key, token.pos, word + nxt.text, self.text)
+        return Identifier(entity, key, token.pos, word, self.text)
+
+    # filters -------------------------------------------------------------------------------
+    def or_expr(self) -> Any:
+        items = [self.and_expr()]
+        while self.tok.keyword == "OR":
+            self.advance()
+            items.append(self.and_expr())
+        return items[0] if len(items) == 1 else BoolOp("OR", tuple(items))
+
+    def and_expr(self) -> Any:
+        items = [self.atom()]
+        while self.tok.keyword == "AND":
+            self.advance()
+            items.append(self.atom())
+        return items[0] if len(items) == 1 else BoolOp("AND", tuple(items))
+
+    def atom(self) -> Any:
+        if self.tok.kind == "lparen":
+            opening = self.advance()
+            inner = self.or_expr()
+            if self.tok.kind != "rparen":
+                raise self.error(f"expected ')' to close the '(' at position {opening.pos}")
+            self.advance()
+            return inner
+        ident = self.identifier()
+        token = self.tok
+        if token.kind == "op":
+            self.advance()
+            op = {"==": "=", "<>": "!="}.get(token.text, token.text)
+            return Comparison(ident, op, *self.value())
+        keyword = token.keyword
+        if keyword in ("LIKE", "ILIKE"):
+            self.advance()
+            return Comparison(ident, keyword, *self.value())
+        if keyword == "IS":
+            self.advance()
+            negate = False
+            if self.tok.keyword == "NOT":
+                self.advance()
+                negate = True
+            if self.tok.keyword != "NULL":
+                raise self.error("expected NULL after IS / IS NOT")
+            self.advance()
+            return Comparison(ident, "IS NOT NULL" if negate else "IS NULL", None, token)
+        if keyword == "NOT":
+            self.advance()
+            if self.tok.keyword == "IN":
+                self.advance()
+                return Comparison(ident, "NOT IN", *self.value_list())
+            if self.tok.keyword in ("LIKE", "ILIKE"):
+                raise self.error("NOT LIKE is not supported; use != or a positive LIKE")
+            raise self.error("expected IN after NOT")
+        if keyword == "IN":
+            self.advance()
+            return Comparison(ident, "IN", *self.value_list())
+        raise self.error(
+            f"expected a comparator (=, !=, <, <=, >, >=, LIKE, ILIKE, IN, IS NULL) after "
+            f"{ident.text!r}"
+        )
+
+    def value(self) -> tuple[Any, Token]:
+        token = self.tok
+        if token.kind == "number":
+            self.advance()
+            return float(token.text), token
+        if token.kind in ("squote", "dquote"):
+            self.advance()
+            return _unquote(token), token
+        raise self.error("expected a value: a number or a quoted string")
+
+    def value_list(self) -> tuple[tuple, Token]:
+        start = self.tok
+        if start.kind != "lparen":
+            raise self.error("expected '(' starting a value list")
+        self.advance()
+        values = [self.value()[0]]
+        while self.tok.kind == "comma":
+            self.advance()
+            values.append(self.value()[0])
+        if self.tok.kind != "rparen":
+            raise self.error("expected ',' or ')' in the value list")
+        self.advance()
+        return tuple(values), start
+
+    def expect_end(self) -> None:
+        if self.tok.kind != "end":
+            if self.tok.keyword is None and self.tok.kind == "word":
+                raise self.error("expected AND/OR between conditions")
+            raise self.error("unexpected token")
+
+
+def parse_filter(text: str | None) -> Any:
+    """Parse a filter string into an AST (None when empty)."""
+    if text is None or not text.strip():
+        return None
+    parser = _Parser(text, "filter_string")
+    tree = parser.or_expr()
+    parser.expect_end()
+    return tree
+
+
+def parse_order_by(clauses: list[str] | tuple[str, ...] | str | None) -> list[OrderClause]:
+    """Parse ``["metrics.rmse ASC", "start_time DESC", ...]``."""
+    if clauses is None:
+        return []
+    if isinstance(clauses, str):
+        clauses = [clauses]
+    result = []
+    for clause in clauses:
+        if not isinstance(clause, str) or not clause.strip():
+            raise FilterSyntaxError(f"invalid order_by: clause {clause!r} is empty")
+        parser = _Parser(clause, "order_by")
+        ident = parser.identifier()
+        ascending = True
+        if parser.tok.keyword in ("ASC", "DESC"):
+            ascending = parser.advance().keyword == "ASC"
+        if parser.tok.kind != "end":
+            raise parser.error("expected ASC or DESC, or the end of the clause")
+        result.append(OrderClause(ident, ascending))
+    return result

@@ -1,0 +1,219 @@
+"""SQL tables of the tracking store and versioned schema creation/migration.
+
+Every table is prefixed ``tracking_`` so the store can share a database with Optuna's
+RDBStorage (``studies``, ``trials``, ``version_info``, ``alembic_version``...) and with other
+packages. ``ensure_schema`` is public so another package (e.g. ``registry``) can create its own
+tables in the same database and keep its own row in ``tracking_schema_version``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from tracking.db import run_in_transaction
+from tracking.exceptions import SchemaVersionError
+
+SCHEMA_VERSION = 1
+COMPONENT = "tracking"
+
+version_metadata = sa.MetaData()
+schema_version = sa.Table(
+    "tracking_schema_version",
+    version_metadata,
+    sa.Column("component", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_time", sa.BigInteger, nullable=False),
+)
+
+metadata = sa.MetaData()
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+experiments = sa.Table(
+    "tracking_experiments",
+    metadata,
+    sa.Column("experiment_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(500), nullable=False, unique=True),
+    sa.Column("artifact_location", sa.String(2000), nullable=False),
+    sa.Column("lifecycle_stage", sa.String(16), nullable=False),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Column("last_update_time", sa.BigInteger, nullable=False),
+)
+
+experiment_tags = sa.Table(
+    "tracking_experiment_tags",
+    metadata,
+    sa.Column(
+        "experiment_id",
+        sa.Integer,
+        sa.ForeignKey("tracking_experiments.experiment_id"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.String(8000), nullable=False),
+)
+
+runs = sa.Table(
+    "tracking_runs",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(500)),
+    sa.Column(
+        "experiment_id",
+        sa.Integer,
+        sa.ForeignKey("tracking_experiments.experiment_id"),
+        nullable=False,
+    ),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("start_time", sa.BigInteger, nullable=False),
+    sa.Column("end_time", sa.BigInteger),
+    sa.Column("artifact_uri", sa.String(2000), nullable=False),
+    sa.Column("lifecycle_stage", sa.String(16), nullable=False),
+    sa.Column("parent_run_id", sa.String(32)),
+    sa.Column("deleted_time", sa.BigInteger),
+    # Who owns the run, so runs of dead local processes can be marked KILLED.
+    sa.Column("host", sa.String(255)),
+    sa.Column("pid", sa.Integer),
+    sa.Column("proc_start", sa.BigInteger),
+    sa.Index("ix_tracking_runs_experiment", "experiment_id", "lifecycle_stage", "start_time"),
+    sa.Index("ix_tracking_runs_status", "status"),
+    sa.Index("ix_tracking_runs_parent", "parent_run_id"),
+)
+
+params = sa.Table(
+    "tracking_params",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), sa.ForeignKey("tracking_runs.run_uuid"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.String(6000), nullable=False),
+    sa.Index("ix_tracking_params_key_value", "key", "value"),
+)
+
+tags = sa.Table(
+    "tracking_tags",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), sa.ForeignKey("tracking_runs.run_uuid"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.String(8000), nullable=False),
+)
+
+metrics = sa.Table(
+    "tracking_metrics",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("run_uuid", sa.String(32), sa.ForeignKey("tracking_runs.run_uuid"), nullable=False),
+    sa.Column("key", sa.String(250), nullable=False),
+    # NaN is stored as NULL + is_nan (SQLite turns NaN into NULL; PostgreSQL sorts NaN first).
+    sa.Column("value", sa.Double),
+    sa.Column("is_nan", sa.Boolean, nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Index("ix_tracking_metrics_run_key", "run_uuid", "key", "step"),
+)
+
+latest_metrics = sa.Table(
+    "tracking_latest_metrics",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), sa.ForeignKey("tracking_runs.run_uuid"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Double),
+    sa.Column("is_nan", sa.Boolean, nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Index("ix_tracking_latest_metrics_key_value", "key", "value"),
+)
+
+Migration = Callable[[Connection], None]
+_ready: set[tuple[int, str]] = set()
+_ready_lock = threading.Lock()
+_PG_LOCK_ID = 0x7472_6B67  # arbitrary constant: serialises schema creation on PostgreSQL
+
+
+def _stored_version(conn: Connection, component: str) -> int | None:
+    if not sa.inspect(conn).has_table(schema_version.name):
+        return None
+    row = conn.execute(
+        sa.select(schema_version.c.version).where(schema_version.c.component == component)
+    ).first()
+    return None if row is None else int(row[0])
+
+
+def ensure_schema(
+    engine: Engine,
+    component: str,
+    table_metadata: sa.MetaData,
+    version: int,
+    migrations: Mapping[int, Migration] | None = None,
+    initialize: Migration | None = None,
+) -> None:
+    """Create ``table_metadata``'s tables and record ``component``'s schema version, once.
+
+    On an existing store at an older version, ``migrations[v](conn)`` upgrades v -> v+1 in
+    order (then any new tables are created). A store written by a newer release raises
+    ``SchemaVersionError``. ``initialize(conn)`` runs once, when the component is first
+    installed (e.g. to create default rows). Safe to call from many processes at once.
+    """
+    key = (id(engine), component)
+    if key in _ready:
+        return
+    with engine.connect() as conn:
+        current = _stored_version(conn, component)
+        conn.rollback()
+    if current is not None and current > version:
+        raise SchemaVersionError(
+            f"the {component!r} tables in {engine.url!r} are at schema version {current}, newer "
+            f"than this release's {version}; upgrade the package to open this store"
+        )
+    if current != version:
+        run_in_transaction(
+            engine,
+            lambda conn: _upgrade(conn, component, table_metadata, version, migrations, initialize),
+        )
+    with _ready_lock:
+        _ready.add(key)
+
+
+def _upgrade(
+    conn: Connection,
+    component: str,
+    table_metadata: sa.MetaData,
+    version: int,
+    migrations: Mapping[int, Migration] | None,
+    initialize: Migration | None,
+) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_ID})
+    version_metadata.create_all(conn)
+    stored = _stored_version(conn, component)
+    now = int(time.time() * 1000)
+    if stored == version:
+        return
+    if stored is None:
+        table_metadata.create_all(conn)
+        if initialize is not None:
+            initialize(conn)
+        conn.execute(
+            schema_version.insert().values(component=component, version=version, updated_time=now)
+        )
+        return
+    if stored > version:
+        raise SchemaVersionError(
+            f"the {component!r} tables are at schema version {stored}, newer than {version}"
+        )
+    for step in range(stored, version):
+        migrate = (migrations or {}).get(step)
+        if migrate is None:
+            raise SchemaVersionError(
+                f"no migration of the {component!r} tables from version {step} to {step + 1}"
+            )
+        migrate(conn)
+    table_metadata.create_all(conn)
+    conn.execute(
+        schema_version.update()
+        .where(schema_version.c.component == component)
+        .values(version=version, updated_time=now)
+    )

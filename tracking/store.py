@@ -1,0 +1,779 @@
+"""The SQL store: experiments, runs, params, metrics (history + latest), tags.
+
+All writes of one call happen in one transaction after every input was validated, so a bad
+batch stores nothing. Params are immutable: re-logging the same value is a no-op, a different
+value is an error.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from tracking import schema as t
+from tracking.db import run_in_transaction
+from tracking.entities import (
+    Experiment,
+    LifecycleStage,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from tracking.exceptions import (
+    InvalidInputError,
+    ResourceAlreadyExistsError,
+    ResourceNotFoundError,
+)
+from tracking.filters import parse_filter, parse_order_by
+from tracking.liveness import current_owner, hostname, is_alive
+from tracking.names import random_run_name
+from tracking.search import (
+    check_max_results,
+    decode_token,
+    encode_token,
+    experiment_filter,
+    experiment_order,
+    run_filter,
+    run_order,
+)
+from tracking.validation import (
+    MAX_PARAM_VALUE_LENGTH,
+    MAX_TAG_VALUE_LENGTH,
+    check_experiment_id,
+    check_key,
+    check_metric_value,
+    check_name,
+    check_run_id,
+    check_step,
+    check_string_value,
+    check_timestamp,
+)
+
+T = TypeVar("T")
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+_CHUNK = 500
+
+
+def now_ms() -> int:
+    """Current time in epoch milliseconds."""
+    return int(time.time() * 1000)
+
+
+def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _float(value: float | None, is_nan: bool) -> float:
+    return math.nan if is_nan or value is None else float(value)
+
+
+def _pairs(items: Any, kind: str, limit: int) -> dict[str, str]:
+    """Normalise params/tags given as dict, list of Param/RunTag or (key, value) pairs."""
+    if items is None:
+        return {}
+    if isinstance(items, Mapping):
+        pairs = list(items.items())
+    else:
+        pairs = []
+        for item in items:
+            if isinstance(item, Param | RunTag):
+                pairs.append((item.key, item.value))
+            elif isinstance(item, tuple | list) and len(item) == 2:
+                pairs.append((item[0], item[1]))
+            else:
+                raise InvalidInputError(
+                    f"{kind}s must be a dict or a list of (key, value) pairs; got item {item!r}"
+                )
+    result: dict[str, str] = {}
+    for key, value in pairs:
+        key = check_key(key, kind)
+        text = check_string_value(value, kind, key, limit)
+        if key in result and result[key] != text:
+            raise InvalidInputError(
+                f"{kind} {key!r} is given twice with different values ({result[key]!r}, {text!r})"
+            )
+        result[key] = text
+    return result
+
+
+def _metric_rows(run_id: str, metrics: Any) -> list[dict[str, Any]]:
+    if metrics is None:
+        return []
+    stamp = now_ms()
+    if isinstance(metrics, Mapping):
+        items = [Metric(key, value, stamp, 0) for key, value in metrics.items()]
+    else:
+        items = list(metrics)
+    rows = []
+    for item in items:
+        if not isinstance(item, Metric):
+            raise InvalidInputError(f"metrics must be a dict or a list of Metric; got {item!r}")
+        key = check_key(item.key, "metric")
+        value = check_metric_value(item.value, key)
+        nan = math.isnan(value)
+        rows.append(
+            {
+                "run_uuid": run_id,
+                "key": key,
+                "value": None if nan else value,
+                "is_nan": nan,
+                "timestamp": stamp
+                if item.timestamp is None
+                else check_timestamp(item.timestamp, f"metric {key!r} timestamp"),
+                "step": check_step(item.step, key),
+            }
+        )
+    return rows
+
+
+def _insert(conn: Connection, table: sa.Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    return None
+
+
+class SqlStore:
+    """Tracking data on any SQLAlchemy database; artifacts are handled by the client."""
+
+    def __init__(self, engine: Engine, artifact_root: str) -> None:
+        self.engine = engine
+        self.artifact_root = artifact_root
+        t.ensure_schema(
+            engine, t.COMPONENT, t.metadata, t.SCHEMA_VERSION, initialize=self._initialize
+        )
+
+    # plumbing --------------------------------------------------------------------------------
+    def _initialize(self, conn: Connection) -> None:
+        stamp = now_ms()
+        conn.execute(
+            t.experiments.insert().values(
+                experiment_id=int(DEFAULT_EXPERIMENT_ID),
+                name=DEFAULT_EXPERIMENT_NAME,
+                artifact_location=os.path.join(self.artifact_root, DEFAULT_EXPERIMENT_ID),
+                lifecycle_stage=LifecycleStage.ACTIVE,
+                creation_time=stamp,
+                last_update_time=stamp,
+            )
+        )
+
+    def _write(self, fn: Callable[[Connection], T]) -> T:
+        return run_in_transaction(self.engine, fn, write=True)
+
+    def _read(self, fn: Callable[[Connection], T]) -> T:
+        return run_in_transaction(self.engine, fn, write=False)
+
+    # experiments -----------------------------------------------------------------------------
+    def _experiment_row(self, conn: Connection, experiment_id: str) -> Any:
+        row = conn.execute(
+            sa.select(t.experiments).where(t.experiments.c.experiment_id == int(experiment_id))
+        ).first()
+        if row is None:
+            raise ResourceNotFoundError(f"experiment_id {experiment_id!r} does not exist")
+        return row
+
+    def _experiments(self, conn: Connection, rows: list) -> list[Experiment]:
+        ids = [row.experiment_id for row in rows]
+        tags: dict[int, dict[str, str]] = {i: {} for i in ids}
+        for chunk in _chunks(ids):
+            for tag in conn.execute(
+                sa.select(t.experiment_tags).where(t.experiment_tags.c.experiment_id.in_(chunk))
+            ):
+                tags[tag.experiment_id][tag.key] = tag.value
+        return [
+            Experiment(
+                experiment_id=str(row.experiment_id),
+                name=row.name,
+                artifact_location=row.artifact_location,
+                lifecycle_stage=row.lifecycle_stage,
+                tags=tags[row.experiment_id],
+                creation_time=row.creation_time,
+                last_update_time=row.last_update_time,
+            )
+            for row in rows
+        ]
+
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Any = None
+    ) -> str:
+        """Create an experiment; its name must be unique (deleted ones included)."""
+        name = check_name(name, "experiment name")
+        tag_map = _pairs(tags, "tag", MAX_TAG_VALUE_LENGTH)
+        location = os.path.abspath(artifact_location) if artifact_location else None
+
+        def write(conn: Connection) -> str:
+            existing = conn.execute(
+                sa.select(t.experiments.c.lifecycle_stage).where(t.experiments.c.name == name)
+            ).first()
+            if existing is not None:
+                hint = (
+                    " (it is deleted: restore it or pick another name)"
+                    if (existing[0] == LifecycleStage.DELETED)
+                    else ""
+                )
+                raise ResourceAlreadyExistsError(f"experiment {name!r} already exists{hint}")
+            stamp = now_ms()
+            result = conn.execute(
+                t.experiments.insert().values(
+                    name=name,
+                    artifact_location=location or "",
+                    lifecycle_stage=LifecycleStage.ACTIVE,
+                    creation_time=stamp,
+                    last_update_time=stamp,
+                )
+            )
+            new_id = int(result.inserted_primary_key[0])
+            if location is None:
+                conn.execute(
+                    t.experiments.update()
+                    .where(t.experiments.c.experiment_id == new_id)
+                    .values(artifact_location=os.path.join(self.artifact_root, str(new_id)))
+                )
+            if tag_map:
+                conn.execute(
+                    t.experiment_tags.insert(),
+                    [{"experiment_id": new_id, "key": k, "value": v} for k, v in tag_map.items()],
+                )
+            return str(new_id)
+
+        try:
+            return self._write(write)
+        except IntegrityError as exc:  # a concurrent creator won the race (PostgreSQL)
+            raise ResourceAlreadyExistsError(f"experiment {name!r} already exists") from exc
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment with this id (deleted ones included)."""
+        experiment_id = check_experiment_id(experiment_id)
+        return self._read(
+            lambda conn: self._experiments(conn, [self._experiment_row(conn, experiment_id)])[0]
+        )
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment with this name, or None."""
+        name = check_name(name, "experiment name")
+
+        def read(conn: Connection) -> Experiment | None:
+            row = conn.execute(sa.select(t.experiments).where(t.experiments.c.name == name)).first()
+            return None if row is None else self._experiments(conn, [row])[0]
+
+        return self._read(read)
+
+    def search_experiments(
+        self,
+        view_type: ViewType | int | str = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        filter_string: str | None = None,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        """Experiments matching ``filter_string`` (name/tags/times), one page at a time."""
+        view = ViewType.coerce(view_type)
+        max_results = check_max_results(max_results)
+        where = experiment_filter(parse_filter(filter_string), self.engine.dialect.name)
+        clauses = parse_order_by(order_by)
+        offset = decode_token(page_token)
+        query = sa.select(t.experiments)
+        if view != ViewType.ALL:
+            stage = (
+                LifecycleStage.ACTIVE if view == ViewType.ACTIVE_ONLY else LifecycleStage.DELETED
+            )
+            query = query.where(t.experiments.c.lifecycle_stage == stage)
+        if where is not None:
+            query = query.where(where)
+        query = experiment_order(query, clauses).limit(max_results + 1).offset(offset)
+
+        def read(conn: Connection) -> PagedList:
+            rows = list(conn.execute(query))
+            more = len(rows) > max_results
+            items = self._experiments(conn, rows[:max_results])
+            return PagedList(items, encode_token(offset + max_results) if more else None)
+
+        return self._read(read)
+
+    def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
+        experiment_id = check_experiment_id(experiment_id)
+
+        def write(conn: Connection) -> None:
+            row = self._experiment_row(conn, experiment_id)
+            stamp = now_ms()
+            runs = t.runs.c
+            if stage == LifecycleStage.DELETED:
+                conn.execute(
+                    t.runs.update()
+                    .where(runs.experiment_id == row.experiment_id)
+                    .where(runs.lifecycle_stage == LifecycleStage.ACTIVE)
+                    .values(lifecycle_stage=LifecycleStage.DELETED, deleted_time=stamp)
+                )
+            elif row.lifecycle_stage == LifecycleStage.DELETED:
+                # Bring back the runs deleted together with the experiment, not earlier ones.
+                conn.execute(
+                    t.runs.update()
+                    .where(runs.experiment_id == row.experiment_id)
+                    .where(runs.deleted_time == row.last_update_time)
+                    .values(lifecycle_stage=LifecycleStage.ACTIVE, deleted_time=None)
+                )
+            conn.execute(
+                t.experiments.update()
+                .where(t.experiments.c.experiment_id == row.experiment_id)
+                .values(lifecycle_stage=stage, last_update_time=stamp)
+            )
+
+        self._write(write)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Soft-delete an experiment and its active runs."""
+        self._set_experiment_stage(experiment_id, LifecycleStage.DELETED)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        """Undo ``delete_experiment`` (runs deleted with it come back too)."""
+        self._set_experiment_stage(experiment_id, LifecycleStage.ACTIVE)
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        """Set (or overwrite) an experiment tag."""
+        experiment_id = check_experiment_id(experiment_id)
+        key = check_key(key, "tag")
+        text = check_string_value(value, "tag", key, MAX_TAG_VALUE_LENGTH)
+
+        def write(conn: Connection) -> None:
+            row = self._experiment_row(conn, experiment_id)
+            table = t.experiment_tags
+            conn.execute(
+                table.delete().where(table.c.experiment_id == row.experiment_id, table.c.key == key)
+            )
+            conn.execute(
+                table.insert().values(experiment_id=row.experiment_id, key=key, value=text)
+            )
+
+        self._write(write)
+
+    # runs --------------------------------------------------------------------------------------
+    def _run_row(self, conn: Connection, run_id: str) -> Any:
+        row = conn.execute(sa.select(t.runs).where(t.runs.c.run_uuid == run_id)).first()
+        if row is None:
+            raise ResourceNotFoundError(f"run_id {run_id!r} does not exist")
+        return row
+
+    def _active_run_row(self, conn: Connection, run_id: str) -> Any:
+        row = conn.execute(
+            sa.select(t.runs.c.lifecycle_stage).where(t.runs.c.run_uuid == run_id)
+        ).first()
+        if row is None:
+            raise ResourceNotFoundError(f"run_id {run_id!r} does not exist")
+        if row.lifecycle_stage != LifecycleStage.ACTIVE:
+            raise InvalidInputError(f"run {run_id} is deleted; restore_run() it before logging")
+        return row
+
+    def _runs(self, conn: Connection, rows: list) -> list[Run]:
+        ids = [row.run_uuid for row in rows]
+        params: dict[str, dict] = {i: {} for i in ids}
+        metrics: dict[str, dict] = {i: {} for i in ids}
+        tags: dict[str, dict] = {i: {} for i in ids}
+        for chunk in _chunks(ids):
+            for p in conn.execute(
+                sa.select(t.params.c.run_uuid, t.params.c.key, t.params.c.value).where(
+                    t.params.c.run_uuid.in_(chunk)
+                )
+            ):
+                params[p.run_uuid][p.key] = p.value
+            lm = t.latest_metrics.c
+            for m in conn.execute(
+                sa.select(lm.run_uuid, lm.key, lm.value, lm.is_nan).where(lm.run_uuid.in_(chunk))
+            ):
+                metrics[m.run_uuid][m.key] = _float(m.value, m.is_nan)
+            for g in conn.execute(
+                sa.select(t.tags.c.run_uuid, t.tags.c.key, t.tags.c.value).where(
+                    t.tags.c.run_uuid.in_(chunk)
+                )
+            ):
+                tags[g.run_uuid][g.key] = g.value
+        return [
+            Run(
+                info=RunInfo(
+                    run_id=row.run_uuid,
+                    run_name=row.name,
+                    experiment_id=str(row.experiment_id),
+                    status=row.status,
+                    start_time=row.start_time,
+                    end_time=row.end_time,
+                    artifact_uri=row.artifact_uri,
+                    lifecycle_stage=row.lifecycle_stage,
+                    parent_run_id=row.parent_run_id,
+                ),
+                data=RunData(
+                    params=params[row.run_uuid],
+                    metrics=dict(sorted(metrics[row.run_uuid].items())),
+                    tags=tags[row.run_uuid],
+                ),
+            )
+            for row in rows
+        ]
+
+    def create_run(
+        self,
+        experiment_id: str,
+        run_name: str | None = None,
+        tags: Any = None,
+        parent_run_id: str | None = None,
+        start_time: int | None = None,
+    ) -> Run:
+        """Start a RUNNING run owned by this process (for dead-run detection)."""
+        experiment_id = check_experiment_id(experiment_id)
+        run_name = random_run_name() if run_name is None else check_name(run_name, "run_name")
+        tag_map = _pairs(tags, "tag", MAX_TAG_VALUE_LENGTH)
+        if parent_run_id is not None:
+            parent_run_id = check_run_id(parent_run_id)
+        start = now_ms() if start_time is None else check_timestamp(start_time, "start_time")
+        run_id = uuid.uuid4().hex
+
+        def write(conn: Connection) -> Run:
+            exp = self._experiment_row(conn, experiment_id)
+            if exp.lifecycle_stage != LifecycleStage.ACTIVE:
+                raise InvalidInputError(
+                    f"experiment_id {experiment_id!r} is deleted; restore it to add runs"
+                )
+            if parent_run_id is not None:
+                self._run_row(conn, parent_run_id)
+            artifact_uri = os.path.join(exp.artifact_location, run_id, "artifacts")
+            conn.execute(
+                t.runs.insert().values(
+                    run_uuid=run_id,
+                    name=run_name,
+                    experiment_id=exp.experiment_id,
+                    status=RunStatus.RUNNING.value,
+                    start_time=start,
+                    end_time=None,
+                    artifact_uri=artifact_uri,
+                    lifecycle_stage=LifecycleStage.ACTIVE,
+                    parent_run_id=parent_run_id,
+                    **current_owner(),
+                )
+            )
+            if tag_map:
+                conn.execute(
+                    t.tags.insert(),
+                    [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()],
+                )
+            return Run(
+                RunInfo(
+                    run_id,
+                    run_name,
+                    experiment_id,
+                    RunStatus.RUNNING.value,
+                    start,
+                    None,
+                    artifact_uri,
+                    LifecycleStage.ACTIVE,
+                    parent_run_id,
+                ),
+                RunData(tags=dict(tag_map)),
+            )
+
+        return self._write(write)
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with params, latest metrics and tags."""
+        run_id = check_run_id(run_id)
+        return self._read(lambda conn: self._runs(conn, [self._run_row(conn, run_id)])[0])
+
+    def update_run(
+        self,
+        run_id: str,
+        status: str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+        take_ownership: bool = False,
+    ) -> None:
+        """Change status/end time/name; RUNNING clears the end time."""
+        run_id = check_run_id(run_id)
+        values: dict[str, Any] = {}
+        if status is not None:
+            try:
+                status = RunStatus(str(status).upper()).value
+            except ValueError as exc:
+                raise InvalidInputError(
+                    f"status {status!r} is not one of {', '.join(s.value for s in RunStatus)}"
+                ) from exc
+            values["status"] = status
+            if status == RunStatus.RUNNING.value:
+                values["end_time"] = None
+            else:
+                values["end_time"] = (
+                    now_ms() if end_time is None else check_timestamp(end_time, "end_time")
+                )
+        if run_name is not None:
+            values["name"] = check_name(run_name, "run_name")
+        if take_ownership:
+            values.update(current_owner())
+
+        def write(conn: Connection) -> None:
+            self._run_row(conn, run_id)
+            if values:
+                conn.execute(t.runs.update().where(t.runs.c.run_uuid == run_id).values(**values))
+
+        self._write(write)
+
+    def _set_run_stage(self, run_id: str, stage: str) -> None:
+        run_id = check_run_id(run_id)
+
+        def write(conn: Connection) -> None:
+            self._run_row(conn, run_id)
+            conn.execute(
+                t.runs.update()
+                .where(t.runs.c.run_uuid == run_id)
+                .values(
+                    lifecycle_stage=stage,
+                    deleted_time=now_ms() if stage == LifecycleStage.DELETED else None,
+                )
+            )
+
+        self._write(write)
+
+    def delete_run(self, run_id: str) -> None:
+        """Soft-delete a run (hidden from ACTIVE_ONLY searches; restore_run undoes it)."""
+        self._set_run_stage(run_id, LifecycleStage.DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        """Undo ``delete_run``."""
+        self._set_run_stage(run_id, LifecycleStage.ACTIVE)
+
+    def mark_dead_runs(self) -> list[str]:
+        """Mark KILLED the RUNNING runs whose owning process on this host has died."""
+        host = hostname()
+        runs = t.runs.c
+        rows = self._read(
+            lambda conn: list(
+                conn.execute(
+                    sa.select(runs.run_uuid, runs.pid, runs.proc_start).where(
+                        runs.status == RunStatus.RUNNING.value, runs.host == host
+                    )
+                )
+            )
+        )
+        dead = [row.run_uuid for row in rows if not is_alive(row.pid, row.proc_start)]
+        if not dead:
+            return []
+        stamp = now_ms()
+
+        def write(conn: Connection) -> None:
+            for chunk in _chunks(dead):
+                conn.execute(
+                    t.runs.update()
+                    .where(runs.run_uuid.in_(chunk), runs.status == RunStatus.RUNNING.value)
+                    .values(status=RunStatus.KILLED.value, end_time=stamp)
+                )
+
+        self._write(write)
+        return dead
+
+    # params / metrics / tags -------------------------------------------------------------------
+    def log_batch(self, run_id: str, metrics: Any = (), params: Any = (), tags: Any = ()) -> None:
+        """Log metrics, params and tags atomically (all or nothing)."""
+        run_id = check_run_id(run_id)
+        metric_rows = _metric_rows(run_id, metrics)
+        param_map = _pairs(params, "param", MAX_PARAM_VALUE_LENGTH)
+        tag_map = _pairs(tags, "tag", MAX_TAG_VALUE_LENGTH)
+
+        def write(conn: Connection) -> None:
+            self._active_run_row(conn, run_id)
+            if param_map:
+                self._insert_params(conn, run_id, param_map)
+            if metric_rows:
+                conn.execute(t.metrics.insert(), metric_rows)
+                self._update_latest(conn, metric_rows)
+            if tag_map:
+                self._upsert_tags(conn, run_id, tag_map)
+
+        self._write(write)
+
+    def _insert_params(self, conn: Connection, run_id: str, param_map: dict[str, str]) -> None:
+        rows = [{"run_uuid": run_id, "key": k, "value": v} for k, v in param_map.items()]
+        keys = list(param_map)
+        existing: dict[str, str] = {}
+        ins = _insert(conn, t.params)
+        if ins is None:
+            for chunk in _chunks(keys):
+                existing.update(
+                    conn.execute(
+                        sa.select(t.params.c.key, t.params.c.value).where(
+                            t.params.c.run_uuid == run_id, t.params.c.key.in_(chunk)
+                        )
+                    ).all()
+                )
+            new = [row for row in rows if row["key"] not in existing]
+            if new:
+                conn.execute(t.params.insert(), new)
+        else:
+            conn.execute(ins.on_conflict_do_nothing(index_elements=["run_uuid", "key"]), rows)
+        for chunk in _chunks(keys):
+            stored = dict(
+                conn.execute(
+                    sa.select(t.params.c.key, t.params.c.value).where(
+                        t.params.c.run_uuid == run_id, t.params.c.key.in_(chunk)
+                    )
+                ).all()
+            )
+            for key in chunk:
+                if stored.get(key) != param_map[key]:
+                    raise InvalidInputError(
+                        f"param {key!r} of run {run_id} is already {stored.get(key)!r}; params "
+                        f"are immutable, so it cannot be changed to {param_map[key]!r}"
+                    )
+
+    def _update_latest(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        best: dict[str, dict[str, Any]] = {}
+        for row in rows:  # later rows win ties, as the history order says
+            current = best.get(row["key"])
+            if current is None or (row["step"], row["timestamp"]) >= (
+                current["step"],
+                current["timestamp"],
+            ):
+                best[row["key"]] = row
+        latest = list(best.values())
+        lm = t.latest_metrics
+        ins = _insert(conn, lm)
+        if ins is not None:
+            newer = sa.or_(
+                ins.excluded.step > lm.c.step,
+                sa.and_(ins.excluded.step == lm.c.step, ins.excluded.timestamp >= lm.c.timestamp),
+            )
+            stmt = ins.on_conflict_do_update(
+                index_elements=["run_uuid", "key"],
+                set_={
+                    "value": ins.excluded.value,
+                    "is_nan": ins.excluded.is_nan,
+                    "timestamp": ins.excluded.timestamp,
+                    "step": ins.excluded.step,
+                },
+                where=newer,
+            )
+            conn.execute(stmt, latest)
+            return
+        run_id = latest[0]["run_uuid"]
+        for row in latest:
+            current = conn.execute(
+                sa.select(lm.c.step, lm.c.timestamp).where(
+                    lm.c.run_uuid == run_id, lm.c.key == row["key"]
+                )
+            ).first()
+            if current is None:
+                conn.execute(lm.insert(), [row])
+            elif (row["step"], row["timestamp"]) >= (current.step, current.timestamp):
+                conn.execute(
+                    lm.update().where(lm.c.run_uuid == run_id, lm.c.key == row["key"]).values(**row)
+                )
+
+    def _upsert_tags(self, conn: Connection, run_id: str, tag_map: dict[str, str]) -> None:
+        rows = [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()]
+        ins = _insert(conn, t.tags)
+        if ins is not None:
+            conn.execute(
+                ins.on_conflict_do_update(
+                    index_elements=["run_uuid", "key"], set_={"value": ins.excluded.value}
+                ),
+                rows,
+            )
+            return
+        for chunk in _chunks(list(tag_map)):
+            conn.execute(
+                t.tags.delete().where(t.tags.c.run_uuid == run_id, t.tags.c.key.in_(chunk))
+            )
+        conn.execute(t.tags.insert(), rows)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a run tag (error if the run has no such tag)."""
+        run_id = check_run_id(run_id)
+        key = check_key(key, "tag")
+
+        def write(conn: Connection) -> None:
+            self._active_run_row(conn, run_id)
+            result = conn.execute(
+                t.tags.delete().where(t.tags.c.run_uuid == run_id, t.tags.c.key == key)
+            )
+            if result.rowcount == 0:
+                raise ResourceNotFoundError(f"run {run_id} has no tag {key!r}")
+
+        self._write(write)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every value logged for ``key``, ordered by step then time."""
+        run_id = check_run_id(run_id)
+        key = check_key(key, "metric")
+        m = t.metrics.c
+
+        def read(conn: Connection) -> list[Metric]:
+            self._run_row(conn, run_id)
+            rows = conn.execute(
+                sa.select(m.value, m.is_nan, m.timestamp, m.step)
+                .where(m.run_uuid == run_id, m.key == key)
+                .order_by(m.step, m.timestamp, m.id)
+            )
+            return [Metric(key, _float(r.value, r.is_nan), r.timestamp, r.step) for r in rows]
+
+        return self._read(read)
+
+    # search ------------------------------------------------------------------------------------
+    def search_runs(
+        self,
+        experiment_ids: list[str] | str,
+        filter_string: str | None = "",
+        run_view_type: ViewType | int | str = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        """One page of runs matching the MLflow-style ``filter_string``, ordered by ``order_by``."""
+        if isinstance(experiment_ids, str | int):
+            experiment_ids = [experiment_ids]
+        ids = [int(check_experiment_id(e)) for e in experiment_ids]
+        view = ViewType.coerce(run_view_type)
+        max_results = check_max_results(max_results)
+        where = run_filter(parse_filter(filter_string), self.engine.dialect.name)
+        clauses = parse_order_by(order_by)
+        offset = decode_token(page_token)
+        query = sa.select(t.runs).where(t.runs.c.experiment_id.in_(ids))
+        if view != ViewType.ALL:
+            stage = (
+                LifecycleStage.ACTIVE if view == ViewType.ACTIVE_ONLY else LifecycleStage.DELETED
+            )
+            query = query.where(t.runs.c.lifecycle_stage == stage)
+        if where is not None:
+            query = query.where(where)
+        query = run_order(query, clauses).limit(max_results + 1).offset(offset)
+
+        def read(conn: Connection) -> PagedList:
+            if ids:
+                found = {
+                    r[0]
+                    for r in conn.execute(
+                        sa.select(t.experiments.c.experiment_id).where(
+                            t.experiments.c.experiment_id.in_(ids)
+                        )
+                    )
+                }
+                missing = [str(i) for i in ids if i not in found]
+                if missing:
+                    raise ResourceNotFoundError(f"experiment_ids {missing} do not exist")
+            rows = list(conn.execute(query))
+            more = len(rows) > max_results
+            items = self._runs(conn, rows[:max_results])
+            return PagedList(items, encode_token(offset + max_results) if more else None)
+
+        return self._read(read)
