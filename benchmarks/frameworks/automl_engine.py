@@ -1,0 +1,70 @@
+"""This project's engine, called as a user would: ``automl.classify`` / ``automl.regress``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.protocol import METRIC_BY_TASK
+
+
+class AutoMLEngine:
+    """Runs the engine with its tracking store, notebooks and artifacts inside the work directory."""
+
+    def __init__(self) -> None:
+        self.n_trials: int | None = None
+        self.best_model = ""
+        self.time_breakdown: dict[str, float] | None = None
+
+    def fit(
+        self,
+        train: pd.DataFrame,
+        target: str,
+        task: str,
+        budget_s: float,
+        n_jobs: int,
+        seed: int,
+        workdir: Path,
+    ) -> None:
+        os.environ["AUTOML_TRACKING_URI"] = str(workdir / "automl-runs")
+        os.chdir(workdir)
+        import automl
+
+        run = automl.regress if task == "regression" else automl.classify
+        self.task = task
+        self.summary = run(
+            train,
+            target_col=target,
+            primary_metric=METRIC_BY_TASK[task],
+            timeout_minutes=budget_s / 60.0,
+            experiment_name=f"bench-{workdir.name}",
+            n_jobs=n_jobs,
+            verbose=False,
+        )
+        self.n_trials = len(self.summary.trials)
+        best = self.summary.best_trial
+        config = getattr(best, "config", None) or {}
+        self.best_model = (
+            str(config.get("family", config)) if isinstance(config, dict) else str(config)
+        )
+        breakdown = getattr(self.summary, "time_breakdown", None)
+        self.time_breakdown = {k: float(v) for k, v in breakdown.items()} if breakdown else None
+        self.model = best.load_model()
+
+    def predict(self, X: pd.DataFrame) -> tuple[np.ndarray, list | None]:
+        if self.task == "regression":
+            return np.asarray(self.model.predict(X), dtype=float), None
+        proba = np.asarray(self.model.predict_proba(X), dtype=float)
+        return proba, self._classes()
+
+    def _classes(self) -> list:
+        metadata = getattr(self.model, "metadata", None) or {}
+        classes = metadata.get("classes") if isinstance(metadata, dict) else None
+        if classes is None:
+            classes = getattr(self.model.unwrap(), "classes_", None)
+        if classes is None:
+            raise RuntimeError("the engine's model exposes no class order (metadata 'classes')")
+        return list(classes)

@@ -1,0 +1,74 @@
+"""FLAML's AutoML with the documented settings: the scoring metric as objective, time_budget, n_jobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.protocol import METRIC_BY_TASK
+
+FLAML_TASK = {
+    "binary": "classification",
+    "multiclass": "classification",
+    "regression": "regression",
+}
+
+
+def as_categories(X: pd.DataFrame, dtypes: dict[str, pd.CategoricalDtype] | None = None):
+    """Text columns as pandas ``category`` (FLAML's documented input); ``dtypes`` from training."""
+    X = X.copy()
+    if dtypes is None:
+        dtypes = {
+            c: pd.CategoricalDtype(sorted(X[c].dropna().unique()))
+            for c in X.columns
+            if pd.api.types.is_object_dtype(X[c]) or pd.api.types.is_string_dtype(X[c])
+        }
+    for col, dtype in dtypes.items():
+        X[col] = X[col].astype(dtype)
+    return X, dtypes
+
+
+class FLAMLAutoML:
+    """``flaml.AutoML().fit`` on the training part; log file in the work directory."""
+
+    def __init__(self) -> None:
+        self.n_trials: int | None = None
+        self.best_model = ""
+        self.time_breakdown: dict[str, float] | None = None
+
+    def fit(
+        self,
+        train: pd.DataFrame,
+        target: str,
+        task: str,
+        budget_s: float,
+        n_jobs: int,
+        seed: int,
+        workdir: Path,
+    ) -> None:
+        from flaml import AutoML
+
+        self.task = task
+        X, self.dtypes = as_categories(train.drop(columns=[target]))
+        self.automl = AutoML()
+        self.automl.fit(
+            X,
+            train[target],
+            task=FLAML_TASK[task],
+            metric=METRIC_BY_TASK[task],
+            time_budget=budget_s,
+            n_jobs=n_jobs,
+            seed=seed,
+            log_file_name=str(workdir / "flaml.log"),
+            verbose=0,
+        )
+        self.n_trials = int(getattr(self.automl, "modelcount", 0) or 0)
+        self.best_model = f"{self.automl.best_estimator} {self.automl.best_config}"
+
+    def predict(self, X: pd.DataFrame) -> tuple[np.ndarray, list | None]:
+        X, _ = as_categories(X, self.dtypes)
+        if self.task != "regression":
+            return self.automl.predict_proba(X), list(self.automl.classes_)
+        return self.automl.predict(X), None
