@@ -1,0 +1,491 @@
+"""Model families: search spaces, default portfolios and estimator construction.
+
+A trial config is ``{"family": name, "params": {...}}`` with literal hyperparameters; Optuna
+parameters are namespaced ``"<family>.<param>"`` so families never share a distribution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightgbm as lgb
+import sklearn
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import ElasticNet, Lasso, LogisticRegression, Ridge
+from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+SKLEARN_VERSION = tuple(int(p) for p in sklearn.__version__.split(".")[:2] if p.isdigit())
+LGBM_MAX_ROUNDS = 2000
+LGBM_EARLY_STOPPING = 50
+FIT_ONLY_PARAMS = ("early_stopping_rounds",)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One searched hyperparameter (``kind``: "int", "float" or "categorical")."""
+
+    name: str
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    choices: tuple = ()
+    when: tuple[str, tuple] | None = None  # (other param, values) for conditional params
+
+    def suggest(self, trial: Any, prefix: str) -> Any:
+        key = f"{prefix}.{self.name}"
+        if self.kind == "int":
+            return trial.suggest_int(key, int(self.low), int(self.high), log=self.log)
+        if self.kind == "float":
+            return trial.suggest_float(key, self.low, self.high, log=self.log)
+        return trial.suggest_categorical(key, list(self.choices))
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    """A model family: what it searches, its strong defaults and how it builds an estimator."""
+
+    name: str
+    framework: str
+    tasks: tuple[str, ...]
+    encoding: str
+    description: str
+    space: Callable[[Any], list[Param]]
+    constants: Callable[[Any], dict[str, Any]]
+    defaults: Callable[[Any], list[dict[str, Any]]]
+    make: Callable[[Any, dict[str, Any], int], Any]
+    fit_params: tuple[str, ...] = field(default=())
+
+    def suggest(self, trial: Any, plan: Any) -> dict[str, Any]:
+        """Sample this family's conditional space on an Optuna trial; returns literal params."""
+        params: dict[str, Any] = {}
+        for p in self.space(plan):
+            if p.when is not None and params.get(p.when[0]) not in p.when[1]:
+                continue
+            params[p.name] = p.suggest(trial, self.name)
+        params.update(self.constants(plan))
+        return params
+
+    def portfolio(self, plan: Any) -> list[dict[str, Any]]:
+        """Strong default parameter sets for ``plan``, best first (each a full ``params``)."""
+        out = []
+        for searched in self.defaults(plan):
+            params = {k: v for k, v in searched.items()}
+            params.update(self.constants(plan))
+            out.append(params)
+        return out
+
+    def build(self, plan: Any, params: Mapping[str, Any], n_threads: int = 1) -> Any:
+        """The unfitted estimator for ``params`` (fit-only keys such as early stopping dropped)."""
+        model_params = {k: v for k, v in params.items() if k not in FIT_ONLY_PARAMS}
+        return self.make(plan, model_params, max(1, int(n_threads)))
+
+    def optuna_params(self, params: Mapping[str, Any], plan: Any = None) -> dict[str, Any]:
+        """The namespaced Optuna values that make :meth:`suggest` return ``params``."""
+        names = {p.name for p in self.space(plan)} if plan is not None else None
+        constants = set(self.constants(plan)) | set(FIT_ONLY_PARAMS)
+        return {
+            f"{self.name}.{k}": v
+            for k, v in params.items()
+            if (names is None or k in names) and k not in constants
+        }
+
+
+def _is_classification(plan: Any) -> bool:
+    return plan.task == "classification"
+
+
+def _class_weight(plan: Any) -> str | None:
+    return plan.class_weight if _is_classification(plan) else None
+
+
+# -- logistic regression (classification) ------------------------------------------------------
+def _logistic_space(plan: Any) -> list[Param]:
+    return [
+        Param("C", "float", 1e-3, 100.0, log=True),
+        Param("penalty", "categorical", choices=("l2", "elasticnet")),
+        Param("l1_ratio", "float", 0.05, 1.0, when=("penalty", ("elasticnet",))),
+    ]
+
+
+def _logistic_make(plan: Any, params: dict[str, Any], n_threads: int) -> Any:
+    l1_ratio = float(params.get("l1_ratio", 0.0)) if params.get("penalty") == "elasticnet" else 0.0
+    solver = "saga" if l1_ratio > 0 else "lbfgs"
+    common = {
+        "C": float(params.get("C", 1.0)),
+        "solver": solver,
+        "max_iter": int(params.get("max_iter", 1000)),
+        "class_weight": _class_weight(plan),
+        "random_state": int(plan.seed),
+    }
+    if SKLEARN_VERSION >= (1, 8):
+        return LogisticRegression(l1_ratio=l1_ratio, **common)
+    if l1_ratio > 0:
+        return LogisticRegression(penalty="elasticnet", l1_ratio=l1_ratio, **common)
+    return LogisticRegression(penalty="l2", **common)
+
+
+# -- regularised linear regression --------------------------------------------------------------
+def _linear_space(plan: Any) -> list[Param]:
+    return [
+        Param("penalty", "categorical", choices=("l2", "l1", "elasticnet")),
+        Param("alpha", "float", 1e-4, 100.0, log=True),
+        Param("l1_ratio", "float", 0.05, 0.95, when=("penalty", ("elasticnet",))),
+    ]
+
+
+def _linear_make(plan: Any, params: dict[str, Any], n_threads: int) -> Any:
+    penalty = params.get("penalty", "l2")
+    alpha = float(params.get("alpha", 1.0))
+    if penalty == "l2":
+        regressor: Any = Ridge(alpha=alpha, random_state=int(plan.seed))
+    elif penalty == "l1":
+        regressor = Lasso(alpha=alpha, max_iter=5000, random_state=int(plan.seed))
+    else:
+        regressor = ElasticNet(
+            alpha=alpha,
+            l1_ratio=float(params.get("l1_ratio", 0.5)),
+            max_iter=5000,
+            random_state=int(plan.seed),
+        )
+    # Standardising the target makes ``alpha`` mean the same thing whatever the target's scale.
+    return TransformedTargetRegressor(regressor=regressor, transformer=StandardScaler())
+
+
+# -- decision tree ------------------------------------------------------------------------------
+def _criteria(plan: Any) -> tuple[str, ...]:
+    return ("gini", "entropy") if _is_classification(plan) else ("squared_error", "friedman_mse")
+
+
+def _tree_space(plan: Any) -> list[Param]:
+    return [
+        Param("max_depth", "int", 2, 24),
+        Param("min_samples_leaf", "int", 1, 200, log=True),
+        Param("max_features", "float", 0.3, 1.0),
+        Param("criterion", "categorical", choices=_criteria(plan)),
+    ]
+
+
+def _tree_make(plan: Any, params: dict[str, Any], n_threads: int) -> Any:
+    kwargs = dict(params, random_state=int(plan.seed))
+    if _is_classification(plan):
+        return DecisionTreeClassifier(class_weight=_class_weight(plan), **kwargs)
+    return DecisionTreeRegressor(**kwargs)
+
+
+# -- forests ------------------------------------------------------------------------------------
+def _forest_space(plan: Any) -> list[Param]:
+    return [
+        Param("n_estimators", "int", 50, 300, log=True),
+        Param("max_features", "float", 0.05, 1.0),
+        Param("min_samples_leaf", "int", 1, 50, log=True),
+        Param("max_leaf_nodes", "int", 16, 32768, log=True),
+        Param("criterion", "categorical", choices=_criteria(plan)),
+    ]
+
+
+def _forest_maker(classifier: type, regressor: type) -> Callable[[Any, dict[str, Any], int], Any]:
+    def make(plan: Any, params: dict[str, Any], n_threads: int) -> Any:
+        kwargs = dict(params, random_state=int(plan.seed), n_jobs=n_threads)
+        if _is_classification(plan):
+            return classifier(class_weight=_class_weight(plan), **kwargs)
+        return regressor(**kwargs)
+
+    return make
+
+
+# -- LightGBM -----------------------------------------------------------------------------------
+def _lgbm_space(plan: Any) -> list[Param]:
+    return [
+        Param("learning_rate", "float", 0.01, 0.3, log=True),
+        Param("num_leaves", "int", 4, 512, log=True),
+        Param("min_child_samples", "int", 2, 100, log=True),
+        Param("colsample_bytree", "float", 0.3, 1.0),
+        Param("subsample", "float", 0.5, 1.0),
+        Param("reg_alpha", "float", 1e-4, 30.0, log=True),
+        Param("reg_lambda", "float", 1e-4, 50.0, log=True),
+        Param("max_bin", "categorical", choices=(63, 127, 255, 511, 1023)),
+    ]
+
+
+def _lgbm_constants(plan: Any) -> dict[str, Any]:
+    return {
+        "n_estimators": LGBM_MAX_ROUNDS,
+        "early_stopping_rounds": LGBM_EARLY_STOPPING,
+        "subsample_freq": 1,
+    }
+
+
+def _lgbm_make(plan: Any, params: dict[str, Any], n_threads: int) -> Any:
+    kwargs = dict(
+        params,
+        random_state=int(plan.seed),
+        n_jobs=n_threads,
+        deterministic=True,
+        force_col_wise=True,
+        verbose=-1,
+    )
+    if _is_classification(plan):
+        return lgb.LGBMClassifier(class_weight=_class_weight(plan), **kwargs)
+    return lgb.LGBMRegressor(**kwargs)
+
+
+# -- portfolios (zero-shot defaults, adapted from FLAML's and LightGBM/sklearn defaults) -------
+def _lgbm_defaults(plan: Any) -> list[dict[str, Any]]:
+    base = {"subsample": 1.0, "reg_alpha": 1e-4, "reg_lambda": 1e-4}
+    configs = [
+        {
+            "learning_rate": 0.1,
+            "num_leaves": 31,
+            "min_child_samples": 20,
+            "colsample_bytree": 1.0,
+            "max_bin": 255,
+            **base,
+        },
+        {
+            "learning_rate": 0.048,
+            "num_leaves": 139,
+            "min_child_samples": 8,
+            "colsample_bytree": 0.526,
+            "subsample": 1.0,
+            "reg_alpha": 0.0029,
+            "reg_lambda": 0.0245,
+            "max_bin": 511,
+        },
+        {
+            "learning_rate": 0.05,
+            "num_leaves": 4,
+            "min_child_samples": 3,
+            "colsample_bytree": 0.539,
+            "subsample": 1.0,
+            "reg_alpha": 15.8,
+            "reg_lambda": 34.8,
+            "max_bin": 1023,
+        },
+    ]
+    if not _is_classification(plan):
+        configs[1:] = [
+            {
+                "learning_rate": 0.0226,
+                "num_leaves": 122,
+                "min_child_samples": 2,
+                "colsample_bytree": 0.702,
+                "subsample": 1.0,
+                "reg_alpha": 0.00425,
+                "reg_lambda": 0.1129,
+                "max_bin": 511,
+            },
+            {
+                "learning_rate": 0.0217,
+                "num_leaves": 42,
+                "min_child_samples": 12,
+                "colsample_bytree": 0.7385,
+                "subsample": 1.0,
+                "reg_alpha": 0.0036,
+                "reg_lambda": 12.08,
+                "max_bin": 127,
+            },
+        ]
+    configs.append(
+        {
+            "learning_rate": 0.03,
+            "num_leaves": 63,
+            "min_child_samples": 20,
+            "colsample_bytree": 0.8,
+            "subsample": 0.8,
+            "reg_alpha": 1e-4,
+            "reg_lambda": 1.0,
+            "max_bin": 255,
+        }
+    )
+    return configs
+
+
+def _forest_defaults(plan: Any) -> list[dict[str, Any]]:
+    gini, entropy = _criteria(plan)
+    max_features = 0.25 if _is_classification(plan) else 0.6
+    return [
+        {
+            "n_estimators": 100,
+            "max_features": max_features,
+            "min_samples_leaf": 1,
+            "max_leaf_nodes": 32768,
+            "criterion": gini,
+        },
+        {
+            "n_estimators": 300,
+            "max_features": 0.245,
+            "min_samples_leaf": 1,
+            "max_leaf_nodes": 1156,
+            "criterion": entropy,
+        },
+        {
+            "n_estimators": 200,
+            "max_features": 0.1,
+            "min_samples_leaf": 2,
+            "max_leaf_nodes": 102,
+            "criterion": gini,
+        },
+    ]
+
+
+def _tree_defaults(plan: Any) -> list[dict[str, Any]]:
+    gini, entropy = _criteria(plan)
+    return [
+        {"max_depth": 8, "min_samples_leaf": 5, "max_features": 1.0, "criterion": gini},
+        {"max_depth": 14, "min_samples_leaf": 20, "max_features": 0.7, "criterion": entropy},
+    ]
+
+
+def _logistic_defaults(plan: Any) -> list[dict[str, Any]]:
+    return [
+        {"C": 1.0, "penalty": "l2"},
+        {"C": 0.1, "penalty": "l2"},
+        {"C": 1.0, "penalty": "elasticnet", "l1_ratio": 0.5},
+    ]
+
+
+def _linear_defaults(plan: Any) -> list[dict[str, Any]]:
+    return [
+        {"penalty": "l2", "alpha": 1.0},
+        {"penalty": "elasticnet", "alpha": 0.01, "l1_ratio": 0.5},
+        {"penalty": "l1", "alpha": 0.001},
+    ]
+
+
+def _none(plan: Any) -> dict[str, Any]:
+    return {}
+
+
+FAMILIES: dict[str, ModelFamily] = {
+    family.name: family
+    for family in (
+        ModelFamily(
+            "lightgbm",
+            "lightgbm",
+            ("classification", "regression"),
+            "ordinal",
+            "LightGBM gradient-boosted trees",
+            _lgbm_space,
+            _lgbm_constants,
+            _lgbm_defaults,
+            _lgbm_make,
+        ),
+        ModelFamily(
+            "logistic_regression",
+            "sklearn",
+            ("classification",),
+            "onehot_scaled",
+            "regularised logistic regression",
+            _logistic_space,
+            _none,
+            _logistic_defaults,
+            _logistic_make,
+        ),
+        ModelFamily(
+            "linear_regression",
+            "sklearn",
+            ("regression",),
+            "onehot_scaled",
+            "regularised linear regression (ridge / lasso / elastic net)",
+            _linear_space,
+            _none,
+            _linear_defaults,
+            _linear_make,
+        ),
+        ModelFamily(
+            "random_forest",
+            "sklearn",
+            ("classification", "regression"),
+            "onehot",
+            "random forest",
+            _forest_space,
+            _none,
+            _forest_defaults,
+            _forest_maker(RandomForestClassifier, RandomForestRegressor),
+        ),
+        ModelFamily(
+            "extra_trees",
+            "sklearn",
+            ("classification", "regression"),
+            "onehot",
+            "extremely randomised trees",
+            _forest_space,
+            _none,
+            _forest_defaults,
+            _forest_maker(ExtraTreesClassifier, ExtraTreesRegressor),
+        ),
+        ModelFamily(
+            "decision_tree",
+            "sklearn",
+            ("classification", "regression"),
+            "onehot",
+            "decision tree",
+            _tree_space,
+            _none,
+            _tree_defaults,
+            _tree_make,
+        ),
+    )
+}
+
+
+def get_family(name: str, plan: Any = None) -> ModelFamily:
+    """The family called ``name``; a clear error for unknown names or the wrong task."""
+    if name not in FAMILIES:
+        raise ValueError(
+            f"config['family']: unknown model family {name!r}; use one of {sorted(FAMILIES)}"
+        )
+    family = FAMILIES[name]
+    if plan is not None and plan.task not in family.tasks:
+        raise ValueError(f"config['family']: {name!r} does not do {plan.task}")
+    return family
+
+
+def available_families(
+    plan: Any, exclude_frameworks: str | Iterable[str] | None = None
+) -> list[str]:
+    """Family names for the plan's task, minus excluded frameworks, in portfolio order."""
+    excluded = (
+        {exclude_frameworks}
+        if isinstance(exclude_frameworks, str)
+        else set(exclude_frameworks or ())
+    )
+    names = [
+        f.name for f in FAMILIES.values() if plan.task in f.tasks and f.framework not in excluded
+    ]
+    if not names:
+        raise ValueError(f"exclude_frameworks: {sorted(excluded)} leaves no model family")
+    return names
+
+
+def portfolio(plan: Any, families: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Default configs of every family, interleaved: each family's best default first."""
+    names = list(families) if families is not None else available_families(plan)
+    per_family = [[{"family": n, "params": p} for p in FAMILIES[n].portfolio(plan)] for n in names]
+    out: list[dict[str, Any]] = []
+    for rank in range(max((len(p) for p in per_family), default=0)):
+        out.extend(p[rank] for p in per_family if rank < len(p))
+    return out
+
+
+def to_optuna_params(config: Mapping[str, Any], plan: Any = None) -> dict[str, Any]:
+    """Values for ``study.enqueue_trial`` so :func:`suggest` reproduces ``config``."""
+    family = get_family(config["family"])
+    return {"family": family.name, **family.optuna_params(config["params"], plan)}
+
+
+def suggest(trial: Any, plan: Any, families: Sequence[str] | None = None) -> dict[str, Any]:
+    """Sample a family, then its conditional space: the trial config."""
+    names = list(families) if families is not None else available_families(plan)
+    name = trial.suggest_categorical("family", names)
+    return {"family": name, "params": FAMILIES[name].suggest(trial, plan)}

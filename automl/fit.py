@@ -1,0 +1,286 @@
+"""Train and score ONE trial: the single definition the engine runs and notebooks reproduce.
+
+Holdout: fit on ``train``, score train/val/test. CV: fit on k-1 folds of train+val and score
+the held-out fold (val metrics = mean over folds), then refit on train+val and score test.
+LightGBM stops early on the validation part (holdout) or picks one round count for all folds
+(CV, best mean validation loss); the returned config fixes ``n_estimators`` to that count with
+early stopping off, so fitting the returned config reproduces the same models literally.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import optuna
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from automl import metrics as metrics_module
+from automl.preprocessing import build_pipeline
+from automl.split import FOLD_COL, SPLIT_COL
+
+ReportFn = Callable[[int, float], bool]
+
+
+class TrialPruned(optuna.TrialPruned):
+    """Raised when ``report`` asks to stop after a CV fold; carries the partial metrics."""
+
+    def __init__(self, step: int, value: float, metrics: dict[str, float]) -> None:
+        super().__init__(f"pruned after fold {step} (validation value {value:.6g})")
+        self.step = step
+        self.value = value
+        self.metrics = metrics
+
+
+@dataclass
+class FitResult:
+    """The fitted pipeline, ``train_/val_/test_`` metrics and the config actually used.
+
+    Unpacks as ``pipeline, metrics, config = fit_and_score(...)``.
+    """
+
+    pipeline: Pipeline
+    metrics: dict[str, float]
+    config: dict[str, Any]
+    fit_seconds: float = 0.0
+    predict_seconds: float = 0.0
+    fold_metrics: list[dict[str, float]] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.pipeline, self.metrics, self.config))
+
+
+def xy(plan: Any, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, np.ndarray | None]:
+    """Features (raw columns), target and sample weights (or ``None``) of a part of the data."""
+    X = frame[plan.feature_names]
+    y = frame[plan.target_col]
+    w = None
+    if plan.sample_weight_col is not None:
+        w = frame[plan.sample_weight_col].to_numpy(dtype="float64")
+    return X, y, w
+
+
+def _uses_early_stopping(config: Mapping[str, Any]) -> bool:
+    return config["family"] == "lightgbm" and bool(config["params"].get("early_stopping_rounds"))
+
+
+def _fit_plain(plan: Any, config: Mapping[str, Any], X, y, w, n_threads: int) -> Pipeline:
+    pipeline = build_pipeline(plan, config, n_threads)
+    if w is None:
+        pipeline.fit(X, y)
+    else:
+        pipeline.fit(X, y, model__sample_weight=w)
+    return pipeline
+
+
+def _fit_early_stopping(
+    plan: Any, config: Mapping[str, Any], X, y, w, X_eval, y_eval, w_eval, n_threads: int
+) -> tuple[Pipeline, list[float]]:
+    """Fit LightGBM with the eval part watched; returns the pipeline and the eval loss curve."""
+    pipeline = build_pipeline(plan, config, n_threads)
+    preprocess, model = pipeline.named_steps["preprocess"], pipeline.named_steps["model"]
+    Xt = preprocess.fit_transform(X, y)
+    Xe = preprocess.transform(X_eval)
+    model.fit(
+        Xt,
+        y,
+        sample_weight=w,
+        **_eval_kwargs(Xe, y_eval, w_eval),
+        callbacks=[
+            lgb.early_stopping(
+                int(config["params"]["early_stopping_rounds"]),
+                first_metric_only=True,
+                verbose=False,
+            )
+        ],
+    )
+    results = model.evals_result_["valid_0"]
+    curve = list(results[next(iter(results))])
+    return pipeline, curve
+
+
+def _eval_kwargs(Xe: Any, y_eval: Any, w_eval: Any) -> dict[str, Any]:
+    """LightGBM's validation-set arguments (``eval_X``/``eval_y`` since 4.7, else ``eval_set``)."""
+    if "eval_X" in inspect.signature(lgb.LGBMModel.fit).parameters:
+        kwargs: dict[str, Any] = {"eval_X": (Xe,), "eval_y": (y_eval,)}
+    else:
+        kwargs = {"eval_set": [(Xe, y_eval)]}
+    if w_eval is not None:
+        kwargs["eval_sample_weight"] = [w_eval]
+    return kwargs
+
+
+def _scores(
+    plan: Any, pipeline: Pipeline, X, y, w, num_iteration: int | None = None
+) -> dict[str, float]:
+    if num_iteration is None:
+        return metrics_module.evaluate(plan, pipeline, X, y, sample_weight=w)
+    Xt = pipeline.named_steps["preprocess"].transform(X)
+    model = pipeline.named_steps["model"]
+    if plan.task == "classification":
+        proba = model.predict_proba(Xt, num_iteration=num_iteration)
+        proba = metrics_module.align_columns(plan, proba, model.classes_)
+        return metrics_module.classification_scores(plan, y, proba, w)
+    pred = model.predict(Xt, num_iteration=num_iteration)
+    return metrics_module.regression_scores(y, pred, w)
+
+
+def _final_config(config: Mapping[str, Any], rounds: int) -> dict[str, Any]:
+    params = dict(config["params"])
+    params["n_estimators"] = int(rounds)
+    params["early_stopping_rounds"] = None
+    return {"family": config["family"], "params": params}
+
+
+def _check_config(plan: Any, config: Mapping[str, Any], df: pd.DataFrame) -> None:
+    if not isinstance(config, Mapping) or "family" not in config:
+        raise ValueError(f"config: expected {{'family': ..., 'params': {{...}}}}, got {config!r}")
+    if SPLIT_COL not in df.columns:
+        raise ValueError(
+            f"df_prepared: column {SPLIT_COL!r} missing; run automl.split.assign_split"
+        )
+    if plan.validation == "cv" and FOLD_COL not in df.columns:
+        raise ValueError(f"df_prepared: column {FOLD_COL!r} missing for cross-validation")
+
+
+def fit_and_score(
+    plan: Any,
+    config: Mapping[str, Any],
+    df_prepared: pd.DataFrame,
+    n_threads: int = 1,
+    report: ReportFn | None = None,
+) -> FitResult:
+    """Fit the trial ``config`` on the plan's split of ``df_prepared`` and score it.
+
+    ``report(step, value) -> should_prune`` is called after each CV fold with that fold's
+    primary validation metric; when it returns True, :class:`TrialPruned` is raised.
+    Returns a :class:`FitResult` (unpacks to ``pipeline, metrics, config``).
+    """
+    _check_config(plan, config, df_prepared)
+    config = {"family": config["family"], "params": dict(config.get("params") or {})}
+    split = df_prepared[SPLIT_COL]
+    test = df_prepared[split == "test"]
+    timer = {"fit": 0.0, "predict": 0.0}
+
+    def timed(kind: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            timer[kind] += time.perf_counter() - start
+
+    fold_scores: list[dict[str, float]] = []
+    if plan.validation == "cv":
+        pipeline, scores, config, fold_scores = _cross_validate(
+            plan, config, df_prepared, n_threads, report, timed
+        )
+        pool = df_prepared[split != "test"]
+        X_pool, y_pool, w_pool = xy(plan, pool)
+        results = {"train": timed("predict", _scores, plan, pipeline, X_pool, y_pool, w_pool)}
+        results["val"] = scores
+    else:
+        train, val = df_prepared[split == "train"], df_prepared[split == "val"]
+        X_tr, y_tr, w_tr = xy(plan, train)
+        X_va, y_va, w_va = xy(plan, val)
+        if _uses_early_stopping(config) and len(val):
+            pipeline, _curve = timed(
+                "fit",
+                _fit_early_stopping,
+                plan,
+                config,
+                X_tr,
+                y_tr,
+                w_tr,
+                X_va,
+                y_va,
+                w_va,
+                n_threads,
+            )
+            config = _final_config(config, max(1, pipeline.named_steps["model"].best_iteration_))
+        else:
+            if _uses_early_stopping(config):
+                config = _final_config(config, config["params"]["n_estimators"])
+            pipeline = timed("fit", _fit_plain, plan, config, X_tr, y_tr, w_tr, n_threads)
+        results = {"train": timed("predict", _scores, plan, pipeline, X_tr, y_tr, w_tr)}
+        if len(val):
+            results["val"] = timed("predict", _scores, plan, pipeline, X_va, y_va, w_va)
+    if len(test):
+        X_te, y_te, w_te = xy(plan, test)
+        results["test"] = timed("predict", _scores, plan, pipeline, X_te, y_te, w_te)
+    metrics: dict[str, float] = {}
+    for part in ("train", "val", "test"):
+        if part in results:
+            metrics.update(metrics_module.prefixed(results[part], part))
+    return FitResult(pipeline, metrics, config, timer["fit"], timer["predict"], fold_scores)
+
+
+def _mean(values: list[float]) -> float:
+    """Mean ignoring NaN (a fold where a metric is undefined); NaN when all are."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(np.nanmean(values))
+
+
+def _cross_validate(
+    plan: Any,
+    config: dict[str, Any],
+    df: pd.DataFrame,
+    n_threads: int,
+    report: ReportFn | None,
+    timed: Callable[..., Any],
+) -> tuple[Pipeline, dict[str, float], dict[str, Any], list[dict[str, float]]]:
+    """Per-fold fits and scores, then the refit on train+val with the final config."""
+    key = plan.primary_metric_key
+    pool = df[df[SPLIT_COL] != "test"]
+    folds = pool[FOLD_COL].to_numpy()
+    early = _uses_early_stopping(config)
+    fold_scores: list[dict[str, float]] = []
+    fitted: list[tuple[Pipeline, pd.DataFrame, pd.Series, Any]] = []
+    curves: list[list[float]] = []
+    for step, fold in enumerate(range(int(plan.n_folds))):
+        X_tr, y_tr, w_tr = xy(plan, pool[folds != fold])
+        X_va, y_va, w_va = xy(plan, pool[folds == fold])
+        if early:
+            pipeline, curve = timed(
+                "fit",
+                _fit_early_stopping,
+                plan,
+                config,
+                X_tr,
+                y_tr,
+                w_tr,
+                X_va,
+                y_va,
+                w_va,
+                n_threads,
+            )
+            curves.append(curve)
+            fitted.append((pipeline, X_va, y_va, w_va))
+        else:
+            pipeline = timed("fit", _fit_plain, plan, config, X_tr, y_tr, w_tr, n_threads)
+        scores = timed("predict", _scores, plan, pipeline, X_va, y_va, w_va)
+        fold_scores.append(scores)
+        if report is not None:
+            running = _mean([s[key] for s in fold_scores])
+            if report(step, float(scores[key])):
+                raise TrialPruned(step, float(scores[key]), {f"val_{key}": running})
+    if early:
+        length = min(len(c) for c in curves)
+        mean_curve = np.mean([c[:length] for c in curves], axis=0)
+        rounds = int(np.argmin(mean_curve)) + 1
+        config = _final_config(config, rounds)
+        fold_scores = [
+            timed("predict", _scores, plan, p, X, y, w, num_iteration=rounds)
+            for p, X, y, w in fitted
+        ]
+    mean_scores = {name: _mean([s[name] for s in fold_scores]) for name in fold_scores[0]}
+    X_pool, y_pool, w_pool = xy(plan, pool)
+    final = timed("fit", _fit_plain, plan, config, X_pool, y_pool, w_pool, n_threads)
+    return final, mean_scores, config, fold_scores
