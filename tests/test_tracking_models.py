@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import uuid
 import warnings
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def frame() -> tuple[pd.DataFrame, pd.Series]:
     return X, y
 
 
-def test_log_and_load_classifier(fluent, frame):
+def test_log_and_load_classifier(local_fluent, frame):
     X, y = frame
     model = LogisticRegression().fit(X[["a", "b"]], y)
     with tracking.start_run() as run:
@@ -57,7 +58,7 @@ def test_log_and_load_classifier(fluent, frame):
         predictor.predict(X[["a"]])
 
 
-def test_regressor_has_no_predict_proba(fluent, frame):
+def test_regressor_has_no_predict_proba(local_fluent, frame):
     X, _ = frame
     model = LinearRegression().fit(X[["a"]], X["b"])
     info = tracking.log_model(model, "reg", input_example=X[["a"]])
@@ -66,7 +67,7 @@ def test_regressor_has_no_predict_proba(fluent, frame):
     assert not hasattr(predictor, "predict_proba")
 
 
-def test_checksum_and_version_mismatch(fluent, frame):
+def test_checksum_and_version_mismatch(local_fluent, frame):
     X, y = frame
     info = tracking.log_model(LogisticRegression().fit(X[["a"]], y), input_example=X[["a"]])
     folder = tracking.download_artifacts(info.model_uri)
@@ -87,7 +88,7 @@ class _Forecaster:
         return ("forecast", df)
 
 
-def test_forecast_passthrough(fluent):
+def test_forecast_passthrough(local_fluent):
     info = tracking.log_model(_Forecaster(), task="forecast")
     predictor = tracking.load_model(info.model_uri)
     marker = pd.DataFrame({"ds": [1, 2]})
@@ -95,14 +96,15 @@ def test_forecast_passthrough(fluent):
     assert predictor.predict() == ("forecast", None)
 
 
-def test_entry_point_resolver(fluent, tmp_path, monkeypatch, frame):
+def test_entry_point_resolver(local_fluent, tmp_path, monkeypatch, frame):
     X, y = frame
     info = tracking.log_model(LogisticRegression().fit(X[["a"]], y), input_example=X[["a"]])
     dist = tmp_path / "site" / "demo_resolver-1.0.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: demo-resolver\nVersion: 1.0\n")
+    scheme = f"demo{uuid.uuid4().hex[:8]}"  # resolvers are cached per process and scheme
     (dist / "entry_points.txt").write_text(
-        "[tracking.uri_resolvers]\ndemo = demo_resolver_mod:resolve\n"
+        f"[tracking.uri_resolvers]\n{scheme} = demo_resolver_mod:resolve\n"
     )
     (tmp_path / "site" / "demo_resolver_mod.py").write_text(
         f"def resolve(uri):\n    return {info.model_uri!r}\n"
@@ -110,7 +112,7 @@ def test_entry_point_resolver(fluent, tmp_path, monkeypatch, frame):
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        predictor = tracking.load_model("demo:/anything")
+        predictor = tracking.load_model(f"{scheme}:/anything")
     assert predictor.metadata["sha256"] == info.sha256
     with pytest.raises(tracking.InvalidInputError, match="no resolver for nosuch:/"):
         tracking.load_model("nosuch:/x")

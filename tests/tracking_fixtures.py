@@ -58,13 +58,23 @@ def client(store_uri: str) -> tracking.TrackingClient:
     return tracking.TrackingClient(store_uri)
 
 
-@pytest.fixture
-def fluent(store_uri: str) -> Iterator[str]:
-    """Point the fluent API at a fresh store; end leftover runs and reset afterwards."""
-    tracking.set_tracking_uri(store_uri)
+def _use(uri: str) -> Iterator[str]:
+    tracking.set_tracking_uri(uri)
     try:
-        yield store_uri
+        yield uri
     finally:
         while tracking.active_run() is not None:
             tracking.end_run()
         tracking.set_tracking_uri(None)
+
+
+@pytest.fixture
+def fluent(store_uri: str) -> Iterator[str]:
+    """Point the fluent API at a fresh store (each backend); reset afterwards."""
+    yield from _use(store_uri)
+
+
+@pytest.fixture
+def local_fluent(tmp_path) -> Iterator[str]:
+    """Point the fluent API at a fresh SQLite store (for tests independent of the backend)."""
+    yield from _use(str(tmp_path / "store"))

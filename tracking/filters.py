@@ -82,6 +82,7 @@ class Comparison:
     op: str  # = != > >= < <= LIKE ILIKE IN NOT IN IS NULL IS NOT NULL
     value: Any  # float | str | tuple | None
     value_token: Token | None
+    op_token: Token | None = None
 
 
 @dataclass(frozen=True)
@@ -208,11 +209,11 @@ class _Parser:
         if token.kind == "op":
             self.advance()
             op = {"==": "=", "<>": "!="}.get(token.text, token.text)
-            return Comparison(ident, op, *self.value())
+            return Comparison(ident, op, *self.value(), token)
         keyword = token.keyword
         if keyword in ("LIKE", "ILIKE"):
             self.advance()
-            return Comparison(ident, keyword, *self.value())
+            return Comparison(ident, keyword, *self.value(), token)
         if keyword == "IS":
             self.advance()
             negate = False
@@ -222,18 +223,18 @@ class _Parser:
             if self.tok.keyword != "NULL":
                 raise self.error("expected NULL after IS / IS NOT")
             self.advance()
-            return Comparison(ident, "IS NOT NULL" if negate else "IS NULL", None, token)
+            return Comparison(ident, "IS NOT NULL" if negate else "IS NULL", None, token, token)
         if keyword == "NOT":
             self.advance()
             if self.tok.keyword == "IN":
                 self.advance()
-                return Comparison(ident, "NOT IN", *self.value_list())
+                return Comparison(ident, "NOT IN", *self.value_list(), token)
             if self.tok.keyword in ("LIKE", "ILIKE"):
                 raise self.error("NOT LIKE is not supported; use != or a positive LIKE")
             raise self.error("expected IN after NOT")
         if keyword == "IN":
             self.advance()
-            return Comparison(ident, "IN", *self.value_list())
+            return Comparison(ident, "IN", *self.value_list(), token)
         raise self.error(
             f"expected a comparator (=, !=, <, <=, >, >=, LIKE, ILIKE, IN, IS NULL) after "
             f"{ident.text!r}"

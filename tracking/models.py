@@ -7,6 +7,7 @@ with are recorded so a version mismatch at load time gives a warning.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -62,6 +63,11 @@ class _Sink(io.BytesIO):
         return len(data)
 
 
+@functools.cache
+def _module_distributions() -> dict[str, list[str]]:
+    return importlib_metadata.packages_distributions()
+
+
 def _library_versions(model: Any) -> dict[str, str]:
     modules: set[str] = set()
     try:
@@ -70,7 +76,7 @@ def _library_versions(model: Any) -> dict[str, str]:
         modules = collector.modules
     except Exception:  # unpicklable objects fail later in joblib.dump with a clear error
         pass
-    mapping = importlib_metadata.packages_distributions()
+    mapping = _module_distributions()
     distributions = set(_ALWAYS)
     for module in modules:
         distributions.update(mapping.get(module, []))

@@ -106,12 +106,13 @@ class _Compiler:
         if op in NULL_OPS:
             if nullable:
                 return
-            raise _err(self.source, f"{ident.text} is never NULL", ident, cmp.value_token)
+            raise _err(self.source, f"{ident.text} is never NULL", ident, cmp.op_token)
         if op not in allowed:
             raise _err(
                 self.source,
                 f"comparator {op!r} is not valid for {ident.text}; use one of {', '.join(allowed)}",
                 ident,
+                cmp.op_token,
             )
         values = cmp.value if isinstance(cmp.value, tuple) else (cmp.value,)
         for value in values:
@@ -146,7 +147,9 @@ class _Compiler:
             if cmp.op in NULL_OPS:
                 return col.is_(None) if cmp.op == "IS NULL" else col.is_not(None)
             if kind == "experiment":
-                cmp = Comparison(ident, cmp.op, _experiment_values(cmp.value), cmp.value_token)
+                cmp = Comparison(
+                    ident, cmp.op, _experiment_values(cmp.value), cmp.value_token, cmp.op_token
+                )
             return _compare(col, cmp, self.dialect)
         table = {"metric": t.latest_metrics, "param": t.params, "tag": t.tags}[ident.entity]
         self.check_value(cmp, "number" if ident.entity == "metric" else "string")
@@ -182,7 +185,9 @@ class _Compiler:
         col, kind = EXPERIMENT_ATTRIBUTES[ident.key]
         self.check_value(cmp, kind)
         if kind == "experiment":
-            cmp = Comparison(ident, cmp.op, _experiment_values(cmp.value), cmp.value_token)
+            cmp = Comparison(
+                ident, cmp.op, _experiment_values(cmp.value), cmp.value_token, cmp.op_token
+            )
         return _compare(col, cmp, self.dialect)
 
 
