@@ -1,0 +1,53 @@
+"""Fixtures for the registry tests, on top of the tracking fixtures (SQLite and PostgreSQL).
+
+``fluent`` (from ``tracking_fixtures``) points the tracking API at a fresh store; ``logged_model``
+logs a small real classifier into a new run of it and returns the run's ``runs:/`` URI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import registry
+import tracking
+
+pytest_plugins = ["tracking_fixtures"]
+
+
+def training_frame(n: int = 40, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    """A tiny binary classification frame."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    y = pd.Series(np.where(X["a"] + 0.3 * X["b"] > 0, "yes", "no"))
+    return X, y
+
+
+def log_model_run(
+    metrics: dict[str, float] | None = None, seed: int = 0, artifact_path: str = "model"
+) -> str:
+    """Train a LogisticRegression, log it (and ``metrics``) in a new run; return its model URI."""
+    X, y = training_frame(seed=seed)
+    model = LogisticRegression(C=1.0 + seed).fit(X, y)
+    with tracking.start_run():
+        if metrics:
+            tracking.log_metrics(metrics)
+        info = tracking.log_model(model, artifact_path=artifact_path, input_example=X.head(3))
+    return info.model_uri
+
+
+@pytest.fixture
+def store(fluent: str) -> str:
+    """Tracking URI of a fresh store that both the tracking and the registry API point at."""
+    assert registry.get_client().tracking_uri == tracking.get_tracking_uri()
+    return fluent
+
+
+@pytest.fixture
+def logged_model(store: str) -> Callable[..., str]:
+    """``logged_model(metrics=None, seed=0)`` -> ``runs:/<run_id>/model`` of a fresh run."""
+    return log_model_run
