@@ -15,6 +15,7 @@ import pandas as pd
 from benchmarks.protocol import HIGHER_IS_BETTER, TIE_TOLERANCE, normalised, verdict
 
 PHASES = ("data_prep", "fitting", "shap", "logging", "notebooks", "registration", "idle")
+_PHASE_ALIASES = {"idle_workers": "idle"}
 NOTES_MARKER = "<!-- notes below this line are kept when the harness rewrites this file -->"
 _PACKAGES = ("automl-tracked", "flaml", "lightgbm", "xgboost", "scikit-learn", "optuna", "pandas")
 
@@ -122,20 +123,31 @@ def _int_or_none(value: object) -> int | None:
 
 
 def time_frame(records: Sequence[dict], framework: str) -> pd.DataFrame:
-    """Per dataset: each engine phase as a share (%) of the fit wall time, plus what is unaccounted."""
+    """Per dataset: each engine phase as a share (%) of all the time the engine accounts for.
+
+    The engine reports core-seconds per phase (trial phases summed over its parallel workers,
+    ``idle`` = worker capacity that ran no trial), so the shares are of their total, which is
+    about ``n_workers x wall``; ``wall``/``total`` entries are not phases.
+    """
     rows = []
     for r in records:
-        if r["framework"] != framework or not r.get("time_breakdown") or not r.get("fit_seconds"):
+        if r["framework"] != framework or not r.get("time_breakdown"):
             continue
-        wall = float(r["fit_seconds"])
-        tb = {k: float(v) for k, v in r["time_breakdown"].items()}
-        row = {"dataset": r["dataset"], "wall_seconds": wall}
-        for phase in PHASES:
-            row[f"{phase}_pct"] = 100.0 * tb.get(phase, 0.0) / wall
-        extra = {k: v for k, v in tb.items() if k not in PHASES and k != "total"}
-        for k, v in extra.items():
-            row[f"{k}_pct"] = 100.0 * v / wall
-        row["unaccounted_pct"] = 100.0 * (wall - sum(tb.get(p, 0.0) for p in PHASES)) / wall
+        tb = {
+            _PHASE_ALIASES.get(k, k): float(v)
+            for k, v in r["time_breakdown"].items()
+            if k not in ("wall", "total")
+        }
+        accounted = sum(tb.values()) or 1.0
+        row = {
+            "dataset": r["dataset"],
+            "wall_seconds": r.get("fit_seconds"),
+            "accounted": accounted,
+        }
+        names = [p for p in PHASES if p in tb or p in ("fitting", "idle")]
+        names += sorted(k for k in tb if k not in PHASES)
+        for phase in names:
+            row[f"{phase}_pct"] = 100.0 * tb.get(phase, 0.0) / accounted
         row["not_fitting_pct"] = 100.0 - row["fitting_pct"]
         rows.append(row)
     return pd.DataFrame(rows)
@@ -146,12 +158,15 @@ def markdown_time(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "_No run of this engine reported a time breakdown._"
     cols = [c for c in frame.columns if c.endswith("_pct")]
-    header = ["dataset", "wall s"] + [c.removesuffix("_pct").replace("_", " ") + " %" for c in cols]
+    frame = frame.fillna(0.0)
+    header = ["dataset", "wall s", "core-s accounted"]
+    header += [c.removesuffix("_pct").replace("_", " ") + " %" for c in cols]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in frame.iterrows():
-        cells = [row["dataset"], f"{row['wall_seconds']:.1f}"] + [f"{row[c]:.1f}" for c in cols]
+        cells = [row["dataset"], _fmt(row["wall_seconds"]), _fmt(row["accounted"])]
+        cells += [f"{row[c]:.1f}" for c in cols]
         lines.append("| " + " | ".join(cells) + " |")
-    mean = ["**mean**", f"{frame['wall_seconds'].mean():.1f}"]
+    mean = ["**mean**", _fmt(frame["wall_seconds"].mean()), _fmt(frame["accounted"].mean())]
     mean += [f"{frame[c].mean():.1f}" for c in cols]
     lines.append("| " + " | ".join(mean) + " |")
     return "\n".join(lines)
@@ -264,6 +279,17 @@ def _targets(frame: pd.DataFrame, times: pd.DataFrame, subject: str, others: Seq
     return "\n".join(lines)
 
 
+def _load_line(records: Sequence[dict]) -> str:
+    loads = [r["loadavg_1m"] for r in records if r.get("loadavg_1m") is not None]
+    if not loads:
+        return ""
+    return (
+        f"Machine load (1-min load average when each run started): mean {sum(loads) / len(loads):.1f},"
+        f" max {max(loads):.1f} on {os.cpu_count()} CPUs; above the core count, frameworks share "
+        "CPU with other jobs, so wall times, overruns and trial counts are inflated/deflated."
+    )
+
+
 def write_report(
     records: Sequence[dict],
     frameworks: Sequence[str],
@@ -316,6 +342,7 @@ def write_report(
             "Versions: "
             + ", ".join(f"{k} {v}" for k, v in machine.items() if k in _PACKAGES)
             + f", commit {machine['git_commit']}.",
+            _load_line(records),
             "",
             note,
             "",
@@ -336,8 +363,9 @@ def write_report(
             [
                 "## Where this engine's wall time goes",
                 "",
-                "Shares (%) of the fit wall time per phase, from `summary.time_breakdown`; "
-                "'unaccounted' is wall time no phase claims, 'not fitting' is all but fitting.",
+                "Shares (%) per phase of the core-seconds the engine accounts for in "
+                "`summary.time_breakdown` (trial phases summed over parallel workers; idle = "
+                "worker capacity that ran no trial); 'not fitting' is all but fitting.",
                 "",
                 markdown_time(times),
                 "",

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import automl
 from benchmarks.protocol import METRIC_BY_TASK
 
 
@@ -31,8 +32,6 @@ class AutoMLEngine:
     ) -> None:
         os.environ["AUTOML_TRACKING_URI"] = str(workdir / "automl-runs")
         os.chdir(workdir)
-        import automl
-
         run = automl.regress if task == "regression" else automl.classify
         self.task = task
         self.summary = run(
@@ -52,13 +51,15 @@ class AutoMLEngine:
         )
         breakdown = getattr(self.summary, "time_breakdown", None)
         self.time_breakdown = {k: float(v) for k, v in breakdown.items()} if breakdown else None
-        self.model = best.load_model()
 
     def predict(self, X: pd.DataFrame) -> tuple[np.ndarray, list | None]:
+        self.model = self.summary.best_trial.load_model()
         if self.task == "regression":
             return np.asarray(self.model.predict(X), dtype=float), None
-        proba = np.asarray(self.model.predict_proba(X), dtype=float)
-        return proba, self._classes()
+        proba = self.model.predict_proba(X)
+        if isinstance(proba, pd.DataFrame):
+            return proba.to_numpy(dtype=float), list(proba.columns)
+        return np.asarray(proba, dtype=float), self._classes()
 
     def _classes(self) -> list:
         metadata = getattr(self.model, "metadata", None) or {}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from flaml import AutoML
 
 from benchmarks.protocol import METRIC_BY_TASK
 
@@ -30,6 +31,26 @@ def as_categories(X: pd.DataFrame, dtypes: dict[str, pd.CategoricalDtype] | None
     return X, dtypes
 
 
+_JSON_CHARS = str.maketrans({c: "_" for c in '"[]{}:,'})
+
+
+def lightgbm_safe_names(columns: pd.Index) -> dict[str, str]:
+    """Renaming that LightGBM accepts (no JSON special characters), kept unique.
+
+    FLAML passes column names to LightGBM, which rejects e.g. spambase's ``re:`` and ``C[``;
+    a FLAML user has to rename such columns, so the adapter does it for train and test alike.
+    """
+    mapping: dict[str, str] = {}
+    used: set[str] = set()
+    for col in columns:
+        new = str(col).translate(_JSON_CHARS)
+        while new in used:
+            new += "_"
+        used.add(new)
+        mapping[col] = new
+    return mapping
+
+
 class FLAMLAutoML:
     """``flaml.AutoML().fit`` on the training part; log file in the work directory."""
 
@@ -48,10 +69,10 @@ class FLAMLAutoML:
         seed: int,
         workdir: Path,
     ) -> None:
-        from flaml import AutoML
-
         self.task = task
-        X, self.dtypes = as_categories(train.drop(columns=[target]))
+        X = train.drop(columns=[target])
+        self.names = lightgbm_safe_names(X.columns)
+        X, self.dtypes = as_categories(X.rename(columns=self.names))
         self.automl = AutoML()
         self.automl.fit(
             X,
@@ -68,7 +89,7 @@ class FLAMLAutoML:
         self.best_model = f"{self.automl.best_estimator} {self.automl.best_config}"
 
     def predict(self, X: pd.DataFrame) -> tuple[np.ndarray, list | None]:
-        X, _ = as_categories(X, self.dtypes)
+        X, _ = as_categories(X.rename(columns=self.names), self.dtypes)
         if self.task != "regression":
             return self.automl.predict_proba(X), list(self.automl.classes_)
         return self.automl.predict(X), None
