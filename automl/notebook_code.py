@@ -77,29 +77,31 @@ def _float(x: float) -> str:
     return repr(x)
 
 
-def estimator_call(
-    estimator: Any, imports: set[str], *, all_params: bool = False, indent: str = ""
-) -> Code:
-    """``Class(param=literal, ...)`` for an estimator: all params, or only non-default ones."""
+def estimator_call(estimator: Any, imports: set[str], *, all_params: bool = False) -> Code:
+    """``Class(param=literal, ...)`` for an estimator: all params, or only non-default ones.
+
+    With ``all_params`` nested estimators (e.g. a wrapped regressor) show all theirs too.
+    """
     cls = type(estimator)
     imports.add(import_line(cls))
-    params = estimator.get_params(deep=False)
-    defaults = _defaults(cls)
-    shown = {
-        k: v
-        for k, v in params.items()
-        if all_params or k not in defaults or not _same(v, defaults[k])
-    }
-    if not shown:
-        return Code(f"{cls.__name__}()")
-    args = [f"{k}={_literal(v, imports, False)}" for k, v in shown.items()]
-    if not indent and sum(len(a) for a in args) < 70:
+    shown = constructor_params(estimator, all_params=all_params)
+    args = [f"{k}={_literal(v, imports, all_params)}" for k, v in shown.items()]
+    if sum(len(a) + 2 for a in args) < 60 and not any("\n" in a for a in args):
         return Code(f"{cls.__name__}({', '.join(args)})")
-    inner = indent + "    "
-    body = "".join(f"\n{inner}{a}," for a in args)
-    return Code(f"{cls.__name__}({body}\n{indent})")
+    body = "".join("\n    " + a.replace("\n", "\n    ") + "," for a in args)
+    return Code(f"{cls.__name__}({body}\n)")
 
 
+def constructor_params(estimator: Any, *, all_params: bool = False) -> dict[str, Any]:
+    """``get_params(deep=False)``, without the ones equal to the constructor default."""
+    params = estimator.get_params(deep=False)
+    if all_params:
+        return params
+    defaults = _defaults(type(estimator))
+    return {k: v for k, v in params.items() if k not in defaults or not _same(v, defaults[k])}
+
+
+@cache
 def _defaults(cls: type) -> dict[str, Any]:
     try:
         signature = inspect.signature(cls.__init__)

@@ -15,11 +15,11 @@ from typing import Any
 
 import jinja2
 import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import notebook_templates
 from automl.notebook_code import Code, literal
 
+_MD_SPECIAL = re.compile(r"[\\`*_{}\[\]<>()#+\-.!|~&]")
 _CELL_MARKER = re.compile(r"^# %%(?: \[(markdown)\])?[ \t]*$")
 
 
@@ -48,6 +48,12 @@ def mdcode(value: Any) -> Markdown:
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return Markdown(f"{fence}{pad}{text}{pad}{fence}")
+
+
+def mdtext(value: Any) -> Markdown:
+    """Plain text in markdown: markdown/HTML syntax characters escaped, line breaks removed."""
+    text = " ".join(str(value).split())
+    return Markdown(_MD_SPECIAL.sub(lambda m: "\\" + m.group(0), text))
 
 
 def num(value: Any, digits: int = 6) -> Code:
@@ -79,7 +85,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=False,
         finalize=_finalize,
     )
-    env.filters.update(py=py, mdcode=mdcode, num=num, rendered=rendered)
+    env.filters.update(py=py, mdcode=mdcode, mdtext=mdtext, num=num, rendered=rendered)
     env.globals["code"] = Code
     return env
 
@@ -91,15 +97,28 @@ def render_cells(template_name: str, context: dict[str, Any]) -> nbformat.Notebo
 
 
 def text_to_notebook(text: str) -> nbformat.NotebookNode:
-    """Split percent-format text into markdown and code cells (empty cells are dropped)."""
+    """Split percent-format text into markdown and code cells (empty cells are dropped).
+
+    Cells get deterministic ids and are not validated one by one (that would cost more than the
+    rendering); :func:`automl.notebooks.write_notebook` validates the whole notebook.
+    """
     cells: list[nbformat.NotebookNode] = []
     kind: str | None = None
     lines: list[str] = []
 
     def flush() -> None:
         source = "\n".join(lines).strip("\n")
-        if kind is not None and source.strip():
-            cells.append(new_markdown_cell(source) if kind == "markdown" else new_code_cell(source))
+        if kind is None or not source.strip():
+            return
+        cell: dict[str, Any] = {
+            "cell_type": kind,
+            "id": f"cell-{len(cells)}",
+            "metadata": {},
+            "source": source,
+        }
+        if kind == "code":
+            cell.update(execution_count=None, outputs=[])
+        cells.append(nbformat.from_dict(cell))
 
     for line in text.split("\n"):
         match = _CELL_MARKER.match(line)
@@ -109,7 +128,7 @@ def text_to_notebook(text: str) -> nbformat.NotebookNode:
         else:
             lines.append(line)
     flush()
-    nb = new_notebook(cells=cells)
+    nb = nbformat.from_dict({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells})
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",

@@ -10,10 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import jinja2
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-from automl.notebook_code import Code, estimator_call, import_line, literal, sorted_imports
+from automl.notebook_code import (
+    Code,
+    constructor_params,
+    estimator_call,
+    import_line,
+    literal,
+    sorted_imports,
+)
 
 #: Variable name in the notebook for each ``plan.feature_columns`` group.
 GROUP_VARIABLES = {
@@ -30,23 +38,30 @@ def trial_context(
     plan: Any, config: Mapping[str, Any], *, n_threads: int, **header: Any
 ) -> dict[str, Any]:
     """Everything the trial templates need: header values, literal code fragments, imports."""
-    from automl.families import FAMILIES
+    from automl.families import get_family
+    from automl.metrics import evaluate
+    from automl.plan import DataPlan
     from automl.preprocessing import build_pipeline
 
-    family_name = _family_name(config, FAMILIES)
+    if not isinstance(config, Mapping) or "family" not in config:
+        raise ValueError(f"config: expected {{'family': ..., 'params': {{...}}}}, got {config!r}")
+    family = get_family(config["family"], plan)
     params = dict(config.get("params") or {})
-    pipeline = build_pipeline(plan, {"family": family_name, "params": params}, n_threads=n_threads)
-    imports: set[str] = {import_line(Pipeline)}
+    if params.get("early_stopping_rounds"):
+        raise ValueError(
+            "config['params']['early_stopping_rounds'] is set: render the config returned by "
+            "fit_and_score (it fixes n_estimators to the rounds found and turns early stopping off)"
+        )
+    pipeline = build_pipeline(plan, {"family": family.name, "params": params}, n_threads=n_threads)
+    (pre_name, preprocessor), (model_name, model) = pipeline.steps
+    imports = {import_line(Pipeline), import_line(DataPlan), import_line(evaluate)}
     groups = _column_groups(plan)
-    steps = _pipeline_steps(pipeline, groups, imports)
-    model = pipeline.steps[-1][1]
     return {
         **header,
         "task": plan.task,
-        "family": family_name,
-        "framework": getattr(FAMILIES[family_name], "framework", "sklearn"),
-        "family_template": _family_template(family_name),
-        "params": params,
+        "family": family.name,
+        "family_description": family.description,
+        "family_template": _family_template(family.name),
         "plan_dict": plan.to_dict(),
         "target_col": plan.target_col,
         "sample_weight_col": plan.sample_weight_col,
@@ -55,28 +70,15 @@ def trial_context(
         "seed": int(plan.seed),
         "primary_metric": plan.primary_metric,
         "column_groups": groups,
-        "preprocessors": steps["preprocessors"],
-        "pipeline_steps": steps["steps"],
+        "column_pipelines": _column_pipelines(preprocessor, groups, imports),
+        "preprocessor_options": _options(preprocessor, imports),
+        "preprocess_step": pre_name,
+        "model_step": model_name,
         "model_class": type(model).__name__,
         "model_code": estimator_call(model, imports, all_params=True),
-        "model_step": pipeline.steps[-1][0],
-        "imports": sorted_imports(imports),
+        "imports": [Code(line) for line in sorted_imports(imports)],
         "metric_rows": _metric_rows(header.get("metrics", {})),
     }
-
-
-def _family_name(config: Mapping[str, Any], families: Mapping[str, Any]) -> str:
-    if not isinstance(config, Mapping) or "family" not in config:
-        raise ValueError(
-            f"config must be a dict {{'family': ..., 'params': {{...}}}}, got {config!r}"
-        )
-    name = config["family"]
-    if name not in families:
-        raise ValueError(
-            f"config['family'] is {name!r}, which is not a model family; "
-            f"choose one of {sorted(families)}"
-        )
-    return str(name)
 
 
 def _family_template(name: str) -> str:
@@ -85,93 +87,67 @@ def _family_template(name: str) -> str:
     path = f"families/{name}.py.j2"
     try:
         environment().get_template(path)
-    except Exception:  # noqa: BLE001 - any missing/broken family part falls back to the generic one
+    except jinja2.TemplateNotFound:
         return "families/_generic.py.j2"
     return path
 
 
 def _column_groups(plan: Any) -> list[dict[str, Any]]:
+    from automl.semantic import KINDS
+
+    kinds = [*KINDS, *(k for k in plan.feature_columns if k not in KINDS)]
     groups = []
-    for kind, columns in plan.feature_columns.items():
+    for kind in kinds:
+        if kind not in plan.feature_columns:
+            continue
         variable = GROUP_VARIABLES.get(kind, f"{kind.upper()}_COLUMNS")
         if not variable.isidentifier():
-            raise ValueError(f"plan.feature_columns has a group named {kind!r}; use identifiers")
-        groups.append({"kind": kind, "variable": Code(variable), "columns": list(columns)})
+            raise ValueError(f"plan.feature_columns: group {kind!r} must be an identifier")
+        groups.append({"variable": Code(variable), "columns": list(plan.feature_columns[kind])})
     return groups
 
 
 def _columns_code(columns: Any, groups: list[dict[str, Any]]) -> Code:
-    """The group variable when ``columns`` is exactly one group, or a sum of groups, or a literal."""
-    if isinstance(columns, list | tuple):
-        columns = list(columns)
-        for group in groups:
-            if group["columns"] == columns:
-                return group["variable"]
-        start, parts = 0, []
-        for group in groups:
-            size = len(group["columns"])
-            if size and columns[start : start + size] == group["columns"]:
-                parts.append(group["variable"])
-                start += size
-        if parts and start == len(columns):
-            return Code(" + ".join(parts))
+    """The group variable when ``columns`` is exactly one group, else a literal list."""
+    for group in groups:
+        if isinstance(columns, list | tuple) and group["columns"] == list(columns):
+            return group["variable"]
     return literal(columns)
 
 
-def _pipeline_steps(
-    pipeline: Pipeline, groups: list[dict[str, Any]], imports: set[str]
-) -> dict[str, Any]:
-    """Split the engine's pipeline into preprocessing code blocks and the step list."""
-    preprocessors: list[dict[str, Any]] = []
-    steps: list[tuple[str, Code]] = []
-    for name, step in pipeline.steps[:-1]:
-        variable = Code("preprocessor" if not preprocessors else f"preprocessor_{name}")
-        if isinstance(step, ColumnTransformer):
-            preprocessors.append(_column_transformer(variable, step, groups, imports))
-            steps.append((name, variable))
-        else:
-            steps.append((name, _multiline(step, imports, "    ")))
-    steps.append((pipeline.steps[-1][0], Code("model")))
-    return {"preprocessors": preprocessors, "steps": steps}
-
-
-def _column_transformer(
-    variable: Code, ct: ColumnTransformer, groups: list[dict[str, Any]], imports: set[str]
-) -> dict[str, Any]:
+def _column_pipelines(
+    ct: ColumnTransformer, groups: list[dict[str, Any]], imports: set[str]
+) -> list[dict[str, Any]]:
+    """One entry per ColumnTransformer part: its variable, steps (or single code) and columns."""
     imports.add(import_line(ColumnTransformer))
-    transformers = []
-    for name, transformer, columns in ct.transformers:
-        if isinstance(transformer, str):
-            code = literal(transformer)
+    parts = []
+    for i, (name, transformer, columns) in enumerate(ct.transformers):
+        variable = f"{name}_pipeline" if str(name).isidentifier() else f"transformer_{i}"
+        part: dict[str, Any] = {
+            "name": literal(name),
+            "variable": Code(variable),
+            "columns": _columns_code(columns, groups),
+            "steps": None,
+            "code": None,
+        }
+        if isinstance(transformer, Pipeline):
+            part["steps"] = [
+                (literal(step_name), estimator_call(step, imports))
+                for step_name, step in transformer.steps
+            ]
         else:
-            code = _multiline(transformer, imports, "        ")
-        transformers.append(
-            {"name": literal(name), "code": code, "columns": _columns_code(columns, groups)}
-        )
-    others = {k: v for k, v in ct.get_params(deep=False).items() if k != "transformers"}
-    options = estimator_call(ColumnTransformer(transformers=[], **others), imports)
-    extra = options[len("ColumnTransformer(") : -1].strip()
-    extra = Code(", ".join(a.strip() for a in extra.rstrip(",").split("\n")) if extra else "")
-    return {"variable": variable, "transformers": transformers, "options": extra}
+            part["code"] = literal(transformer, imports)
+        parts.append(part)
+    return parts
 
 
-def _multiline(estimator: Any, imports: set[str], indent: str) -> Code:
-    """A Pipeline as one step per line; other estimators as a single constructor call."""
-    if isinstance(estimator, Pipeline):
-        imports.add(import_line(Pipeline))
-        inner = indent + "    "
-        lines = [
-            f"{inner}({literal(name)}, {_multiline(step, imports, inner)}),"
-            for name, step in estimator.steps
-        ]
-        return Code(
-            "Pipeline(\n"
-            + indent
-            + "    [\n"
-            + "\n".join("    " + line for line in lines)
-            + f"\n{indent}    ]\n{indent})"
-        )
-    return estimator_call(estimator, imports)
+def _options(ct: ColumnTransformer, imports: set[str]) -> list[Code]:
+    """Non-default ColumnTransformer keyword arguments as ``name=literal``."""
+    return [
+        Code(f"{k}={literal(v, imports)}")
+        for k, v in constructor_params(ct).items()
+        if k != "transformers"
+    ]
 
 
 def _metric_rows(metrics: Mapping[str, float]) -> list[dict[str, Any]]:

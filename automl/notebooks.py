@@ -51,6 +51,7 @@ def render_trial_notebook(
         tracking_uri=str(tracking_uri),
         metrics={str(k): float(v) for k, v in metrics.items()},
         trial_number=int(trial_number),
+        generated_by=_generated_by(),
     )
     return render_cells(f"trial_{plan.task}.py.j2", context)
 

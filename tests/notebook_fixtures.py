@@ -1,0 +1,64 @@
+"""Helpers for the notebook tests: execute a notebook in a real Jupyter kernel and read results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell
+
+#: Appended to a trial notebook: prints the metrics the notebook computed, as exact JSON floats.
+METRICS_PROBE = "import json as _json\nprint('METRICS=' + _json.dumps(metrics))"
+
+
+def execute(
+    nb: nbformat.NotebookNode, cwd: Path, *, probe: str | None = None, timeout: int = 300
+) -> nbformat.NotebookNode:
+    """Run ``nb`` top to bottom in a fresh python3 kernel (nbclient + ipykernel); raise on error."""
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    if probe is not None:
+        nb.cells.append(new_code_cell(probe))
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(cwd)}},
+    )
+    client.execute()
+    return nb
+
+
+def stdout(nb: nbformat.NotebookNode) -> str:
+    """Everything the executed notebook printed to stdout."""
+    return "".join(
+        output.get("text", "")
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream" and output.get("name") == "stdout"
+    )
+
+
+def probed_metrics(nb: nbformat.NotebookNode) -> dict[str, float]:
+    """The ``metrics`` dict printed by :data:`METRICS_PROBE`."""
+    for line in stdout(nb).splitlines():
+        if line.startswith("METRICS="):
+            return json.loads(line[len("METRICS=") :])
+    raise AssertionError("the notebook did not print its metrics")
+
+
+def set_parameter(nb: nbformat.NotebookNode, name: str, value: Any) -> None:
+    """Edit a parameter line (``NAME = ...``) as a user would before running."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        lines = cell.source.split("\n")
+        for i, line in enumerate(lines):
+            if line.startswith(f"{name} = "):
+                lines[i] = f"{name} = {value!r}"
+                cell.source = "\n".join(lines)
+                return
+    raise AssertionError(f"no parameter {name} in the notebook")
