@@ -6,6 +6,7 @@ one); each test gets its own schema, so parallel workers never see each other's 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,15 @@ BACKENDS = [
     "sqlite",
     pytest.param("postgres", marks=pytest.mark.postgres),
 ]
+
+
+@contextlib.contextmanager
+def make_store(backend: str, folder) -> Iterator[str]:
+    """Tracking URI of a new empty store: a SQLite folder, or a PostgreSQL schema."""
+    if backend == "sqlite":
+        yield str(folder / "store")
+    else:
+        yield from _postgres_uri()
 
 
 def _postgres_uri() -> Iterator[str]:
@@ -42,14 +52,18 @@ def _postgres_uri() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def store_factory():
+    """``make_store`` for fixtures of wider scope: ``with store_factory(backend, folder) as uri``."""
+    return make_store
+
+
 @pytest.fixture(params=BACKENDS)
 def store_uri(request: pytest.FixtureRequest, tmp_path, monkeypatch) -> Iterator[str]:
     """Tracking URI of an empty store (SQLite directory or PostgreSQL schema)."""
     monkeypatch.setenv("AUTOML_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
-    if request.param == "sqlite":
-        yield str(tmp_path / "store")
-    else:
-        yield from _postgres_uri()
+    with make_store(request.param, tmp_path) as uri:
+        yield uri
 
 
 @pytest.fixture

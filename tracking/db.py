@@ -64,7 +64,7 @@ def create_engine(url: str) -> Engine:
         engine = sa.create_engine(parsed, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(parsed, pool_pre_ping=True, pool_size=2, max_overflow=8)
+    return sa.create_engine(parsed, pool_size=2, max_overflow=8)
 
 
 def get_engine(url: str) -> Engine:
@@ -90,6 +90,8 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True  # server restarted / connection dropped: the pool reconnects
     if isinstance(exc, OperationalError):
         text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
         if "database is locked" in text or "database is busy" in text or "busy" in text:
