@@ -1,0 +1,117 @@
+"""The public entry points ``classify``, ``regress`` and ``load_model``.
+
+Signatures follow Databricks AutoML so that scripts written for it carry over.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pandas as pd
+
+import tracking
+from automl.engine import run_search
+from automl.summary import AutoMLSummary
+
+Dataset = pd.DataFrame | str | os.PathLike
+
+
+def classify(
+    dataset: Dataset,
+    *,
+    target_col: str,
+    primary_metric: str = "f1",
+    timeout_minutes: float | None = None,
+    max_trials: int | None = None,
+    exclude_cols: list[str] | None = None,
+    exclude_frameworks: list[str] | None = None,
+    imputers: dict[str, str | dict[str, Any]] | None = None,
+    pos_label: Any = None,
+    time_col: str | None = None,
+    split_col: str | None = None,
+    sample_weight_col: str | None = None,
+    experiment_name: str | None = None,
+    register_model_name: str | None = None,
+    n_jobs: int | None = None,
+    seed: int = 0,
+    verbose: bool = True,
+) -> AutoMLSummary:
+    """Search classifiers for ``target_col`` and track every trial.
+
+    ``dataset`` is a DataFrame or a CSV / Parquet path. ``primary_metric`` is one of ``f1``
+    (binary F1 on ``pos_label``; macro-averaged for multiclass), ``roc_auc``, ``log_loss``,
+    ``accuracy``, ``precision``, ``recall``. The search stops at ``timeout_minutes`` (fractions
+    allowed) or after ``max_trials``, whichever comes first; with neither, 5 minutes. Trials
+    still running at the deadline are killed and recorded as KILLED. ``exclude_frameworks``
+    takes ``"sklearn"`` and ``"lightgbm"``. The winner is registered as a new version of
+    ``register_model_name`` (default: the experiment name).
+    """
+    return run_search(
+        dataset,
+        task="classification",
+        target_col=target_col,
+        primary_metric=primary_metric,
+        timeout_minutes=timeout_minutes,
+        max_trials=max_trials,
+        exclude_cols=exclude_cols,
+        exclude_frameworks=exclude_frameworks,
+        imputers=imputers,
+        pos_label=pos_label,
+        time_col=time_col,
+        split_col=split_col,
+        sample_weight_col=sample_weight_col,
+        experiment_name=experiment_name,
+        register_model_name=register_model_name,
+        n_jobs=n_jobs,
+        seed=seed,
+        verbose=verbose,
+    )
+
+
+def regress(
+    dataset: Dataset,
+    *,
+    target_col: str,
+    primary_metric: str = "r2",
+    timeout_minutes: float | None = None,
+    max_trials: int | None = None,
+    exclude_cols: list[str] | None = None,
+    exclude_frameworks: list[str] | None = None,
+    imputers: dict[str, str | dict[str, Any]] | None = None,
+    time_col: str | None = None,
+    split_col: str | None = None,
+    sample_weight_col: str | None = None,
+    experiment_name: str | None = None,
+    register_model_name: str | None = None,
+    n_jobs: int | None = None,
+    seed: int = 0,
+    verbose: bool = True,
+) -> AutoMLSummary:
+    """Search regressors for ``target_col``; ``primary_metric`` is ``r2``, ``rmse``, ``mse`` or
+    ``mae``. Everything else is as in :func:`classify`."""
+    return run_search(
+        dataset,
+        task="regression",
+        target_col=target_col,
+        primary_metric=primary_metric,
+        timeout_minutes=timeout_minutes,
+        max_trials=max_trials,
+        exclude_cols=exclude_cols,
+        exclude_frameworks=exclude_frameworks,
+        imputers=imputers,
+        time_col=time_col,
+        split_col=split_col,
+        sample_weight_col=sample_weight_col,
+        experiment_name=experiment_name,
+        register_model_name=register_model_name,
+        n_jobs=n_jobs,
+        seed=seed,
+        verbose=verbose,
+    )
+
+
+def load_model(run_id_or_uri: str) -> Any:
+    """Load any trial's model by run id, or by a ``runs:/`` or ``models:/`` URI."""
+    uri = run_id_or_uri if ":/" in run_id_or_uri else f"runs:/{run_id_or_uri}/model"
+    return tracking.load_model(uri)

@@ -1,0 +1,515 @@
+"""The search: one Optuna study per experiment, trials in worker processes, a hard deadline.
+
+``run_search`` is what ``classify`` and ``regress`` call. It validates everything before touching
+the store, prepares the data once (plan, split, snapshot), runs a cheap baseline in this process
+while the workers start, then lets the workers run the portfolio of strong defaults followed by
+TPE until the time or trial budget is spent. Whatever is still running at the deadline is killed
+and recorded as KILLED. The winner is registered.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+
+import registry
+import tracking
+from automl import data as data_module
+from automl import families, metrics, notebooks, split
+from automl.executor import TaskResult, TrialExecutor
+from automl.plan import DataPlan, make_plan
+from automl.progress import SearchProgress
+from automl.summary import AutoMLSummary, TrialInfo
+from automl.trial import TrialContext, run_trial
+
+logger = logging.getLogger("automl")
+
+DEFAULT_TIMEOUT_MINUTES = 5.0
+# Seconds kept back from the search for killing workers, registering and summarising.
+_RESERVE_MIN_S, _RESERVE_SHARE = 0.5, 0.015
+# Do not start a new trial in the last seconds of the budget: it would only be killed.
+_MIN_START_S = 1.0
+_BASELINE_FAMILIES = ("logistic_regression", "linear_regression")
+
+
+@dataclass
+class SearchBudget:
+    """The time and trial budget of one search, resolved from the user's arguments."""
+
+    timeout_s: float | None
+    max_trials: int | None
+
+    @classmethod
+    def resolve(cls, timeout_minutes: float | None, max_trials: int | None) -> SearchBudget:
+        if timeout_minutes is None and max_trials is None:
+            logger.info(
+                "no timeout_minutes or max_trials given: using timeout_minutes=%s",
+                DEFAULT_TIMEOUT_MINUTES,
+            )
+            timeout_minutes = DEFAULT_TIMEOUT_MINUTES
+        timeout_s = None if timeout_minutes is None else float(timeout_minutes) * 60.0
+        return cls(timeout_s=timeout_s, max_trials=max_trials)
+
+
+@dataclass
+class _Trial:
+    number: int
+    run_id: str
+    config: dict[str, Any]
+    optuna_trial: optuna.trial.Trial | None
+    started: float = field(default_factory=time.monotonic)
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _model_description(config: dict[str, Any]) -> str:
+    params = ", ".join(f"{k}={v!r}" for k, v in sorted(config["params"].items()))
+    return f"{config['family']}({params})"
+
+
+def _default_experiment_name(task: str, target_col: str) -> str:
+    return f"automl_{task}_{target_col}_{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _max_train_rows(timeout_s: float | None) -> int:
+    """How many training rows trials may use: enough to learn, few enough to finish in budget."""
+    if timeout_s is None:
+        return 1_000_000
+    return int(min(1_000_000, max(20_000, timeout_s * 4_000)))
+
+
+class _Search:
+    """State of one running search; ``run_search`` drives it."""
+
+    def __init__(
+        self,
+        plan: DataPlan,
+        prepared: pd.DataFrame,
+        alerts: list[dict[str, Any]],
+        budget: SearchBudget,
+        started: float,
+        experiment_name: str,
+        register_model_name: str | None,
+        n_jobs: int | None,
+        exclude_frameworks: list[str] | None,
+        verbose: bool,
+    ) -> None:
+        self.plan = plan
+        self.prepared = prepared
+        self.alerts = alerts
+        self.budget = budget
+        self.started = started
+        self.experiment_name = experiment_name
+        self.register_model_name = register_model_name or experiment_name
+        self.verbose = verbose
+        self.metric = metrics.metric_spec(plan.primary_metric)
+        self.families = families.available_families(plan, exclude_frameworks)
+        cores = _cores()
+        self.n_workers = cores if not n_jobs or n_jobs < 0 else min(n_jobs, cores)
+        self.threads = max(1, cores // self.n_workers)
+        self.client = tracking.TrackingClient()
+        self.timings: dict[str, float] = {}
+        self.trials: list[TrialInfo] = []
+        self.in_flight: dict[int, _Trial] = {}
+        self.next_number = 0
+        self.portfolio: list[dict[str, Any]] = []
+        reserve = max(_RESERVE_MIN_S, _RESERVE_SHARE * (budget.timeout_s or 0.0))
+        self.deadline = (
+            started + budget.timeout_s - reserve if budget.timeout_s is not None else float("inf")
+        )
+
+    # -- setup ------------------------------------------------------------------------------
+    def setup_tracking(self) -> None:
+        t = time.perf_counter()
+        experiment = self.client.get_experiment_by_name(self.experiment_name)
+        if experiment is None:
+            experiment_id = self.client.create_experiment(self.experiment_name)
+            experiment = self.client.get_experiment(experiment_id)
+        self.experiment = experiment
+        parent = self.client.create_run(
+            experiment.experiment_id,
+            run_name=f"automl-{self.plan.task}",
+            tags={
+                "automl.role": "parent",
+                "automl.task": self.plan.task,
+                "automl.target_col": self.plan.target_col,
+                "automl.primary_metric": self.plan.primary_metric,
+            },
+        )
+        self.parent_run_id = parent.info.run_id
+        self.client.log_dict(self.parent_run_id, self.plan.to_dict(), "automl/plan.json")
+        self.client.log_dict(self.parent_run_id, {"alerts": self.alerts}, "automl/alerts.json")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "training_data.parquet"
+            self.prepared.to_parquet(path, index=False)
+            self.client.log_artifact(self.parent_run_id, str(path), "data")
+        self.snapshot_path = self.client.download_artifacts(
+            self.parent_run_id, "data/training_data.parquet"
+        )
+        self.notebook_dir = str(Path(self.snapshot_path).parent.parent / "notebooks")
+        Path(self.notebook_dir).mkdir(parents=True, exist_ok=True)
+        self.storage_url = self.client.engine.url.render_as_string(hide_password=False)
+        self.study = optuna.create_study(
+            study_name=f"automl-{experiment.experiment_id}",
+            storage=_optuna_storage(self.storage_url),
+            direction="maximize" if self.metric.greater_is_better else "minimize",
+            sampler=optuna.samplers.TPESampler(
+                seed=self.plan.seed, multivariate=True, group=True, constant_liar=True
+            ),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+            load_if_exists=True,
+        )
+        self.client.set_tag(self.parent_run_id, "automl.optuna_study", self.study.study_name)
+        self.portfolio = families.portfolio(self.plan, self.families)
+        linear = [c for c in self.portfolio if c["family"] in _BASELINE_FAMILIES]
+        if linear:  # the baseline runs first, in this process: make it the cheapest model
+            self.portfolio.remove(linear[0])
+            self.portfolio.insert(0, linear[0])
+        self.timings["setup"] = time.perf_counter() - t
+
+    def write_exploration_notebook(self) -> str | None:
+        t = time.perf_counter()
+        path = Path(self.notebook_dir) / "data_exploration.ipynb"
+        try:
+            nb = notebooks.render_exploration_notebook(
+                self.plan,
+                snapshot_path=self.snapshot_path,
+                alerts=self.alerts,
+                experiment_name=self.experiment_name,
+            )
+            notebooks.write_notebook(nb, path)
+            self.client.log_artifact(self.parent_run_id, str(path), "notebooks")
+        except Exception as exc:  # noqa: BLE001 - the search goes on without the notebook
+            logger.warning("data exploration notebook not rendered: %s", exc, exc_info=True)
+            return None
+        finally:
+            self.timings["notebooks"] = time.perf_counter() - t
+        return str(path)
+
+    def context(self) -> TrialContext:
+        return TrialContext(
+            plan=self.plan,
+            data=self.prepared,
+            tracking_uri=self.client.tracking_uri,
+            experiment_id=self.experiment.experiment_id,
+            experiment_name=self.experiment_name,
+            snapshot_path=self.snapshot_path,
+            notebook_dir=self.notebook_dir,
+            n_threads=self.threads,
+            optuna_storage=self.storage_url,
+            study_name=self.study.study_name,
+        )
+
+    # -- trials -----------------------------------------------------------------------------
+    def trials_left(self) -> bool:
+        limit = self.budget.max_trials
+        return limit is None or self.next_number < limit
+
+    def new_trial(self) -> _Trial:
+        """Ask Optuna for the next configuration (portfolio first) and open its run."""
+        default = self.portfolio.pop(0) if self.portfolio else None
+        if default is not None:
+            self.study.enqueue_trial(families.to_optuna_params(default, self.plan))
+        optuna_trial = self.study.ask()
+        config = families.suggest(optuna_trial, self.plan, self.families)
+        if default is not None:
+            config = default
+        number = self.next_number
+        self.next_number += 1
+        run = self.client.create_run(
+            self.experiment.experiment_id,
+            run_name=f"trial-{number:03d}-{config['family']}",
+            parent_run_id=self.parent_run_id,
+            tags={"automl.role": "trial", "automl.optuna_trial": str(optuna_trial.number)},
+        )
+        return _Trial(number, run.info.run_id, config, optuna_trial)
+
+    def task(self, trial: _Trial, prunable: bool = True) -> dict[str, Any]:
+        return {
+            "run_id": trial.run_id,
+            "number": trial.number,
+            "config": trial.config,
+            "optuna_trial_id": trial.optuna_trial._trial_id if prunable else None,
+        }
+
+    def record(self, trial: _Trial, result: TaskResult) -> None:
+        """Turn a worker's reply into an Optuna verdict and a TrialInfo."""
+        duration = time.monotonic() - trial.started
+        if not result.ok:
+            self.client.set_tag(trial.run_id, "automl.error", (result.error or "")[-5000:])
+            self.client.set_terminated(trial.run_id, "FAILED")
+            self.study.tell(trial.optuna_trial, state=optuna.trial.TrialState.FAIL)
+            self._add_info(trial, "FAIL", {}, trial.config, duration)
+            return
+        reply = result.value
+        for phase, seconds in reply.get("timings", {}).items():
+            self.timings[phase] = self.timings.get(phase, 0.0) + seconds
+        state = reply["state"]
+        if state == "COMPLETE":
+            self.study.tell(trial.optuna_trial, reply["value"])
+        elif state == "PRUNED":
+            self.study.tell(trial.optuna_trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            self.study.tell(trial.optuna_trial, state=optuna.trial.TrialState.FAIL)
+        self._add_info(trial, state, reply.get("metrics", {}), reply["config"], duration, reply)
+
+    def _add_info(
+        self,
+        trial: _Trial,
+        state: str,
+        trial_metrics: dict[str, float],
+        config: dict[str, Any],
+        duration: float,
+        reply: dict[str, Any] | None = None,
+    ) -> None:
+        reply = reply or {}
+        self.trials.append(
+            TrialInfo(
+                run_id=trial.run_id,
+                number=trial.number,
+                state=state,
+                metrics=dict(trial_metrics),
+                params={"model_family": config["family"], **config["params"]},
+                model_description=_model_description(config),
+                duration=duration,
+                evaluation_metric_score=reply.get("value"),
+                model_uri=reply.get("model_uri"),
+                notebook_path=reply.get("notebook_path"),
+                top_features=reply.get("top_features", []),
+            )
+        )
+
+    def mark_killed(self, number: int, seconds: float) -> None:
+        trial = self.in_flight.pop(number)
+        self.client.log_batch(
+            trial.run_id,
+            tags={"automl.trial_state": "KILLED", "automl.error": "stopped at the time budget"},
+        )
+        self.client.set_terminated(trial.run_id, "KILLED")
+        self.study.tell(trial.optuna_trial, state=optuna.trial.TrialState.FAIL)
+        self._add_info(trial, "KILLED", {}, trial.config, seconds)
+
+    def finished(self) -> list[TrialInfo]:
+        done = [t for t in self.trials if t.state == "COMPLETE"]
+        sign = -1.0 if self.metric.greater_is_better else 1.0
+        return sorted(done, key=lambda t: (sign * t.evaluation_metric_score, t.number))
+
+    def best(self) -> tuple[float | None, str | None]:
+        done = self.finished()
+        if not done:
+            return None, None
+        return done[0].evaluation_metric_score, done[0].params["model_family"]
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self) -> None:
+        progress = SearchProgress(self.budget.timeout_s, self.metric.key, enabled=self.verbose)
+        context = self.context()
+        executor = TrialExecutor(self.n_workers, self.threads, context.to_setup())
+        if self.budget.max_trials != 1:
+            executor.start()
+        try:
+            baseline = self.new_trial()
+            reply = run_trial(context, self.task(baseline, prunable=False))
+            self.record(baseline, TaskResult(key=baseline.number, ok=True, value=reply))
+            while True:
+                now = time.monotonic()
+                if now >= self.deadline or (not self.trials_left() and not self.in_flight):
+                    break
+                while (
+                    executor.idle_count()
+                    and self.trials_left()
+                    and now < self.deadline - _MIN_START_S
+                ):
+                    trial = self.new_trial()
+                    self.in_flight[trial.number] = trial
+                    executor.submit(trial.number, self.task(trial))
+                wait = min(0.25, max(0.0, self.deadline - time.monotonic()))
+                for result in executor.results(timeout=wait):
+                    self.record(self.in_flight.pop(result.key), result)
+                done = len(self.trials)
+                progress.update(done, len(self.in_flight), *self.best())
+        finally:
+            executor.kill(on_killed=self.mark_killed)
+            self.timings["worker_busy"] = executor.busy_seconds
+            self.worker_capacity = self.n_workers * max(
+                0.0, time.monotonic() - (executor.started_at or time.monotonic())
+            )
+            progress.close(len(self.trials), *self.best())
+
+    # -- wrap up ----------------------------------------------------------------------------
+    def register_winner(self) -> Any:
+        done = self.finished()
+        if not done:
+            return None
+        t = time.perf_counter()
+        best = done[0]
+        description = ", ".join(
+            f"{k}={v:.5g}"
+            for k, v in sorted(best.metrics.items())
+            if k.startswith(("val_", "test_"))
+        )
+        version = registry.register_model(
+            best.model_uri,
+            self.register_model_name,
+            tags={"run_id": best.run_id, "experiment": self.experiment_name},
+            description=f"AutoML winner {best.model_description}: {description}",
+        )
+        self.timings["registration"] = time.perf_counter() - t
+        return version
+
+    def close_parent(self, summary: AutoMLSummary) -> None:
+        done = summary.trials
+        metrics_out: dict[str, float] = {"n_trials": float(len(summary.all_trials))}
+        if done:
+            best = done[0]
+            metrics_out.update(
+                {k: v for k, v in best.metrics.items() if k.startswith(("val_", "test_"))}
+            )
+            self.client.set_tag(self.parent_run_id, "automl.best_run_id", best.run_id)
+        self.client.log_batch(self.parent_run_id, metrics=metrics_out)
+        self.client.log_text(
+            self.parent_run_id, summary.leaderboard.to_csv(index=False), "automl/leaderboard.csv"
+        )
+        self.client.log_dict(self.parent_run_id, summary.time_breakdown, "automl/time.json")
+        self.client.set_terminated(self.parent_run_id, "FINISHED")
+
+
+def _optuna_storage(url: str) -> optuna.storages.RDBStorage:
+    engine_kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        engine_kwargs["connect_args"] = {"timeout": 60}
+    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+
+
+def run_search(
+    dataset: pd.DataFrame | str | os.PathLike,
+    *,
+    task: str,
+    target_col: str,
+    primary_metric: str,
+    timeout_minutes: float | None = None,
+    max_trials: int | None = None,
+    exclude_cols: list[str] | None = None,
+    exclude_frameworks: list[str] | None = None,
+    imputers: dict[str, Any] | None = None,
+    pos_label: Any = None,
+    time_col: str | None = None,
+    split_col: str | None = None,
+    sample_weight_col: str | None = None,
+    experiment_name: str | None = None,
+    register_model_name: str | None = None,
+    n_jobs: int | None = None,
+    seed: int = 0,
+    verbose: bool = True,
+) -> AutoMLSummary:
+    """Search models for ``task`` on ``dataset``; see :func:`automl.classify` for the arguments."""
+    started = time.monotonic()
+    t = time.perf_counter()
+    frame = data_module.load_dataset(dataset)
+    data_module.validate_inputs(
+        frame,
+        task=task,
+        target_col=target_col,
+        primary_metric=primary_metric,
+        timeout_minutes=timeout_minutes,
+        max_trials=max_trials,
+        exclude_cols=exclude_cols,
+        exclude_frameworks=exclude_frameworks,
+        imputers=imputers,
+        pos_label=pos_label,
+        time_col=time_col,
+        split_col=split_col,
+        sample_weight_col=sample_weight_col,
+    )
+    if n_jobs is not None and (
+        isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0
+    ):
+        raise data_module.AutoMLInputError(
+            f"n_jobs: expected a positive number of worker processes (or -1 for all cores), "
+            f"got {n_jobs!r}"
+        )
+    budget = SearchBudget.resolve(timeout_minutes, max_trials)
+    plan, alerts, prepared = make_plan(
+        frame,
+        task=task,
+        target_col=target_col,
+        primary_metric=primary_metric,
+        exclude_cols=exclude_cols,
+        imputers=imputers,
+        pos_label=pos_label,
+        time_col=time_col,
+        split_col=split_col,
+        sample_weight_col=sample_weight_col,
+        seed=seed,
+    )
+    prepared, sample_alerts = split.sample_for_budget(
+        prepared, plan, _max_train_rows(budget.timeout_s)
+    )
+    alerts = list(alerts) + list(sample_alerts)
+    for alert in alerts:
+        logger.warning("%s: %s", alert.get("kind"), alert.get("message"))
+    prep_seconds = time.perf_counter() - t
+
+    search = _Search(
+        plan,
+        prepared,
+        alerts,
+        budget,
+        started,
+        experiment_name or _default_experiment_name(task, target_col),
+        register_model_name,
+        n_jobs,
+        exclude_frameworks,
+        verbose,
+    )
+    search.timings["data_prep"] = prep_seconds
+    search.setup_tracking()
+    try:
+        exploration = search.write_exploration_notebook()
+        search.run()
+    except BaseException:
+        search.client.set_terminated(search.parent_run_id, "KILLED")
+        raise
+    version = search.register_winner()
+    summary = AutoMLSummary(
+        experiment=search.experiment,
+        task=task,
+        primary_metric=primary_metric,
+        metric_key=search.metric.key,
+        greater_is_better=search.metric.greater_is_better,
+        trials=search.finished(),
+        all_trials=sorted(search.trials, key=lambda t: t.number),
+        parent_run_id=search.parent_run_id,
+        alerts=alerts,
+        semantic_type_conversions=dict(plan.semantic_type_conversions),
+        registered_model_version=version,
+        exploration_notebook_path=exploration,
+        validation=plan.validation,
+        wall_time=time.monotonic() - started,
+    )
+    summary.time_breakdown = _time_breakdown(search, summary.wall_time)
+    search.close_parent(summary)
+    summary.wall_time = time.monotonic() - started
+    return summary
+
+
+def _time_breakdown(search: _Search, wall: float) -> dict[str, float]:
+    """Seconds per phase; ``idle`` is worker capacity that ran no trial."""
+    phases = dict(search.timings)
+    busy = phases.pop("worker_busy", 0.0)
+    phases["idle_workers"] = max(0.0, getattr(search, "worker_capacity", 0.0) - busy)
+    phases["wall"] = wall
+    return {k: round(v, 4) for k, v in phases.items()}

@@ -1,0 +1,171 @@
+"""Worker processes that run trials and can be stopped at a hard deadline.
+
+Each worker is a fresh ``python -m automl.worker`` process that talks to the parent over a
+socket pair it inherits. Starting workers as their own interpreter (rather than by
+``fork`` or ``spawn`` from the caller) means a user's unguarded script is never re-imported and
+no OpenMP or database state is inherited. A trial that is still running when the budget ends is
+stopped by killing its worker: nothing waits for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Worker:
+    process: subprocess.Popen
+    conn: Connection | None = None
+    task_key: Any = None
+    started_at: float = 0.0
+    ready: bool = False
+
+
+@dataclass
+class TaskResult:
+    """What came back for one task: the worker's reply, or why there is none."""
+
+    key: Any
+    ok: bool
+    value: Any = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class TrialExecutor:
+    """A small pool of trial workers with per-task kill.
+
+    ``setup`` is sent to every worker once (the prepared data location, the plan, the tracking
+    URI); ``submit`` hands one task to an idle worker; ``results`` yields replies as they arrive.
+    """
+
+    n_workers: int
+    threads_per_worker: int
+    setup: dict[str, Any]
+    _workers: list[_Worker] = field(default_factory=list, init=False, repr=False)
+    busy_seconds: float = field(default=0.0, init=False)
+    started_at: float = field(default=0.0, init=False)
+
+    def start(self) -> None:
+        """Launch the worker processes without waiting for them to be ready."""
+        self.started_at = time.monotonic()
+        for _ in range(self.n_workers):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        env = dict(os.environ)
+        threads = str(self.threads_per_worker)
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = threads
+        parent_end, child_end = Pipe(duplex=True)
+        fd = child_end.fileno()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "automl.worker", str(fd)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            pass_fds=(fd,),
+        )
+        child_end.close()
+        parent_end.send(("setup", self.setup))
+        self._workers.append(_Worker(process=process, conn=parent_end))
+
+    @property
+    def running(self) -> dict[Any, float]:
+        """Keys of tasks in flight, with their start times."""
+        return {w.task_key: w.started_at for w in self._workers if w.task_key is not None}
+
+    def idle_count(self) -> int:
+        return sum(1 for w in self._workers if w.ready and w.task_key is None)
+
+    def alive_count(self) -> int:
+        return sum(1 for w in self._workers if w.process.poll() is None)
+
+    def submit(self, key: Any, task: dict[str, Any]) -> None:
+        """Give ``task`` to an idle worker; the reply comes back tagged with ``key``."""
+        for worker in self._workers:
+            if worker.ready and worker.task_key is None and worker.conn is not None:
+                worker.conn.send(("task", task))
+                worker.task_key = key
+                worker.started_at = time.monotonic()
+                return
+        raise RuntimeError("no idle worker")
+
+    def results(self, timeout: float) -> Iterator[TaskResult]:
+        """Wait up to ``timeout`` seconds and yield whatever replies have arrived."""
+        conns = {w.conn: w for w in self._workers if w.conn is not None}
+        if not conns:
+            time.sleep(max(timeout, 0.0))
+            return
+        for conn in wait(list(conns), timeout=max(timeout, 0.0)):
+            worker = conns[conn]
+            try:
+                kind, payload = conn.recv()
+            except (EOFError, OSError):
+                yield from self._worker_died(worker)
+                continue
+            if kind == "ready":
+                worker.ready = True
+                continue
+            key, worker.task_key = worker.task_key, None
+            seconds = time.monotonic() - worker.started_at
+            self.busy_seconds += seconds
+            if kind == "done":
+                yield TaskResult(key=key, ok=True, value=payload, seconds=seconds)
+            else:
+                yield TaskResult(key=key, ok=False, error=str(payload), seconds=seconds)
+
+    def _worker_died(self, worker: _Worker) -> Iterator[TaskResult]:
+        worker.process.wait()
+        code = worker.process.returncode
+        if worker.conn is not None:
+            worker.conn.close()
+        self._workers.remove(worker)
+        logger.warning(
+            "trial worker %s exited with code %s; starting another", worker.process.pid, code
+        )
+        self._spawn()
+        if worker.task_key is not None:
+            seconds = time.monotonic() - worker.started_at
+            self.busy_seconds += seconds
+            yield TaskResult(
+                key=worker.task_key,
+                ok=False,
+                error=f"worker process died (exit code {code}), e.g. out of memory",
+                seconds=seconds,
+            )
+
+    def kill(self, on_killed: Callable[[Any, float], None] | None = None) -> None:
+        """Stop every worker now; ``on_killed(key, seconds)`` is called for each task in flight."""
+        now = time.monotonic()
+        for worker in self._workers:
+            if worker.process.poll() is None:
+                worker.process.kill()
+            if worker.task_key is not None:
+                self.busy_seconds += now - worker.started_at
+                if on_killed is not None:
+                    on_killed(worker.task_key, now - worker.started_at)
+                worker.task_key = None
+        for worker in self._workers:
+            worker.process.wait()
+            if worker.conn is not None:
+                worker.conn.close()
+        self._workers.clear()
+
+    def __enter__(self) -> TrialExecutor:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()

@@ -1,0 +1,234 @@
+"""Run one trial and record it: fit, score, explain, plot, log the model, render its notebook.
+
+The same function runs in worker processes and, for the baseline, in the calling process; it
+only needs a :class:`TrialContext` (what every trial of an experiment shares) and a task
+(which run to log into and which configuration to fit).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import tracking
+from automl import fit, importance, plots
+from automl.plan import DataPlan
+
+logger = logging.getLogger(__name__)
+
+SPLIT_COL = "_automl_split"
+FOLD_COL = "_automl_fold"
+TOP_FEATURES_AS_TAGS = 5
+
+
+@dataclass
+class TrialContext:
+    """What every trial of one experiment shares, built once per process."""
+
+    plan: DataPlan
+    data: pd.DataFrame
+    tracking_uri: str
+    experiment_id: str
+    experiment_name: str
+    snapshot_path: str
+    notebook_dir: str
+    n_threads: int = 1
+    optuna_storage: str | None = None
+    study_name: str | None = None
+    _client: tracking.TrackingClient | None = field(default=None, repr=False)
+    _study: Any = field(default=None, repr=False)
+
+    @classmethod
+    def from_setup(cls, setup: dict[str, Any]) -> TrialContext:
+        """Build the context in a worker from the parent's setup message."""
+        setup = dict(setup)
+        plan = DataPlan.from_dict(setup.pop("plan"))
+        data = pd.read_parquet(setup["snapshot_path"])
+        return cls(plan=plan, data=data, **setup)
+
+    def to_setup(self) -> dict[str, Any]:
+        """The message that lets a worker rebuild this context."""
+        return {
+            "plan": self.plan.to_dict(),
+            "tracking_uri": self.tracking_uri,
+            "experiment_id": self.experiment_id,
+            "experiment_name": self.experiment_name,
+            "snapshot_path": self.snapshot_path,
+            "notebook_dir": self.notebook_dir,
+            "n_threads": self.n_threads,
+            "optuna_storage": self.optuna_storage,
+            "study_name": self.study_name,
+        }
+
+    @property
+    def client(self) -> tracking.TrackingClient:
+        if self._client is None:
+            self._client = tracking.TrackingClient(self.tracking_uri)
+        return self._client
+
+    def pruning_callback(self, optuna_trial_id: int | None):
+        """A ``report(step, value) -> bool`` hook wired to the Optuna trial, or ``None``."""
+        if optuna_trial_id is None or self.optuna_storage is None:
+            return None
+        import optuna
+
+        if self._study is None:
+            self._study = optuna.load_study(study_name=self.study_name, storage=self.optuna_storage)
+        trial = optuna.trial.Trial(self._study, optuna_trial_id)
+
+        def report(step: int, value: float) -> bool:
+            trial.report(value, step)
+            return trial.should_prune()
+
+        return report
+
+
+def _features(ctx: TrialContext, part: str) -> tuple[pd.DataFrame, pd.Series]:
+    rows = ctx.data[ctx.data[SPLIT_COL] == part]
+    X = rows.drop(columns=[c for c in (SPLIT_COL, FOLD_COL) if c in rows.columns])
+    y = X.pop(ctx.plan.target_col)
+    return X, y
+
+
+def _log_plots(ctx: TrialContext, run_id: str, pipeline, X: pd.DataFrame, y: pd.Series) -> None:
+    if ctx.plan.task == "classification":
+        figures = plots.classification_plots(ctx.plan, pipeline, X, y)
+    else:
+        figures = plots.regression_plots(ctx.plan, pipeline, X, y)
+    for name, figure in figures.items():
+        ctx.client.log_figure(run_id, figure, f"plots/val_{name}.png")
+        plots.close(figure)
+
+
+def _log_importance(
+    ctx: TrialContext, run_id: str, pipeline, X: pd.DataFrame, fit_seconds: float
+) -> list[str]:
+    table = importance.shap_importance(ctx.plan, pipeline, X, fit_seconds=fit_seconds)
+    ctx.client.log_text(run_id, table.to_csv(index=False), "shap/feature_importance.csv")
+    figure = plots.importance_plot(table)
+    ctx.client.log_figure(run_id, figure, "shap/feature_importance.png")
+    plots.close(figure)
+    top = [str(f) for f in table["feature"].head(TOP_FEATURES_AS_TAGS)]
+    return top
+
+
+def _params_to_log(ctx: TrialContext, config: dict[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {"model_family": config["family"]}
+    params.update({f"model.{k}": v for k, v in config["params"].items()})
+    params["preprocessing.validation"] = ctx.plan.validation
+    params["preprocessing.class_weight"] = ctx.plan.class_weight
+    for kind, columns in ctx.plan.feature_columns.items():
+        params[f"preprocessing.n_{kind}"] = len(columns)
+    return params
+
+
+def run_trial(ctx: TrialContext, task: dict[str, Any]) -> dict[str, Any]:
+    """Fit, score and log one trial into the run ``task["run_id"]``; never raises for a bad fit.
+
+    Returns a plain dict (it crosses a process boundary): state COMPLETE / PRUNED / FAIL, the
+    primary validation value, metrics, the configuration actually used and where time went.
+    """
+    run_id, number, config = task["run_id"], task["number"], task["config"]
+    client = ctx.client
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    report = ctx.pruning_callback(task.get("optuna_trial_id"))
+    try:
+        result = fit.fit_and_score(
+            ctx.plan, config, ctx.data, n_threads=ctx.n_threads, report=report
+        )
+    except fit.TrialPruned as pruned:
+        timings["fitting"] = time.perf_counter() - started
+        client.log_batch(run_id, metrics=pruned.metrics, params=_params_to_log(ctx, config))
+        client.set_tag(run_id, "automl.trial_state", "PRUNED")
+        client.set_terminated(run_id, "FINISHED")
+        return {"state": "PRUNED", "metrics": pruned.metrics, "config": config, "timings": timings}
+    except Exception as exc:  # noqa: BLE001 - a failing configuration is a result, not a crash
+        logger.debug("trial %s failed", number, exc_info=True)
+        timings["fitting"] = time.perf_counter() - started
+        message = f"{type(exc).__name__}: {exc}"[:5000]
+        client.log_batch(run_id, tags={"automl.trial_state": "FAIL", "automl.error": message})
+        client.set_terminated(run_id, "FAILED")
+        return {"state": "FAIL", "error": message, "config": config, "timings": timings}
+    timings["fitting"] = time.perf_counter() - started
+    pipeline, config = result.pipeline, result.config
+    metrics = dict(result.metrics)
+    metrics["fit_time_seconds"] = result.fit_seconds
+    metrics["predict_time_seconds"] = result.predict_seconds
+
+    t = time.perf_counter()
+    metric_key = f"val_{ctx.plan.primary_metric_key}"
+    client.log_batch(run_id, metrics=metrics, params=_params_to_log(ctx, config))
+    model_info = tracking.log_model(
+        pipeline,
+        artifact_path="model",
+        input_example=ctx.data.head(5).drop(
+            columns=[ctx.plan.target_col, SPLIT_COL, FOLD_COL], errors="ignore"
+        ),
+        task=ctx.plan.task,
+        run_id=run_id,
+        metadata={"model_family": config["family"], "primary_metric": metric_key},
+    )
+    timings["logging"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    X_val, y_val = _features(ctx, "val")
+    top_features = _log_importance(ctx, run_id, pipeline, X_val, result.fit_seconds)
+    timings["shap"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    _log_plots(ctx, run_id, pipeline, X_val, y_val)
+    tags = {"automl.trial_state": "COMPLETE", "automl.trial_number": str(number)}
+    tags.update({f"shap.top_feature_{i + 1}": f for i, f in enumerate(top_features)})
+    client.log_batch(run_id, tags=tags)
+    timings["logging"] += time.perf_counter() - t
+
+    t = time.perf_counter()
+    try:
+        notebook_path = _write_notebook(ctx, run_id, number, config, metrics)
+    except Exception as exc:  # noqa: BLE001 - the trial stands even if its notebook cannot be made
+        logger.warning("trial %s: notebook not rendered: %s", number, exc, exc_info=True)
+        client.set_tag(run_id, "automl.notebook_error", f"{type(exc).__name__}: {exc}"[:5000])
+        notebook_path = None
+    timings["notebooks"] = time.perf_counter() - t
+
+    client.set_terminated(run_id, "FINISHED")
+    return {
+        "state": "COMPLETE",
+        "value": metrics[metric_key],
+        "metrics": metrics,
+        "config": config,
+        "timings": timings,
+        "model_uri": model_info.model_uri,
+        "notebook_path": notebook_path,
+        "top_features": top_features,
+    }
+
+
+def _write_notebook(
+    ctx: TrialContext, run_id: str, number: int, config: dict[str, Any], metrics: dict
+) -> str | None:
+    """Render this trial's notebook beside the experiment and log it to the run."""
+    from automl import notebooks
+
+    notebook = notebooks.render_trial_notebook(
+        ctx.plan,
+        config,
+        run_id=run_id,
+        experiment_name=ctx.experiment_name,
+        experiment_id=ctx.experiment_id,
+        snapshot_path=ctx.snapshot_path,
+        tracking_uri=ctx.tracking_uri,
+        metrics=metrics,
+        trial_number=number,
+        n_threads=ctx.n_threads,
+    )
+    path = Path(ctx.notebook_dir) / f"trial_{number:03d}_{config['family']}.ipynb"
+    notebooks.write_notebook(notebook, path)
+    ctx.client.log_artifact(run_id, str(path), "notebooks")
+    return str(path)

@@ -1,0 +1,133 @@
+"""End-to-end AutoML runs through the public API on small real data with small budgets."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes
+
+import automl
+import registry
+import tracking
+
+pytestmark = pytest.mark.xdist_group("engine")
+
+
+@pytest.fixture(scope="module")
+def cancer() -> pd.DataFrame:
+    frame = load_breast_cancer(as_frame=True).frame
+    frame["diagnosis"] = frame.pop("target").map({0: "malignant", 1: "benign"})
+    return frame
+
+
+@pytest.fixture(scope="module")
+def diabetes() -> pd.DataFrame:
+    return load_diabetes(as_frame=True, scaled=False).frame
+
+
+def _child_runs(summary: automl.AutoMLSummary) -> pd.DataFrame:
+    return tracking.search_runs(
+        [summary.experiment.experiment_id], filter_string="tags.`automl.role` = 'trial'"
+    )
+
+
+def test_classify_tracks_every_trial_and_registers_the_best(cancer):
+    summary = automl.classify(
+        cancer,
+        target_col="diagnosis",
+        pos_label="malignant",
+        primary_metric="roc_auc",
+        max_trials=5,
+        timeout_minutes=2,
+        experiment_name="cancer",
+        verbose=False,
+    )
+    runs = _child_runs(summary)
+    # every trial is one run, and every finished trial has metrics, a model and SHAP importance
+    assert len(runs) == len(summary.all_trials) >= 5
+    assert summary.validation == "cv"
+    client = tracking.TrackingClient()
+    for trial in summary.trials:
+        run = client.get_run(trial.run_id)
+        assert run.info.status == "FINISHED"
+        for key in ("train_roc_auc", "val_roc_auc", "test_roc_auc", "val_f1_score"):
+            assert np.isfinite(run.data.metrics[key]), key
+        assert run.data.params["model_family"] == trial.params["model_family"]
+        artifacts = {a.path for a in client.list_artifacts(trial.run_id)}
+        assert {"model", "shap"} <= artifacts
+        shap_csv = client.download_artifacts(trial.run_id, "shap/feature_importance.csv")
+        table = pd.read_csv(shap_csv)
+        assert set(table["feature"]) <= set(cancer.columns) - {"diagnosis"}
+        assert (table["importance"] >= 0).all() and table["importance"].sum() > 0
+    # the best trial is the argmax of the validation metric, and the leaderboard is ordered
+    scores = [t.metrics["val_roc_auc"] for t in summary.trials]
+    assert summary.best_trial.metrics["val_roc_auc"] == max(scores)
+    board = summary.leaderboard
+    assert list(board["rank"]) == list(range(1, len(summary.trials) + 1))
+    assert board["val_roc_auc"].is_monotonic_decreasing
+    assert summary.best_trial.mlflow_run_id == board["run_id"].iloc[0]
+    # the winner is registered, tagged with its run, and loads and predicts like the trial
+    version = summary.registered_model_version
+    assert version.name == "cancer" and version.run_id == summary.best_trial.run_id
+    X = cancer.drop(columns=["diagnosis"]).iloc[:20]
+    registered = registry.load_model(f"models:/cancer/{version.version}")
+    by_run = automl.load_model(summary.best_trial.run_id)
+    np.testing.assert_allclose(registered.predict_proba(X), by_run.predict_proba(X))
+    assert set(by_run.predict(X)) <= {"malignant", "benign"}
+    assert "cancer" in str(summary) and "rank" in str(summary)
+
+
+def test_regress_returns_within_its_time_budget(diabetes):
+    budget_s = 12.0
+    started = time.monotonic()
+    summary = automl.regress(
+        diabetes,
+        target_col="target",
+        primary_metric="rmse",
+        timeout_minutes=budget_s / 60,
+        experiment_name="diabetes",
+        verbose=False,
+    )
+    elapsed = time.monotonic() - started
+    assert elapsed <= budget_s + max(0.02 * budget_s, 5.0)
+    assert summary.trials, "at least the baseline must finish"
+    states = {t.state for t in summary.all_trials}
+    assert states <= {"COMPLETE", "PRUNED", "FAIL", "KILLED"}
+    runs = _child_runs(summary)
+    assert len(runs) == len(summary.all_trials)
+    killed = [t for t in summary.all_trials if t.state == "KILLED"]
+    for trial in killed:
+        assert tracking.TrackingClient().get_run(trial.run_id).info.status == "KILLED"
+    rmse = [t.metrics["val_root_mean_squared_error"] for t in summary.trials]
+    assert summary.best_trial.metrics["val_root_mean_squared_error"] == min(rmse)
+    assert "val_r2_score" in summary.best_trial.metrics
+
+
+def test_a_tiny_budget_still_yields_a_finished_baseline(diabetes):
+    started = time.monotonic()
+    summary = automl.regress(
+        diabetes, target_col="target", timeout_minutes=0.01, experiment_name="tiny", verbose=False
+    )
+    assert time.monotonic() - started <= 0.6 + 5.0
+    assert len(summary.trials) >= 1
+    assert summary.best_trial.load_model().predict(diabetes.head(3)).shape == (3,)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"target_col": "nope"}, "nope"),
+        ({"target_col": "diagnosis", "primary_metric": "r2"}, "primary_metric"),
+        ({"target_col": "diagnosis", "timeout_minutes": 0}, "timeout_minutes"),
+        ({"target_col": "diagnosis", "max_trials": -1}, "max_trials"),
+        ({"target_col": "diagnosis", "pos_label": "healthy"}, "pos_label"),
+        ({"target_col": "diagnosis", "exclude_frameworks": ["sklearn", "lightgbm"]}, "exclude"),
+    ],
+)
+def test_bad_input_is_rejected_before_anything_is_stored(cancer, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        automl.classify(cancer, experiment_name="bad", verbose=False, **kwargs)
+    assert tracking.TrackingClient().get_experiment_by_name("bad") is None
