@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.linear_model import LogisticRegression
+from sklearn.tree import DecisionTreeClassifier
 
 import registry
 import tracking
@@ -30,9 +30,9 @@ def training_frame(n: int = 40, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]
 def log_model_run(
     metrics: dict[str, float] | None = None, seed: int = 0, artifact_path: str = "model"
 ) -> str:
-    """Train a LogisticRegression, log it (and ``metrics``) in a new run; return its model URI."""
+    """Train a small tree, log it (and ``metrics``) in a new run; return its model URI."""
     X, y = training_frame(seed=seed)
-    model = LogisticRegression(C=1.0 + seed).fit(X, y)
+    model = DecisionTreeClassifier(max_depth=2, random_state=seed).fit(X, y)
     with tracking.start_run():
         if metrics:
             tracking.log_metrics(metrics)

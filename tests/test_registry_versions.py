@@ -65,7 +65,7 @@ def _register_many(uri: str, model_uri: str, count: int, start, out) -> None:
 def test_concurrent_registration_from_processes(store, logged_model, processes):
     model_uri = logged_model()
     registry.get_client()  # tables exist before the race on the versions themselves
-    ctx = multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("fork")  # real processes, own connections
     start, out = ctx.Event(), ctx.Queue()
     per_process = 5
     workers = [
