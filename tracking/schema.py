@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 
 import sqlalchemy as sa
@@ -128,7 +129,7 @@ latest_metrics = sa.Table(
 )
 
 Migration = Callable[[Connection], None]
-_ready: set[tuple[int, str]] = set()
+_ready: weakref.WeakKeyDictionary[Engine, set[tuple[str, int]]] = weakref.WeakKeyDictionary()
 _ready_lock = threading.Lock()
 _PG_LOCK_ID = 0x7472_6B67  # arbitrary constant: serialises schema creation on PostgreSQL
 
@@ -157,8 +158,7 @@ def ensure_schema(
     ``SchemaVersionError``. ``initialize(conn)`` runs once, when the component is first
     installed (e.g. to create default rows). Safe to call from many processes at once.
     """
-    key = (id(engine), component)
-    if key in _ready:
+    if (component, version) in _ready.get(engine, ()):
         return
     with engine.connect() as conn:
         current = _stored_version(conn, component)
@@ -174,7 +174,7 @@ def ensure_schema(
             lambda conn: _upgrade(conn, component, table_metadata, version, migrations, initialize),
         )
     with _ready_lock:
-        _ready.add(key)
+        _ready.setdefault(engine, set()).add((component, version))
 
 
 def _upgrade(
