@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy import ColumnElement, String, and_, exists, select
 from sqlalchemy.sql.schema import Column, Table
 
 from tracking.exceptions import FilterSyntaxError
@@ -243,8 +243,15 @@ def _as_int(field: str, value: object, op: str) -> object:
         ) from None
 
 
+def sort_key(column: Column, dialect: str) -> ColumnElement:
+    """The column as sorted on every backend alike: text by code point (PostgreSQL's "C")."""
+    if dialect == "postgresql" and isinstance(column.type, String):
+        return column.collate("C")
+    return column
+
+
 def parse_order_by(
-    order_by: Sequence[str] | None, columns: Mapping[str, Column]
+    order_by: Sequence[str] | None, columns: Mapping[str, Column], dialect: str
 ) -> list[ColumnElement]:
     """``["name ASC", "version_number DESC"]`` -> SQL ordering, naming bad entries clearly."""
     if order_by is None:
@@ -264,6 +271,6 @@ def parse_order_by(
             )
         if direction not in {"ASC", "DESC"}:
             raise FilterSyntaxError(f"order_by: direction must be ASC or DESC, got {parts[1]!r}")
-        column = columns[field]
+        column = sort_key(columns[field], dialect)
         out.append(column.desc() if direction == "DESC" else column.asc())
     return out

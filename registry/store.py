@@ -339,11 +339,12 @@ class RegistryStore:
             "last_updated_timestamp": m.c.last_updated_time,
             "last_updated_time": m.c.last_updated_time,
         }
-        ordering = filters.parse_order_by(order_by, order_columns) or [m.c.name.asc()]
+        name_key = filters.sort_key(m.c.name, self.dialect)
+        ordering = filters.parse_order_by(order_by, order_columns, self.dialect) or [name_key]
         offset = _offset(page_token)
         limit = _limit(max_results)
         query = (
-            select(m).where(*conds).order_by(*ordering, m.c.name).offset(offset).limit(limit + 1)
+            select(m).where(*conds).order_by(*ordering, name_key).offset(offset).limit(limit + 1)
         )
 
         def work(conn: Connection) -> PagedList:
@@ -587,8 +588,9 @@ class RegistryStore:
             "last_updated_timestamp": v.c.last_updated_time,
             "last_updated_time": v.c.last_updated_time,
         }
-        ordering = filters.parse_order_by(order_by, order_columns) or [
-            v.c.name.asc(),
+        name_key = filters.sort_key(v.c.name, self.dialect)
+        ordering = filters.parse_order_by(order_by, order_columns, self.dialect) or [
+            name_key,
             v.c.version.desc(),
         ]
         offset = _offset(page_token)
@@ -596,7 +598,7 @@ class RegistryStore:
         query = (
             select(v)
             .where(*conds)
-            .order_by(*ordering, v.c.name, v.c.version)
+            .order_by(*ordering, name_key, v.c.version)
             .offset(offset)
             .limit(limit + 1)
         )

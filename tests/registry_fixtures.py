@@ -48,6 +48,12 @@ def store(fluent: str) -> str:
 
 
 @pytest.fixture
+def frame() -> pd.DataFrame:
+    """The feature columns the logged models were trained on."""
+    return training_frame()[0]
+
+
+@pytest.fixture
 def logged_model(store: str) -> Callable[..., str]:
     """``logged_model(metrics=None, seed=0)`` -> ``runs:/<run_id>/model`` of a fresh run."""
     return log_model_run
