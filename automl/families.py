@@ -188,7 +188,7 @@ def _forest_space(plan: Any) -> list[Param]:
         Param("n_estimators", "int", 50, 300, log=True),
         Param("max_features", "float", 0.05, 1.0),
         Param("min_samples_leaf", "int", 1, 50, log=True),
-        Param("max_leaf_nodes", "int", 16, 32768, log=True),
+        Param("max_depth", "categorical", choices=(None, 6, 10, 15, 20, 30)),
         Param("criterion", "categorical", choices=_criteria(plan)),
     ]
 
@@ -318,21 +318,21 @@ def _forest_defaults(plan: Any) -> list[dict[str, Any]]:
             "n_estimators": 100,
             "max_features": max_features,
             "min_samples_leaf": 1,
-            "max_leaf_nodes": 32768,
+            "max_depth": None,
             "criterion": gini,
         },
         {
             "n_estimators": 300,
             "max_features": 0.245,
             "min_samples_leaf": 1,
-            "max_leaf_nodes": 1156,
+            "max_depth": 20,
             "criterion": entropy,
         },
         {
             "n_estimators": 200,
             "max_features": 0.1,
             "min_samples_leaf": 2,
-            "max_leaf_nodes": 102,
+            "max_depth": 10,
             "criterion": gini,
         },
     ]

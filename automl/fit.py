@@ -9,7 +9,6 @@ early stopping off, so fitting the returned config reproduces the same models li
 
 from __future__ import annotations
 
-import inspect
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -80,41 +79,68 @@ def _fit_plain(plan: Any, config: Mapping[str, Any], X, y, w, n_threads: int) ->
     return pipeline
 
 
+class _StopKeepingTrees:
+    """Early stopping that keeps every tree grown (LightGBM's own callback truncates the model
+    to its best round, but CV needs each fold's predictions at a round chosen afterwards)."""
+
+    order = 30
+
+    def __init__(self, patience: int) -> None:
+        self.patience = patience
+        self.best = np.inf
+        self.best_round = 0
+
+    def __call__(self, env: Any) -> None:
+        _data, _name, value, higher_better = env.evaluation_result_list[0][:4]
+        score = -value if higher_better else value
+        if score < self.best:
+            self.best, self.best_round = score, env.iteration
+        elif env.iteration - self.best_round >= self.patience:
+            raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
+
+
 def _fit_early_stopping(
-    plan: Any, config: Mapping[str, Any], X, y, w, X_eval, y_eval, w_eval, n_threads: int
+    plan: Any,
+    config: Mapping[str, Any],
+    X,
+    y,
+    w,
+    X_eval,
+    y_eval,
+    w_eval,
+    n_threads: int,
+    keep_trees: bool = False,
 ) -> tuple[Pipeline, list[float]]:
-    """Fit LightGBM with the eval part watched; returns the pipeline and the eval loss curve."""
+    """Fit LightGBM watching the eval part; returns the pipeline and the eval loss curve.
+
+    Without ``keep_trees`` the model is cut to its best round (what a fresh fit with
+    ``n_estimators`` = that round gives); with it every grown tree is kept.
+    """
     pipeline = build_pipeline(plan, config, n_threads)
     preprocess, model = pipeline.named_steps["preprocess"], pipeline.named_steps["model"]
     Xt = preprocess.fit_transform(X, y)
     Xe = preprocess.transform(X_eval)
-    model.fit(
-        Xt,
-        y,
-        sample_weight=w,
-        **_eval_kwargs(Xe, y_eval, w_eval),
-        callbacks=[
-            lgb.early_stopping(
-                int(config["params"]["early_stopping_rounds"]),
-                first_metric_only=True,
-                verbose=False,
-            )
-        ],
+    patience = int(config["params"]["early_stopping_rounds"])
+    stopper = (
+        _StopKeepingTrees(patience)
+        if keep_trees
+        else lgb.early_stopping(patience, first_metric_only=True, verbose=False)
     )
+    # ``eval_set`` (deprecated in LightGBM 4.7) because ``eval_y`` skips the classifier's
+    # label encoding there; the fitted model is the same.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*eval_set.*deprecated")
+        model.fit(
+            Xt,
+            y,
+            sample_weight=w,
+            eval_set=[(Xe, y_eval)],
+            eval_sample_weight=None if w_eval is None else [w_eval],
+            callbacks=[stopper],
+        )
     results = model.evals_result_["valid_0"]
     curve = list(results[next(iter(results))])
     return pipeline, curve
-
-
-def _eval_kwargs(Xe: Any, y_eval: Any, w_eval: Any) -> dict[str, Any]:
-    """LightGBM's validation-set arguments (``eval_X``/``eval_y`` since 4.7, else ``eval_set``)."""
-    if "eval_X" in inspect.signature(lgb.LGBMModel.fit).parameters:
-        kwargs: dict[str, Any] = {"eval_X": (Xe,), "eval_y": (y_eval,)}
-    else:
-        kwargs = {"eval_set": [(Xe, y_eval)]}
-    if w_eval is not None:
-        kwargs["eval_sample_weight"] = [w_eval]
-    return kwargs
 
 
 def _scores(
@@ -247,6 +273,7 @@ def _cross_validate(
     for step, fold in enumerate(range(int(plan.n_folds))):
         X_tr, y_tr, w_tr = xy(plan, pool[folds != fold])
         X_va, y_va, w_va = xy(plan, pool[folds == fold])
+        own_rounds = None
         if early:
             pipeline, curve = timed(
                 "fit",
@@ -260,12 +287,14 @@ def _cross_validate(
                 y_va,
                 w_va,
                 n_threads,
+                keep_trees=True,
             )
             curves.append(curve)
             fitted.append((pipeline, X_va, y_va, w_va))
+            own_rounds = int(np.argmin(curve)) + 1
         else:
             pipeline = timed("fit", _fit_plain, plan, config, X_tr, y_tr, w_tr, n_threads)
-        scores = timed("predict", _scores, plan, pipeline, X_va, y_va, w_va)
+        scores = timed("predict", _scores, plan, pipeline, X_va, y_va, w_va, own_rounds)
         fold_scores.append(scores)
         if report is not None:
             running = _mean([s[key] for s in fold_scores])

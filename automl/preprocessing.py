@@ -194,14 +194,14 @@ class DatetimeFeatures(_ColumnwiseMixin):
             missing = t.isna().to_numpy()
             seconds = (t - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy()
             month = dt.month.to_numpy(dtype="float64", na_value=np.nan)
-            dow = dt.dayofweek.to_numpy(dtype="float64", na_value=np.nan)
+            dow = dt.day_of_week.to_numpy(dtype="float64", na_value=np.nan)
             cols = [
                 seconds / 86400.0,
                 dt.year.to_numpy(dtype="float64", na_value=np.nan),
                 month,
                 dt.day.to_numpy(dtype="float64", na_value=np.nan),
                 dow,
-                dt.dayofyear.to_numpy(dtype="float64", na_value=np.nan),
+                dt.day_of_year.to_numpy(dtype="float64", na_value=np.nan),
                 np.sin(2 * np.pi * (month - 1) / 12),
                 np.cos(2 * np.pi * (month - 1) / 12),
                 np.sin(2 * np.pi * dow / 7),

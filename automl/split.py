@@ -107,6 +107,20 @@ def assign_split(
     return out
 
 
+def _allocate(sizes: np.ndarray, total: int) -> np.ndarray:
+    """Split ``total`` over groups in proportion to ``sizes`` (largest remainder, >= 1 each)."""
+    exact = sizes * total / sizes.sum()
+    quotas = np.minimum(np.maximum(np.floor(exact).astype(int), 1), sizes)
+    order = np.argsort(-(exact - np.floor(exact)), kind="stable")
+    i = 0
+    while quotas.sum() < total and i < 10 * len(sizes):
+        j = order[i % len(sizes)]
+        if quotas[j] < sizes[j]:
+            quotas[j] += 1
+        i += 1
+    return quotas
+
+
 def sample_for_budget(
     df: pd.DataFrame, plan: Any, max_rows: int | None
 ) -> tuple[pd.DataFrame, list[dict]]:
@@ -125,12 +139,15 @@ def sample_for_budget(
     rows = np.flatnonzero(is_train)
     if plan.task == "classification":
         y = df[plan.target_col].astype("object").map(str).to_numpy()[rows]
-        keep_parts = []
-        for cls in sorted(set(y)):
-            members = rows[y == cls]
-            k = max(1, int(round(len(members) * max_rows / n_train)))
-            keep_parts.append(rng.choice(members, size=min(k, len(members)), replace=False))
-        keep = np.concatenate(keep_parts)
+        classes = sorted(set(y))
+        sizes = np.array([(y == cls).sum() for cls in classes])
+        quotas = _allocate(sizes, max_rows)
+        keep = np.concatenate(
+            [
+                rng.choice(rows[y == cls], size=int(k), replace=False)
+                for cls, k in zip(classes, quotas, strict=True)
+            ]
+        )
     else:
         keep = rng.choice(rows, size=max_rows, replace=False)
     mask = ~is_train
