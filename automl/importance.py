@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -58,7 +59,9 @@ def _linear_values(model: Any, Xt: np.ndarray) -> np.ndarray:
 
 
 def _tree_values(model: Any, Xt: np.ndarray) -> np.ndarray:
-    import shap
+    with warnings.catch_warnings():  # shap's import warns about matplotlib colormap APIs
+        warnings.simplefilter("ignore")
+        import shap
 
     explainer = shap.TreeExplainer(model)
     values = explainer.shap_values(Xt, check_additivity=False)
