@@ -54,7 +54,13 @@ def is_alive(pid: int, started: int | None) -> bool:
     return True
 
 
+_owner: dict[int, dict[str, object]] = {}
+
+
 def current_owner() -> dict[str, object]:
-    """Columns recording who owns a run: host, pid and the pid's start time."""
+    """Columns recording who owns a run: host, pid and the pid's start time (cached per pid)."""
     pid = os.getpid()
-    return {"host": hostname(), "pid": pid, "proc_start": process_start(pid)}
+    owner = _owner.get(pid)
+    if owner is None:
+        owner = _owner[pid] = {"host": hostname(), "pid": pid, "proc_start": process_start(pid)}
+    return dict(owner)

@@ -16,9 +16,10 @@ _NOUNS_TEXT = (
 )
 _ADJECTIVES = _ADJECTIVES_TEXT.split()
 _NOUNS = _NOUNS_TEXT.split()
+_rng = random.Random()
 
 
 def random_run_name(rng: random.Random | None = None) -> str:
     """adjective-noun-number."""
-    rng = rng or random.Random()
+    rng = rng or _rng
     return f"{rng.choice(_ADJECTIVES)}-{rng.choice(_NOUNS)}-{rng.randint(1, 999)}"

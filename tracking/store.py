@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -51,6 +50,7 @@ from tracking.search import (
     run_filter,
     run_order,
 )
+from tracking.statements import SUPPORTED, statements
 from tracking.validation import (
     MAX_PARAM_VALUE_LENGTH,
     MAX_TAG_VALUE_LENGTH,
@@ -143,20 +143,18 @@ def _metric_rows(run_id: str, metrics: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _insert(conn: Connection, table: sa.Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(table)
-    return None
-
-
 class SqlStore:
     """Tracking data on any SQLAlchemy database; artifacts are handled by the client."""
 
     def __init__(self, engine: Engine, artifact_root: str) -> None:
+        if engine.dialect.name not in SUPPORTED:
+            raise InvalidInputError(
+                f"tracking uri: the {engine.dialect.name!r} database is not supported; use "
+                "SQLite (sqlite:///path or a folder) or PostgreSQL (postgresql+psycopg://...)"
+            )
         self.engine = engine
         self.artifact_root = artifact_root
+        self._sql = statements(engine.dialect.name)
         t.ensure_schema(
             engine, t.COMPONENT, t.metadata, t.SCHEMA_VERSION, initialize=self._initialize
         )
@@ -372,9 +370,7 @@ class SqlStore:
         return row
 
     def _active_run_row(self, conn: Connection, run_id: str) -> Any:
-        row = conn.execute(
-            sa.select(t.runs.c.lifecycle_stage).where(t.runs.c.run_uuid == run_id)
-        ).first()
+        row = conn.execute(self._sql.run_stage, {"run_id": run_id}).first()
         if row is None:
             raise ResourceNotFoundError(f"run_id {run_id!r} does not exist")
         if row.lifecycle_stage != LifecycleStage.ACTIVE:
@@ -443,8 +439,12 @@ class SqlStore:
         start = now_ms() if start_time is None else check_timestamp(start_time, "start_time")
         run_id = uuid.uuid4().hex
 
+        owner = current_owner()
+
         def write(conn: Connection) -> Run:
-            exp = self._experiment_row(conn, experiment_id)
+            exp = conn.execute(self._sql.experiment_location, {"id": int(experiment_id)}).first()
+            if exp is None:
+                raise ResourceNotFoundError(f"experiment_id {experiment_id!r} does not exist")
             if exp.lifecycle_stage != LifecycleStage.ACTIVE:
                 raise InvalidInputError(
                     f"experiment_id {experiment_id!r} is deleted; restore it to add runs"
@@ -453,22 +453,24 @@ class SqlStore:
                 self._run_row(conn, parent_run_id)
             artifact_uri = os.path.join(exp.artifact_location, run_id, "artifacts")
             conn.execute(
-                t.runs.insert().values(
-                    run_uuid=run_id,
-                    name=run_name,
-                    experiment_id=exp.experiment_id,
-                    status=RunStatus.RUNNING.value,
-                    start_time=start,
-                    end_time=None,
-                    artifact_uri=artifact_uri,
-                    lifecycle_stage=LifecycleStage.ACTIVE,
-                    parent_run_id=parent_run_id,
-                    **current_owner(),
-                )
+                self._sql.insert_run,
+                {
+                    "run_uuid": run_id,
+                    "name": run_name,
+                    "experiment_id": int(experiment_id),
+                    "status": RunStatus.RUNNING.value,
+                    "start_time": start,
+                    "end_time": None,
+                    "artifact_uri": artifact_uri,
+                    "lifecycle_stage": LifecycleStage.ACTIVE,
+                    "parent_run_id": parent_run_id,
+                    "deleted_time": None,
+                    **owner,
+                },
             )
             if tag_map:
                 conn.execute(
-                    t.tags.insert(),
+                    self._sql.insert_tags,
                     [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()],
                 )
             return Run(
@@ -596,7 +598,7 @@ class SqlStore:
             if param_map:
                 self._insert_params(conn, run_id, param_map)
             if metric_rows:
-                conn.execute(t.metrics.insert(), metric_rows)
+                conn.execute(self._sql.insert_metrics, metric_rows)
                 self._update_latest(conn, metric_rows)
             if tag_map:
                 self._upsert_tags(conn, run_id, tag_map)
@@ -605,30 +607,10 @@ class SqlStore:
 
     def _insert_params(self, conn: Connection, run_id: str, param_map: dict[str, str]) -> None:
         rows = [{"run_uuid": run_id, "key": k, "value": v} for k, v in param_map.items()]
-        keys = list(param_map)
-        existing: dict[str, str] = {}
-        ins = _insert(conn, t.params)
-        if ins is None:
-            for chunk in _chunks(keys):
-                existing.update(
-                    conn.execute(
-                        sa.select(t.params.c.key, t.params.c.value).where(
-                            t.params.c.run_uuid == run_id, t.params.c.key.in_(chunk)
-                        )
-                    ).all()
-                )
-            new = [row for row in rows if row["key"] not in existing]
-            if new:
-                conn.execute(t.params.insert(), new)
-        else:
-            conn.execute(ins.on_conflict_do_nothing(index_elements=["run_uuid", "key"]), rows)
-        for chunk in _chunks(keys):
+        conn.execute(self._sql.insert_params, rows)
+        for chunk in _chunks(list(param_map)):
             stored = dict(
-                conn.execute(
-                    sa.select(t.params.c.key, t.params.c.value).where(
-                        t.params.c.run_uuid == run_id, t.params.c.key.in_(chunk)
-                    )
-                ).all()
+                conn.execute(self._sql.select_params, {"run_id": run_id, "keys": chunk}).all()
             )
             for key in chunk:
                 if stored.get(key) != param_map[key]:
@@ -638,6 +620,9 @@ class SqlStore:
                     )
 
     def _update_latest(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        if len(rows) == 1:
+            conn.execute(self._sql.upsert_latest, rows)
+            return
         best: dict[str, dict[str, Any]] = {}
         for row in rows:  # later rows win ties, as the history order says
             current = best.get(row["key"])
@@ -646,56 +631,11 @@ class SqlStore:
                 current["timestamp"],
             ):
                 best[row["key"]] = row
-        latest = list(best.values())
-        lm = t.latest_metrics
-        ins = _insert(conn, lm)
-        if ins is not None:
-            newer = sa.or_(
-                ins.excluded.step > lm.c.step,
-                sa.and_(ins.excluded.step == lm.c.step, ins.excluded.timestamp >= lm.c.timestamp),
-            )
-            stmt = ins.on_conflict_do_update(
-                index_elements=["run_uuid", "key"],
-                set_={
-                    "value": ins.excluded.value,
-                    "is_nan": ins.excluded.is_nan,
-                    "timestamp": ins.excluded.timestamp,
-                    "step": ins.excluded.step,
-                },
-                where=newer,
-            )
-            conn.execute(stmt, latest)
-            return
-        run_id = latest[0]["run_uuid"]
-        for row in latest:
-            current = conn.execute(
-                sa.select(lm.c.step, lm.c.timestamp).where(
-                    lm.c.run_uuid == run_id, lm.c.key == row["key"]
-                )
-            ).first()
-            if current is None:
-                conn.execute(lm.insert(), [row])
-            elif (row["step"], row["timestamp"]) >= (current.step, current.timestamp):
-                conn.execute(
-                    lm.update().where(lm.c.run_uuid == run_id, lm.c.key == row["key"]).values(**row)
-                )
+        conn.execute(self._sql.upsert_latest, list(best.values()))
 
     def _upsert_tags(self, conn: Connection, run_id: str, tag_map: dict[str, str]) -> None:
         rows = [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()]
-        ins = _insert(conn, t.tags)
-        if ins is not None:
-            conn.execute(
-                ins.on_conflict_do_update(
-                    index_elements=["run_uuid", "key"], set_={"value": ins.excluded.value}
-                ),
-                rows,
-            )
-            return
-        for chunk in _chunks(list(tag_map)):
-            conn.execute(
-                t.tags.delete().where(t.tags.c.run_uuid == run_id, t.tags.c.key.in_(chunk))
-            )
-        conn.execute(t.tags.insert(), rows)
+        conn.execute(self._sql.upsert_tags, rows)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a run tag (error if the run has no such tag)."""
