@@ -7,7 +7,7 @@ pipeline as constructor calls. The :class:`~sklearn.compose.ColumnTransformer` p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -99,15 +99,15 @@ class CategoricalCleaner(_ColumnwiseMixin):
         X = _frame(X)
         out = np.empty(X.shape, dtype=object)
         for i, column in enumerate(X.columns):
-            values = X[column].astype("object")
-            missing = pd.isna(values).to_numpy()
-            if pd.api.types.is_string_dtype(X[column]) or pd.api.types.is_object_dtype(X[column]):
-                text = values.map(_category_text).to_numpy(dtype=object)
-            else:
-                text = np.asarray([_category_text(v) for v in values], dtype=object)
-            text[missing] = np.nan
-            out[:, i] = text
+            out[:, i] = _map_unique(X[column], _category_text, object)
         return out
+
+
+def _map_unique(values: pd.Series, fn: Callable[[Any], Any], dtype: Any) -> np.ndarray:
+    """``fn`` applied once per distinct value (fast on long columns); missing -> NaN."""
+    codes, uniques = pd.factorize(values.astype("object"), use_na_sentinel=True)
+    mapped = np.asarray([fn(u) for u in uniques] + [np.nan], dtype=dtype)
+    return mapped[codes]  # code -1 (missing) picks the trailing NaN
 
 
 class BooleanEncoder(_ColumnwiseMixin):
@@ -119,17 +119,19 @@ class BooleanEncoder(_ColumnwiseMixin):
 
     def transform(self, X: Any) -> np.ndarray:
         X = _frame(X)
-        out = np.full(X.shape, np.nan, dtype="float64")
+        out = np.empty(X.shape, dtype="float64")
         for i, column in enumerate(X.columns):
-            for j, value in enumerate(X[column].astype("object")):
-                if pd.isna(value):
-                    continue
-                key = boolean_key(value)
-                if key in TRUE_KEYS:
-                    out[j, i] = 1.0
-                elif key in FALSE_KEYS:
-                    out[j, i] = 0.0
+            out[:, i] = _map_unique(X[column], _boolean_value, "float64")
         return out
+
+
+def _boolean_value(value: Any) -> float:
+    key = boolean_key(value)
+    if key in TRUE_KEYS:
+        return 1.0
+    if key in FALSE_KEYS:
+        return 0.0
+    return np.nan
 
 
 def parse_datetimes(values: pd.Series) -> pd.Series:
