@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import numpy as np
+import pandas as pd
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
@@ -62,3 +64,45 @@ def set_parameter(nb: nbformat.NotebookNode, name: str, value: Any) -> None:
                 cell.source = "\n".join(lines)
                 return
     raise AssertionError(f"no parameter {name} in the notebook")
+
+
+HOSTILE = [
+    "it's",
+    'say "hi"',
+    "new\nline",
+    "back\\slash",
+    "ünïcödé 列",
+    "with space",
+    "class",
+    "{{ x }}",
+    "{% if %}",
+    "'); import os; ('",
+    "# %%",
+]
+
+
+def frame(n: int, task: str, seed: int = 0, names: list[str] | None = None) -> pd.DataFrame:
+    """Numeric, categorical, boolean, datetime and text columns plus a learnable target."""
+    rng = np.random.default_rng(seed)
+    names = names or ["num", "num2", "cat", "flag", "when", "note", "weight", "target"]
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    cat = rng.choice(["red", "green", "blue"], n)
+    df = pd.DataFrame(
+        {
+            names[0]: np.where(rng.random(n) < 0.05, np.nan, x1),
+            names[1]: x2,
+            names[2]: cat,
+            names[3]: rng.choice(["yes", "no"], n),
+            names[4]: (pd.Timestamp("2021-01-01") + pd.to_timedelta(np.arange(n), "D")).astype(str),
+            names[5]: [
+                " ".join(rng.choice(["good", "bad", "fine", "ok", "meh"], 6)) for _ in range(n)
+            ],
+            names[6]: rng.uniform(0.5, 2.0, n),
+        }
+    )
+    signal = x1 + 0.5 * x2 + (cat == "red") + 0.3 * rng.normal(size=n)
+    if task == "classification":
+        df[names[7]] = np.select([signal < -0.3, signal < 0.8], ["low", "mid"], "high")
+    else:
+        df[names[7]] = 3.0 * signal + 10.0
+    return df

@@ -11,9 +11,8 @@ import ast
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
-from notebook_fixtures import execute, probed_metrics, set_parameter, stdout
+from notebook_fixtures import HOSTILE, execute, frame, probed_metrics, set_parameter, stdout
 
 import tracking
 from automl.families import FAMILIES, available_families
@@ -22,47 +21,6 @@ from automl.notebooks import render_trial_notebook, write_notebook
 from automl.plan import make_plan
 
 pytestmark = pytest.mark.slow
-
-HOSTILE = [
-    "it's",
-    'say "hi"',
-    "new\nline",
-    "back\\slash",
-    "ünïcödé 列",
-    "with space",
-    "class",
-    "{{ x }}",
-    "{% if %}",
-    "'); import os; ('",
-    "# %%",
-]
-
-
-def frame(n: int, task: str, seed: int = 0, names: list[str] | None = None) -> pd.DataFrame:
-    """Numeric, categorical, boolean, datetime and text columns plus a learnable target."""
-    rng = np.random.default_rng(seed)
-    names = names or ["num", "num2", "cat", "flag", "when", "note", "weight", "target"]
-    x1, x2 = rng.normal(size=n), rng.normal(size=n)
-    cat = rng.choice(["red", "green", "blue"], n)
-    df = pd.DataFrame(
-        {
-            names[0]: np.where(rng.random(n) < 0.05, np.nan, x1),
-            names[1]: x2,
-            names[2]: cat,
-            names[3]: rng.choice(["yes", "no"], n),
-            names[4]: (pd.Timestamp("2021-01-01") + pd.to_timedelta(np.arange(n), "D")).astype(str),
-            names[5]: [
-                " ".join(rng.choice(["good", "bad", "fine", "ok", "meh"], 6)) for _ in range(n)
-            ],
-            names[6]: rng.uniform(0.5, 2.0, n),
-        }
-    )
-    signal = x1 + 0.5 * x2 + (cat == "red") + 0.3 * rng.normal(size=n)
-    if task == "classification":
-        df[names[7]] = np.select([signal < -0.3, signal < 0.8], ["low", "mid"], "high")
-    else:
-        df[names[7]] = 3.0 * signal + 10.0
-    return df
 
 
 def _store(tmp_path) -> tuple[str, str]:
