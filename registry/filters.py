@@ -130,6 +130,10 @@ def _parse_list(tokens: list[tuple[str, str]], i: int, source: str) -> tuple[lis
         raise FilterSyntaxError(f"filter_string: IN needs a list like ('a', 'b') in {source!r}")
     values: list[object] = []
     i += 1
+    if i < len(tokens) and tokens[i][1] == ")":
+        raise FilterSyntaxError(
+            f"filter_string: empty IN list in {source!r}; give at least one value"
+        )
     while i < len(tokens):
         kind, text = tokens[i]
         if kind == "string":
@@ -143,8 +147,6 @@ def _parse_list(tokens: list[tuple[str, str]], i: int, source: str) -> tuple[lis
             i += 1
             continue
         if i < len(tokens) and tokens[i][1] == ")":
-            if not values:
-                break
             return values, i + 1
         break
     raise FilterSyntaxError(f"filter_string: unterminated IN list in {source!r}")

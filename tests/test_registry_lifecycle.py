@@ -169,5 +169,8 @@ def test_soft_delete_and_restore(three_versions):
     with pytest.raises(tracking.ResourceNotFoundError, match="was deleted"):
         registry.load_model("models:/churn/1")
     assert [m.name for m in registry.search_registered_models(include_deleted=True)] == ["churn"]
+    source = registry.search_model_versions("name='churn'", include_deleted=True)[0].source
+    with pytest.raises(tracking.ResourceNotFoundError, match="restore_registered_model"):
+        registry.register_model(source, "churn")
     assert registry.restore_registered_model("churn").latest_versions[0].version == 3
     assert len(registry.search_model_versions("name='churn'")) == 3

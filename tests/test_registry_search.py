@@ -90,9 +90,8 @@ def test_models_carry_latest_versions_and_aliases(catalog):
     ]
 
 
-@pytest.mark.parametrize(
-    ("filter_string", "message"),
-    [
+def test_bad_filters_name_the_problem(store):
+    cases = [
         ("colour = 'red'", "unknown field 'colour'"),
         ("name = 'a' OR name = 'b'", "OR is not supported"),
         ("name ~ 'a'", "cannot parse"),
@@ -100,14 +99,17 @@ def test_models_carry_latest_versions_and_aliases(catalog):
         ("version_number = 'x'", "version_number must be an integer"),
         ("name = 'churn' AND", "dangling AND"),
         ("current_stage = 'Prod'", "stage: unknown stage"),
-    ],
-)
-def test_bad_filters_name_the_problem(catalog, filter_string, message):
-    with pytest.raises(tracking.InvalidInputError, match=message):
-        registry.search_model_versions(filter_string)
+        ("name IN ()", "empty IN list"),
+        ("name IN ('a', 'b'", "unterminated IN list"),
+    ]
+    for filter_string, message in cases:
+        with pytest.raises(tracking.InvalidInputError, match=message):
+            registry.search_model_versions(filter_string)
+    with pytest.raises(tracking.InvalidInputError, match="unknown field 'run_id'"):
+        registry.search_registered_models("run_id = 'x'")
 
 
-def test_bad_order_by_and_paging_arguments(catalog):
+def test_bad_order_by_and_paging_arguments(store):
     with pytest.raises(tracking.InvalidInputError, match="order_by: unknown field 'colour'"):
         registry.search_registered_models(order_by=["colour"])
     with pytest.raises(tracking.InvalidInputError, match="direction must be ASC or DESC"):
