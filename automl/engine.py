@@ -24,17 +24,19 @@ import registry
 import tracking
 from automl import data as data_module
 from automl import families, metrics, notebooks, split
-from automl.executor import TaskResult, TrialExecutor
+from automl.executor import TrialExecutor
 from automl.plan import DataPlan, make_plan
 from automl.progress import SearchProgress
 from automl.summary import AutoMLSummary, TrialInfo
-from automl.trial import TrialContext, run_trial
+from automl.trial import TrialContext
 
 logger = logging.getLogger("automl")
 
 DEFAULT_TIMEOUT_MINUTES = 5.0
 # Seconds kept back from the search for killing workers, registering and summarising.
 _RESERVE_MIN_S, _RESERVE_SHARE = 0.5, 0.015
+# The budget's promised slack, which only a still-unfinished baseline may use.
+_GRACE_MIN_S, _GRACE_SHARE, _WRAP_UP_S = 5.0, 0.02, 1.5
 # Do not start a new trial in the last seconds of the budget: it would only be killed.
 _MIN_START_S = 1.0
 _BASELINE_FAMILIES = ("logistic_regression", "linear_regression")
@@ -126,10 +128,14 @@ class _Search:
         self.in_flight: dict[int, _Trial] = {}
         self.next_number = 0
         self.portfolio: list[dict[str, Any]] = []
-        reserve = max(_RESERVE_MIN_S, _RESERVE_SHARE * (budget.timeout_s or 0.0))
-        self.deadline = (
-            started + budget.timeout_s - reserve if budget.timeout_s is not None else float("inf")
-        )
+        if budget.timeout_s is None:
+            self.deadline = self.grace_deadline = float("inf")
+        else:
+            reserve = max(_RESERVE_MIN_S, _RESERVE_SHARE * budget.timeout_s)
+            self.deadline = started + budget.timeout_s - reserve
+            # Only for the baseline: the promised slack, max(2 %, 5 s), minus the wrap-up.
+            grace = max(_GRACE_MIN_S, _GRACE_SHARE * budget.timeout_s)
+            self.grace_deadline = started + budget.timeout_s + grace - _WRAP_UP_S
 
     # -- setup ------------------------------------------------------------------------------
     def setup_tracking(self) -> None:
@@ -315,38 +321,42 @@ class _Search:
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> None:
-        progress = SearchProgress(self.budget.timeout_s, self.metric.key, enabled=self.verbose)
-        context = self.context()
-        executor = TrialExecutor(self.n_workers, self.threads, context.to_setup())
-        if self.budget.max_trials != 1:
-            executor.start()
+        """Hand trials to idle workers until a budget is spent; kill what runs at the deadline.
+
+        The first trial is the cheapest baseline. Until some trial has finished, the deadline
+        stretches into the promised slack so that even a tiny budget yields one model.
+        """
+        progress = SearchProgress(
+            self.budget.timeout_s, self.metric.key, enabled=self.verbose, started=self.started
+        )
+        workers = min(self.n_workers, self.budget.max_trials or self.n_workers)
+        executor = TrialExecutor(workers, self.threads, self.context().to_setup())
+        executor.start()
         try:
-            baseline = self.new_trial()
-            reply = run_trial(context, self.task(baseline, prunable=False))
-            self.record(baseline, TaskResult(key=baseline.number, ok=True, value=reply))
             while True:
                 now = time.monotonic()
-                if now >= self.deadline or (not self.trials_left() and not self.in_flight):
+                have_result = any(t.state == "COMPLETE" for t in self.trials)
+                if now >= (self.deadline if have_result else self.grace_deadline):
+                    break
+                if not self.in_flight and not self.trials_left():
+                    break
+                if not self.in_flight and now >= self.deadline and have_result:
                     break
                 while (
                     executor.idle_count()
                     and self.trials_left()
-                    and now < self.deadline - _MIN_START_S
+                    and (self.next_number == 0 or now < self.deadline - _MIN_START_S)
                 ):
                     trial = self.new_trial()
                     self.in_flight[trial.number] = trial
-                    executor.submit(trial.number, self.task(trial))
-                wait = min(0.25, max(0.0, self.deadline - time.monotonic()))
-                for result in executor.results(timeout=wait):
+                    executor.submit(trial.number, self.task(trial, prunable=trial.number > 0))
+                for result in executor.results(timeout=0.2):
                     self.record(self.in_flight.pop(result.key), result)
-                done = len(self.trials)
-                progress.update(done, len(self.in_flight), *self.best())
+                progress.update(len(self.trials), len(self.in_flight), *self.best())
         finally:
             executor.kill(on_killed=self.mark_killed)
             self.timings["worker_busy"] = executor.busy_seconds
-            self.worker_capacity = self.n_workers * max(
-                0.0, time.monotonic() - (executor.started_at or time.monotonic())
-            )
+            self.worker_capacity = workers * (time.monotonic() - executor.started_at)
             progress.close(len(self.trials), *self.best())
 
     # -- wrap up ----------------------------------------------------------------------------

@@ -132,6 +132,10 @@ class TrialExecutor:
         if worker.conn is not None:
             worker.conn.close()
         self._workers.remove(worker)
+        if not worker.ready:
+            raise RuntimeError(
+                f"a trial worker failed to start (exit code {code}); its error is printed above"
+            )
         logger.warning(
             "trial worker %s exited with code %s; starting another", worker.process.pid, code
         )

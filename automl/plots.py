@@ -19,7 +19,8 @@ TOP_FEATURES = 20
 
 
 def _figure(width: float = 5.5, height: float = 4.5) -> tuple[Figure, Any]:
-    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    figure = Figure(figsize=(width, height), dpi=80)
+    figure.subplots_adjust(left=0.16, right=0.95, bottom=0.14, top=0.9)
     return figure, figure.add_subplot(1, 1, 1)
 
 

@@ -16,12 +16,13 @@ class SearchProgress:
         metric: str,
         enabled: bool = True,
         stream: TextIO | None = None,
+        started: float | None = None,
     ) -> None:
         self.budget_s = budget_s
         self.metric = metric
         self.enabled = enabled
         self.stream = stream or sys.stderr
-        self.started = time.monotonic()
+        self.started = time.monotonic() if started is None else started
         self._last_draw = 0.0
         self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
 
