@@ -24,7 +24,7 @@ import registry
 import tracking
 from automl import data as data_module
 from automl import families, metrics, notebooks, split
-from automl.executor import TrialExecutor
+from automl.executor import TaskResult, TrialExecutor
 from automl.plan import DataPlan, make_plan
 from automl.progress import SearchProgress
 from automl.summary import AutoMLSummary, TrialInfo
