@@ -15,12 +15,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from tracking import schema as t
 
 SUPPORTED = ("sqlite", "postgresql")
+METRIC_COLUMNS = ("run_uuid", "key", "value", "is_nan", "timestamp", "step")
 
 
 @dataclass(frozen=True)
 class Statements:
     run_stage: Any
     insert_metrics: Any
+    insert_metrics_sql: str | None  # SQLite: compiled once, executemany on the raw cursor
     upsert_latest: Any
     insert_params: Any
     select_params: Any
@@ -28,6 +30,14 @@ class Statements:
     insert_tags: Any
     insert_run: Any
     experiment_location: Any
+
+
+def _positional_metrics_insert() -> str:
+    stmt = t.metrics.insert().values({name: sa.bindparam(name) for name in METRIC_COLUMNS})
+    compiled = stmt.compile(dialect=sqlite.dialect())
+    if list(compiled.positiontup) != list(METRIC_COLUMNS):  # pragma: no cover - sanity check
+        raise RuntimeError(f"unexpected parameter order {compiled.positiontup}")
+    return str(compiled)
 
 
 @functools.cache
@@ -46,6 +56,7 @@ def statements(dialect: str) -> Statements:
             t.runs.c.run_uuid == sa.bindparam("run_id")
         ),
         insert_metrics=t.metrics.insert(),
+        insert_metrics_sql=_positional_metrics_insert() if dialect == "sqlite" else None,
         upsert_latest=latest.on_conflict_do_update(
             index_elements=["run_uuid", "key"],
             set_={

@@ -50,7 +50,7 @@ from tracking.search import (
     run_filter,
     run_order,
 )
-from tracking.statements import SUPPORTED, statements
+from tracking.statements import METRIC_COLUMNS, SUPPORTED, statements
 from tracking.validation import (
     MAX_PARAM_VALUE_LENGTH,
     MAX_TAG_VALUE_LENGTH,
@@ -113,7 +113,8 @@ def _pairs(items: Any, kind: str, limit: int) -> dict[str, str]:
     return result
 
 
-def _metric_rows(run_id: str, metrics: Any) -> list[dict[str, Any]]:
+def _metric_rows(run_id: str, metrics: Any) -> list[tuple]:
+    """Validated rows ``(run_uuid, key, value, is_nan, timestamp, step)`` (NaN -> NULL)."""
     if metrics is None:
         return []
     stamp = now_ms()
@@ -123,23 +124,24 @@ def _metric_rows(run_id: str, metrics: Any) -> list[dict[str, Any]]:
         items = list(metrics)
     rows = []
     for item in items:
-        if not isinstance(item, Metric):
+        if type(item) is not Metric and not isinstance(item, Metric):
             raise InvalidInputError(f"metrics must be a dict or a list of Metric; got {item!r}")
         key = check_key(item.key, "metric")
-        value = check_metric_value(item.value, key)
-        nan = math.isnan(value)
-        rows.append(
-            {
-                "run_uuid": run_id,
-                "key": key,
-                "value": None if nan else value,
-                "is_nan": nan,
-                "timestamp": stamp
-                if item.timestamp is None
-                else check_timestamp(item.timestamp, f"metric {key!r} timestamp"),
-                "step": check_step(item.step, key),
-            }
-        )
+        value = item.value
+        if type(value) is not float:
+            value = check_metric_value(value, key)
+        nan = value != value
+        timestamp = item.timestamp
+        if type(timestamp) is not int:
+            timestamp = (
+                stamp
+                if timestamp is None
+                else check_timestamp(timestamp, f"metric {key!r} timestamp")
+            )
+        step = item.step
+        if type(step) is not int:
+            step = check_step(step, key)
+        rows.append((run_id, key, None if nan else value, nan, timestamp, step))
     return rows
 
 
@@ -598,7 +600,13 @@ class SqlStore:
             if param_map:
                 self._insert_params(conn, run_id, param_map)
             if metric_rows:
-                conn.execute(self._sql.insert_metrics, metric_rows)
+                if self._sql.insert_metrics_sql is not None:
+                    conn.exec_driver_sql(self._sql.insert_metrics_sql, metric_rows)
+                else:
+                    conn.execute(
+                        self._sql.insert_metrics,
+                        [dict(zip(METRIC_COLUMNS, r, strict=True)) for r in metric_rows],
+                    )
                 self._update_latest(conn, metric_rows)
             if tag_map:
                 self._upsert_tags(conn, run_id, tag_map)
@@ -619,19 +627,14 @@ class SqlStore:
                         f"are immutable, so it cannot be changed to {param_map[key]!r}"
                     )
 
-    def _update_latest(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
-        if len(rows) == 1:
-            conn.execute(self._sql.upsert_latest, rows)
-            return
-        best: dict[str, dict[str, Any]] = {}
+    def _update_latest(self, conn: Connection, rows: list[tuple]) -> None:
+        best: dict[str, tuple] = {}
         for row in rows:  # later rows win ties, as the history order says
-            current = best.get(row["key"])
-            if current is None or (row["step"], row["timestamp"]) >= (
-                current["step"],
-                current["timestamp"],
-            ):
-                best[row["key"]] = row
-        conn.execute(self._sql.upsert_latest, list(best.values()))
+            current = best.get(row[1])
+            if current is None or (row[5], row[4]) >= (current[5], current[4]):
+                best[row[1]] = row
+        latest = [dict(zip(METRIC_COLUMNS, row, strict=True)) for row in best.values()]
+        conn.execute(self._sql.upsert_latest, latest)
 
     def _upsert_tags(self, conn: Connection, run_id: str, tag_map: dict[str, str]) -> None:
         rows = [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()]

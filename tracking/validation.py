@@ -21,8 +21,13 @@ _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 _EXPERIMENT_ID = re.compile(r"^[0-9]{1,18}$")
 
 
+_valid_keys: set[str] = set()
+
+
 def check_key(key: Any, kind: str) -> str:
     """Validate a param/metric/tag key: non-empty str, no path separators or control chars."""
+    if key in _valid_keys:
+        return key
     if not isinstance(key, str):
         raise InvalidInputError(f"{kind} key must be a string, got {type(key).__name__} {key!r}")
     if not key or not key.strip():
@@ -39,6 +44,8 @@ def check_key(key: Any, kind: str) -> str:
         )
     if key in (".", ".."):
         raise InvalidInputError(f"{kind} key {key!r} is not allowed")
+    if len(_valid_keys) < 100_000:
+        _valid_keys.add(key)
     return key
 
 
