@@ -1,0 +1,52 @@
+"""Plot of history, forecast and 95% interval against the actuals, for a few series."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from automl.forecast.data import Panel  # noqa: E402
+from automl.forecast.model import ForecastModel  # noqa: E402
+
+MAX_SERIES = 4
+MAX_HISTORY = 120
+
+
+def forecast_plot(model: ForecastModel, panel: Panel, horizon: int, title: str = ""):
+    """History (fitted part), the model's test-window forecast with its interval, the actuals.
+
+    ``model`` was fitted on ``panel`` minus the last ``horizon`` points of each series.
+    """
+    index = {k: i for i, k in enumerate(model.keys_)}
+    shown = [i for i, k in enumerate(panel.keys) if k in index][:MAX_SERIES]
+    fig, axes = plt.subplots(len(shown), 1, figsize=(9, 2.6 * len(shown)), squeeze=False)
+    for ax, i in zip(axes[:, 0], shown, strict=True):
+        j = index[panel.keys[i]]
+        y = panel.values[i]
+        times = panel.freq.from_ordinal(panel.starts[i] + np.arange(len(y)))
+        fc = model.forecasts_[j]
+        n_hist = len(y) - horizon
+        start = max(0, n_hist - MAX_HISTORY)
+        ax.plot(times[start:n_hist], y[start:n_hist], color="black", lw=1, label="history")
+        ax.plot(times[n_hist:], y[n_hist:], color="gray", lw=1, ls="--", label="actual")
+        ax.plot(times[n_hist:], fc.mean, color="tab:blue", lw=1.5, label="forecast")
+        ax.fill_between(
+            times[n_hist:], fc.lower, fc.upper, color="tab:blue", alpha=0.2, label="95%"
+        )
+        label = ", ".join(
+            f"{c}={v}" for c, v in zip(panel.identity_cols, panel.keys[i], strict=True)
+        )
+        ax.set_title(label or panel.target_col, fontsize=9)
+        ax.tick_params(labelsize=8)
+    axes[0, 0].legend(fontsize=8, loc="upper left")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def close(fig) -> None:
+    plt.close(fig)

@@ -1,0 +1,391 @@
+"""``forecast``: an Optuna search over forecasting families under a hard time and trial budget.
+
+The data is validated and regularised before anything is stored. The experiment gets a parent
+run, an Optuna study in the tracking database and one child run per trial. The seasonal naive
+baseline runs first in this process while the workers start; the workers then run the portfolio
+of strong defaults and TPE suggestions until the budget is spent, and whatever is still running at
+the deadline is killed and recorded as KILLED. The best configuration (lowest mean validation
+metric over the rolling origins) is refit on all data, logged in the parent run and registered.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import optuna
+
+import registry
+import tracking
+from automl.data import AutoMLInputError, load_dataset
+from automl.engine import SearchBudget
+from automl.executor import TaskResult
+from automl.forecast import families
+from automl.forecast.backtest import fit_final
+from automl.forecast.data import prepare_panel
+from automl.forecast.executor import ForecastExecutor
+from automl.forecast.metrics import check_metric
+from automl.forecast.trial import ForecastContext, run_forecast_trial
+from automl.progress import SearchProgress
+from automl.summary import AutoMLSummary, TrialInfo
+
+logger = logging.getLogger("automl")
+
+N_FOLDS = 3
+_RESERVE_MIN_S, _RESERVE_SHARE = 0.5, 0.03
+_MIN_START_S = 1.0
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def _description(config: dict[str, Any]) -> str:
+    params = ", ".join(f"{k}={v!r}" for k, v in sorted(config["params"].items()))
+    return f"{config['family']}({params})"
+
+
+def _check_budget(
+    timeout_minutes: float | None, max_trials: int | None, n_jobs: int | None
+) -> None:
+    if timeout_minutes is not None and (
+        isinstance(timeout_minutes, bool)
+        or not isinstance(timeout_minutes, int | float)
+        or timeout_minutes <= 0
+    ):
+        raise AutoMLInputError(
+            f"timeout_minutes must be a positive number, got {timeout_minutes!r}"
+        )
+    if max_trials is not None and (
+        isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1
+    ):
+        raise AutoMLInputError(f"max_trials must be a positive integer, got {max_trials!r}")
+    if n_jobs is not None and (
+        isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0
+    ):
+        raise AutoMLInputError(
+            f"n_jobs: expected a positive number of worker processes (or -1 for all cores), got {n_jobs!r}"
+        )
+
+
+class _ForecastSearch:
+    """State of one running forecasting search."""
+
+    def __init__(self, ctx_args: dict[str, Any], names: list[str], budget: SearchBudget,
+                 started: float, n_jobs: int | None, verbose: bool) -> None:  # fmt: skip
+        self.args = ctx_args
+        self.names = names
+        self.budget = budget
+        self.verbose = verbose
+        cores = _cores()
+        self.n_workers = cores if not n_jobs or n_jobs < 0 else min(n_jobs, cores)
+        self.client = tracking.TrackingClient()
+        self.trials: list[TrialInfo] = []
+        self.in_flight: dict[int, tuple] = {}
+        self.next_number = 0
+        self.timings: dict[str, float] = {}
+        reserve = max(_RESERVE_MIN_S, _RESERVE_SHARE * (budget.timeout_s or 0.0))
+        self.deadline = started + budget.timeout_s - reserve if budget.timeout_s else float("inf")
+
+    def setup(self, experiment_name: str, alerts: list[dict]) -> None:
+        panel = self.args["panel"]
+        experiment = self.client.get_experiment_by_name(experiment_name)
+        if experiment is None:
+            experiment = self.client.get_experiment(self.client.create_experiment(experiment_name))
+        self.experiment = experiment
+        metric = self.args["primary_metric"]
+        parent = self.client.create_run(
+            experiment.experiment_id,
+            run_name="automl-forecast",
+            tags={
+                "automl.role": "parent",
+                "automl.task": "forecast",
+                "automl.target_col": panel.target_col,
+                "automl.time_col": panel.time_col,
+                "automl.primary_metric": metric,
+            },
+        )
+        self.parent_run_id = parent.info.run_id
+        self.client.log_batch(
+            self.parent_run_id,
+            params={
+                **{f"data.{k}": v for k, v in panel.prep.items()},
+                "data.horizon": self.args["horizon"],
+                "data.identity_cols": ",".join(panel.identity_cols),
+            },
+        )
+        self.client.log_dict(self.parent_run_id, {"alerts": alerts}, "automl/alerts.json")
+        self.storage_url = self.client.engine.url.render_as_string(hide_password=False)
+        engine_kwargs = (
+            {"connect_args": {"timeout": 60}} if self.storage_url.startswith("sqlite") else {}
+        )
+        self.study = optuna.create_study(
+            study_name=f"automl-forecast-{experiment.experiment_id}-{self.parent_run_id[:8]}",
+            storage=optuna.storages.RDBStorage(self.storage_url, engine_kwargs=engine_kwargs),
+            direction="minimize",
+            sampler=optuna.samplers.TPESampler(
+                seed=self.args["seed"], multivariate=True, group=True, constant_liar=True
+            ),
+        )
+        self.client.set_tag(self.parent_run_id, "automl.optuna_study", self.study.study_name)
+        m, h = panel.season_length, self.args["horizon"]
+        self.portfolio = families.portfolio(self.names, m, h)
+        self.ctx = ForecastContext(
+            panel=panel,
+            horizon=h,
+            n_folds=N_FOLDS,
+            primary_metric=metric,
+            tracking_uri=self.client.tracking_uri,
+            experiment_id=experiment.experiment_id,
+            experiment_name=experiment_name,
+            n_threads=1,
+            seed=self.args["seed"],
+        )
+
+    def trials_left(self) -> bool:
+        limit = self.budget.max_trials
+        return limit is None or self.next_number < limit
+
+    def new_trial(self) -> tuple:
+        default = self.portfolio.pop(0) if self.portfolio else None
+        if default is not None:
+            self.study.enqueue_trial(families.to_optuna_params(default))
+        optuna_trial = self.study.ask()
+        m, h = self.ctx.panel.season_length, self.ctx.horizon
+        config = default or families.suggest(optuna_trial, self.names, m, h)
+        if default is not None:
+            families.suggest(optuna_trial, self.names, m, h)  # record the space in the study
+        number = self.next_number
+        self.next_number += 1
+        run = self.client.create_run(
+            self.experiment.experiment_id,
+            run_name=f"trial-{number:03d}-{config['family']}",
+            parent_run_id=self.parent_run_id,
+            tags={"automl.role": "trial", "automl.optuna_trial": str(optuna_trial.number)},
+        )
+        return number, run.info.run_id, config, optuna_trial, time.monotonic()
+
+    @staticmethod
+    def task(trial: tuple) -> dict[str, Any]:
+        number, run_id, config, _, _ = trial
+        return {"run_id": run_id, "number": number, "config": config}
+
+    def record(self, trial: tuple, result: TaskResult) -> None:
+        number, run_id, config, optuna_trial, started = trial
+        duration = time.monotonic() - started
+        reply = result.value if result.ok else {"state": "FAIL", "config": config}
+        if not result.ok:
+            self.client.set_tag(run_id, "automl.error", (result.error or "")[-5000:])
+            self.client.set_terminated(run_id, "FAILED")
+        for phase, seconds in reply.get("timings", {}).items():
+            self.timings[phase] = self.timings.get(phase, 0.0) + seconds
+        if reply["state"] == "COMPLETE":
+            self.study.tell(optuna_trial, reply["value"])
+        else:
+            self.study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
+        self._add(trial, reply["state"], reply.get("metrics", {}), duration, reply)
+
+    def _add(self, trial: tuple, state: str, metrics: dict, duration: float, reply: dict) -> None:
+        number, run_id, config, _, _ = trial
+        self.trials.append(
+            TrialInfo(
+                run_id=run_id,
+                number=number,
+                state=state,
+                metrics=dict(metrics),
+                params={"model_family": config["family"], **config["params"]},
+                model_description=_description(config),
+                duration=duration,
+                evaluation_metric_score=reply.get("value"),
+                model_uri=reply.get("model_uri"),
+                notebook_path=reply.get("notebook_path"),
+            )
+        )
+
+    def mark_killed(self, number: int, seconds: float) -> None:
+        trial = self.in_flight.pop(number)
+        run_id, optuna_trial = trial[1], trial[3]
+        self.client.log_batch(
+            run_id,
+            tags={"automl.trial_state": "KILLED", "automl.error": "stopped at the time budget"},
+        )
+        self.client.set_terminated(run_id, "KILLED")
+        self.study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
+        self._add(trial, "KILLED", {}, seconds, {})
+
+    def finished(self) -> list[TrialInfo]:
+        done = [t for t in self.trials if t.state == "COMPLETE"]
+        return sorted(done, key=lambda t: (t.evaluation_metric_score, t.number))
+
+    def best(self) -> tuple[float | None, str | None]:
+        done = self.finished()
+        return (
+            (done[0].evaluation_metric_score, done[0].params["model_family"])
+            if done
+            else (None, None)
+        )
+
+    def run(self) -> None:
+        metric = self.args["primary_metric"]
+        progress = SearchProgress(self.budget.timeout_s, metric, enabled=self.verbose)
+        executor = ForecastExecutor(self.n_workers, 1, self.ctx.to_setup())
+        if self.budget.max_trials != 1:
+            executor.start()
+        try:
+            first = self.new_trial()
+            reply = run_forecast_trial(self.ctx, self.task(first))
+            self.record(first, TaskResult(key=first[0], ok=True, value=reply))
+            while True:
+                now = time.monotonic()
+                if now >= self.deadline or (not self.trials_left() and not self.in_flight):
+                    break
+                while (
+                    executor.idle_count()
+                    and self.trials_left()
+                    and now < self.deadline - _MIN_START_S
+                ):
+                    trial = self.new_trial()
+                    self.in_flight[trial[0]] = trial
+                    executor.submit(trial[0], self.task(trial))
+                wait = min(0.25, max(0.0, self.deadline - time.monotonic()))
+                for result in executor.results(timeout=wait):
+                    self.record(self.in_flight.pop(result.key), result)
+                progress.update(len(self.trials), len(self.in_flight), *self.best())
+        finally:
+            executor.kill(on_killed=self.mark_killed)
+            progress.close(len(self.trials), *self.best())
+
+    def finalize(self, register_model_name: str) -> tuple[str | None, Any]:
+        """Refit the winner on all data, log it in the parent run and register it."""
+        done = self.finished()
+        if not done:
+            return None, None
+        t = time.perf_counter()
+        best = done[0]
+        params = {k: v for k, v in best.params.items() if k != "model_family"}
+        model = fit_final(
+            best.params["model_family"], params, self.ctx.panel, self.ctx.horizon,
+            random_state=self.args["seed"], n_jobs=self.n_workers,
+        )  # fmt: skip
+        info = self.client.log_model(
+            self.parent_run_id,
+            model,
+            "model",
+            None,
+            task="forecast",
+            metadata={
+                "model_family": best.params["model_family"],
+                "best_trial_run_id": best.run_id,
+                "horizon": self.ctx.horizon,
+                "frequency": self.ctx.panel.freq.alias,
+                "trained_on": "all data",
+            },
+        )
+        description = ", ".join(
+            f"{k}={v:.5g}"
+            for k, v in sorted(best.metrics.items())
+            if k.startswith(("val_", "test_"))
+        )
+        version = registry.register_model(
+            info.model_uri,
+            register_model_name,
+            tags={"run_id": best.run_id, "task": "forecast"},
+            description=f"AutoML forecast winner {best.model_description}, refit on all data: {description}",
+        )
+        self.timings["refit_and_register"] = time.perf_counter() - t
+        return info.model_uri, version
+
+    def close_parent(self, summary: AutoMLSummary) -> None:
+        out: dict[str, float] = {"n_trials": float(len(summary.all_trials))}
+        if summary.trials:
+            best = summary.trials[0]
+            out.update({k: v for k, v in best.metrics.items() if k.startswith(("val_", "test_"))})
+            self.client.set_tag(self.parent_run_id, "automl.best_run_id", best.run_id)
+        self.client.log_batch(self.parent_run_id, metrics=out)
+        self.client.log_text(
+            self.parent_run_id, summary.leaderboard.to_csv(index=False), "automl/leaderboard.csv"
+        )
+        self.client.set_terminated(self.parent_run_id, "FINISHED")
+
+
+def forecast(
+    dataset: Any,
+    *,
+    target_col: str,
+    time_col: str,
+    horizon: int = 1,
+    frequency: str | None = None,
+    identity_col: str | list[str] | None = None,
+    primary_metric: str = "smape",
+    timeout_minutes: float | None = None,
+    max_trials: int | None = None,
+    exclude_frameworks: list[str] | None = None,
+    experiment_name: str | None = None,
+    register_model_name: str | None = None,
+    n_jobs: int | None = None,
+    seed: int = 0,
+    verbose: bool = True,
+) -> AutoMLSummary:
+    """Search forecasting models for ``target_col`` over ``time_col``; track and register them.
+
+    ``dataset`` is a long DataFrame (or CSV/Parquet path) with one row per timestamp and series;
+    ``identity_col`` (a column or a list) separates the series. ``frequency`` is a pandas alias or
+    a word (``"D"``, ``"day"``, ``"W"``, ``"MS"``, ``"month"``, ``"Q"``, ``"Y"``, ``"h"``,
+    ``"min"``), inferred from the timestamps when omitted. Trials are scored by rolling-origin
+    backtesting (mean ``primary_metric`` over the validation cutoffs: ``smape``, ``mase``, ``mae``,
+    ``rmse``, ``mse``, ``mape``, ``mdape``), the last ``horizon`` points are the test part.
+    ``exclude_frameworks`` takes ``"statsmodels"``, ``"lightgbm"`` or family names. The best
+    model, refit on all data, is logged to the parent run and registered as
+    ``register_model_name`` (default: the experiment name); it predicts ``horizon`` steps.
+    """
+    started = time.monotonic()
+    frame = load_dataset(dataset)
+    metric = check_metric(primary_metric)
+    _check_budget(timeout_minutes, max_trials, n_jobs)
+    panel, alerts = prepare_panel(
+        frame,
+        target_col=target_col,
+        time_col=time_col,
+        horizon=horizon,
+        frequency=frequency,
+        identity_col=identity_col,
+    )
+    names = families.available_families(exclude_frameworks, panel.season_length)
+    for alert in alerts:
+        logger.warning("%s: %s", alert["kind"], alert["message"])
+    budget = SearchBudget.resolve(timeout_minutes, max_trials)
+    experiment_name = experiment_name or (
+        f"automl_forecast_{target_col}_{time.strftime('%Y%m%d-%H%M%S')}"
+    )
+    args = {"panel": panel, "horizon": int(horizon), "primary_metric": metric, "seed": seed}
+    search = _ForecastSearch(args, names, budget, started, n_jobs, verbose)
+    search.setup(experiment_name, alerts)
+    try:
+        search.run()
+        _, version = search.finalize(register_model_name or experiment_name)
+    except BaseException:
+        search.client.set_terminated(search.parent_run_id, "KILLED")
+        raise
+    summary = AutoMLSummary(
+        experiment=search.experiment,
+        task="forecast",
+        primary_metric=metric,
+        metric_key=metric,
+        greater_is_better=False,
+        trials=search.finished(),
+        all_trials=sorted(search.trials, key=lambda t: t.number),
+        parent_run_id=search.parent_run_id,
+        alerts=alerts,
+        registered_model_version=version,
+        validation="rolling_origin",
+        wall_time=time.monotonic() - started,
+    )
+    summary.time_breakdown = {k: round(v, 4) for k, v in search.timings.items()}
+    search.close_parent(summary)
+    summary.wall_time = time.monotonic() - started
+    return summary

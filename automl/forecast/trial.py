@@ -1,0 +1,160 @@
+"""Run one forecasting trial and record it as a tracked run.
+
+The same function runs in worker processes and, for the first (baseline) trial, in the calling
+process: backtest the configuration, log params, ``val_*`` / ``test_*`` metrics, the model
+(``task="forecast"``) and a plot of a few series, then finish the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import tracking
+from automl.forecast import plots
+from automl.forecast.backtest import backtest
+from automl.forecast.data import Panel
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ForecastContext:
+    """What every trial of one forecasting experiment shares (sent once to each worker)."""
+
+    panel: Panel
+    horizon: int
+    n_folds: int
+    primary_metric: str
+    tracking_uri: str
+    experiment_id: str
+    experiment_name: str
+    n_threads: int = 1
+    seed: int = 0
+    _client: tracking.TrackingClient | None = field(default=None, repr=False)
+
+    def to_setup(self) -> dict[str, Any]:
+        return {
+            "panel": self.panel,
+            "horizon": self.horizon,
+            "n_folds": self.n_folds,
+            "primary_metric": self.primary_metric,
+            "tracking_uri": self.tracking_uri,
+            "experiment_id": self.experiment_id,
+            "experiment_name": self.experiment_name,
+            "n_threads": self.n_threads,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_setup(cls, setup: dict[str, Any]) -> ForecastContext:
+        return cls(**setup)
+
+    @property
+    def client(self) -> tracking.TrackingClient:
+        if self._client is None:
+            self._client = tracking.TrackingClient(self.tracking_uri)
+        return self._client
+
+
+def trial_params(ctx: ForecastContext, config: dict[str, Any]) -> dict[str, Any]:
+    """The run's params: family, literal hyperparameters and how the data was prepared."""
+    params: dict[str, Any] = {"model_family": config["family"]}
+    params.update({f"model.{k}": v for k, v in config["params"].items()})
+    params.update({f"data.{k}": v for k, v in ctx.panel.prep.items()})
+    params.update(
+        {
+            "data.horizon": ctx.horizon,
+            "data.identity_cols": ",".join(ctx.panel.identity_cols),
+            "validation.n_folds": ctx.n_folds,
+            "validation.scheme": "rolling_origin",
+        }
+    )
+    return params
+
+
+def run_forecast_trial(ctx: ForecastContext, task: dict[str, Any]) -> dict[str, Any]:
+    """Backtest and log one configuration into run ``task["run_id"]``; never raises for a bad fit."""
+    run_id, number, config = task["run_id"], task["number"], task["config"]
+    client = ctx.client
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    try:
+        result = backtest(
+            config["family"],
+            config["params"],
+            ctx.panel,
+            ctx.horizon,
+            n_folds=ctx.n_folds,
+            random_state=ctx.seed,
+            n_jobs=ctx.n_threads,
+        )
+    except Exception as exc:  # noqa: BLE001 - a failing configuration is a result, not a crash
+        logger.debug("forecast trial %s failed", number, exc_info=True)
+        message = f"{type(exc).__name__}: {exc}"[:5000]
+        client.log_batch(run_id, tags={"automl.trial_state": "FAIL", "automl.error": message})
+        client.set_terminated(run_id, "FAILED")
+        timings["fitting"] = time.perf_counter() - started
+        return {"state": "FAIL", "error": message, "config": config, "timings": timings}
+    fit_seconds = time.perf_counter() - started
+    timings["fitting"] = fit_seconds
+
+    t = time.perf_counter()
+    metrics = {f"val_{k}": v for k, v in result.val_metrics.items()}
+    metrics.update({f"test_{k}": v for k, v in result.test_metrics.items()})
+    metrics = {k: v for k, v in metrics.items() if v == v}  # NaN metrics are not logged
+    metrics["fit_time_seconds"] = fit_seconds
+    metrics["n_fallback_series"] = float(result.model.n_fallback_)
+    for i, fold in enumerate(result.fold_metrics):
+        if fold.get(ctx.primary_metric) == fold.get(ctx.primary_metric):
+            client.log_metric(
+                run_id, f"val_{ctx.primary_metric}_fold", fold[ctx.primary_metric], step=i
+            )
+    client.log_batch(run_id, metrics=metrics, params=trial_params(ctx, config))
+    model_info = client.log_model(
+        run_id,
+        result.model,
+        "model",
+        None,
+        task="forecast",
+        metadata={
+            "model_family": config["family"],
+            "primary_metric": f"val_{ctx.primary_metric}",
+            "horizon": ctx.horizon,
+            "frequency": ctx.panel.freq.alias,
+            "trained_on": "all but the last horizon points (test part)",
+        },
+    )
+    try:
+        figure = plots.forecast_plot(
+            result.model, ctx.panel, ctx.horizon, f"trial {number}: {config['family']}"
+        )
+        client.log_figure(run_id, figure, "plots/test_forecast.png")
+        plots.close(figure)
+    except Exception as exc:  # noqa: BLE001 - a plot failure does not void the trial
+        logger.warning("trial %s: forecast plot failed: %s", number, exc)
+    client.log_batch(
+        run_id, tags={"automl.trial_state": "COMPLETE", "automl.trial_number": str(number)}
+    )
+    timings["logging"] = time.perf_counter() - t
+    client.set_terminated(run_id, "FINISHED")
+    value = metrics.get(f"val_{ctx.primary_metric}")
+    if value is None:
+        return {
+            "state": "FAIL",
+            "error": f"val_{ctx.primary_metric} is undefined for this data",
+            "config": config,
+            "metrics": metrics,
+            "timings": timings,
+        }
+    return {
+        "state": "COMPLETE",
+        "value": value,
+        "metrics": metrics,
+        "config": config,
+        "timings": timings,
+        "model_uri": model_info.model_uri,
+        "notebook_path": None,
+    }
