@@ -19,7 +19,8 @@ def _versions(engine) -> dict[str, int]:
         return dict(rows.all())
 
 
-def test_other_package_tables_versioned_and_migrated(store_uri):
+def test_other_package_tables_versioned_and_migrated(fresh_store_uri):
+    store_uri = fresh_store_uri
     client = tracking.TrackingClient(store_uri)
     assert _versions(client.engine) == {"tracking": 1}
 

@@ -91,3 +91,38 @@ def test_search_runs_filter_and_order(client):
     assert [r.info.run_name for r in page] == ["r3", "r1"]
     assert page.token is None
     assert client.search_runs([exp_id], run_view_type=ViewType.DELETED_ONLY) == []
+
+
+def test_experiments_search_tags_delete_restore(client):
+    ids = {name: client.create_experiment(name) for name in ("alpha", "beta", "gamma")}
+    client.set_experiment_tag(ids["beta"], "owner", "ana")
+    client.set_experiment_tag(ids["beta"], "owner", "bo")  # tags are mutable
+    assert client.get_experiment(ids["beta"]).tags == {"owner": "bo"}
+    found = client.search_experiments(filter_string="name LIKE '%a' and tags.owner = 'bo'")
+    assert [e.name for e in found] == ["beta"]
+    ordered = client.search_experiments(order_by=["name DESC"], max_results=2)
+    assert [e.name for e in ordered] == ["gamma", "beta"] and ordered.token is not None
+    run_id = client.create_run(ids["alpha"]).info.run_id
+    client.delete_run(run_id)
+    kept = client.create_run(ids["alpha"]).info.run_id
+    client.delete_experiment(ids["alpha"])
+    assert "alpha" not in [e.name for e in client.search_experiments()]
+    assert [e.name for e in client.search_experiments(view_type=ViewType.DELETED_ONLY)] == ["alpha"]
+    with pytest.raises(tracking.InvalidInputError, match="deleted"):
+        client.create_run(ids["alpha"])
+    with pytest.raises(tracking.ResourceAlreadyExistsError, match="deleted"):
+        client.create_experiment("alpha")
+    client.restore_experiment(ids["alpha"])
+    assert client.get_run(kept).info.lifecycle_stage == "active"
+    assert client.get_run(run_id).info.lifecycle_stage == "deleted"  # deleted before: stays
+
+
+def test_tags_delete_and_run_status(client):
+    run_id = client.create_run("0", tags={"a": "1", "b": "2"}).info.run_id
+    client.delete_tag(run_id, "a")
+    assert client.get_run(run_id).data.tags == {"b": "2"}
+    with pytest.raises(tracking.ResourceNotFoundError, match="no tag 'a'"):
+        client.delete_tag(run_id, "a")
+    client.set_terminated(run_id, "KILLED", end_time=123)
+    info = client.get_run(run_id).info
+    assert (info.status, info.end_time) == ("KILLED", 123)

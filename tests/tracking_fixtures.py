@@ -1,7 +1,9 @@
-"""Fixtures for the tracking tests: a fresh store per test on SQLite and on PostgreSQL.
+"""Fixtures for the tracking tests: an empty store per test on SQLite and on PostgreSQL.
 
 PostgreSQL runs when ``AUTOML_TEST_POSTGRES_URL`` points at a server (``.ci/postgres.sh`` starts
-one); each test gets its own schema, so parallel workers never see each other's rows.
+one). Each test process gets its own schema, so parallel workers never see each other's rows;
+``store_uri`` empties the tracking tables before each test (cheaper than a new schema), and
+``fresh_store_uri`` gives a brand-new schema for tests about schema creation itself.
 """
 
 from __future__ import annotations
@@ -52,6 +54,33 @@ def _postgres_uri() -> Iterator[str]:
         admin.dispose()
 
 
+_TRACKING_TABLES = (
+    "tracking_metrics, tracking_latest_metrics, tracking_params, tracking_tags, "
+    "tracking_experiment_tags, tracking_runs"
+)
+
+
+@pytest.fixture(scope="session")
+def _postgres_worker_store() -> Iterator[str]:
+    yield from _postgres_uri()
+
+
+def _emptied(uri: str, artifact_root: str) -> str:
+    """Delete every run and experiment but 'Default' (tables of other packages cascade)."""
+    engine = tracking.TrackingClient(uri, artifact_root=artifact_root).engine
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {_TRACKING_TABLES} CASCADE"))
+        conn.execute(sa.text("DELETE FROM tracking_experiments WHERE experiment_id <> 0"))
+        conn.execute(
+            sa.text(
+                "UPDATE tracking_experiments SET lifecycle_stage = 'active', "
+                "artifact_location = :location"
+            ),
+            {"location": os.path.join(artifact_root, "0")},
+        )
+    return uri
+
+
 @pytest.fixture(scope="session")
 def store_factory():
     """``make_store`` for fixtures of wider scope: ``with store_factory(backend, folder) as uri``."""
@@ -60,7 +89,18 @@ def store_factory():
 
 @pytest.fixture(params=BACKENDS)
 def store_uri(request: pytest.FixtureRequest, tmp_path, monkeypatch) -> Iterator[str]:
-    """Tracking URI of an empty store (SQLite directory or PostgreSQL schema)."""
+    """Tracking URI of an empty store (SQLite directory or emptied PostgreSQL schema)."""
+    artifact_root = str(tmp_path / "artifacts")
+    monkeypatch.setenv("AUTOML_ARTIFACT_ROOT", artifact_root)
+    if request.param == "sqlite":
+        yield str(tmp_path / "store")
+    else:
+        yield _emptied(request.getfixturevalue("_postgres_worker_store"), artifact_root)
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_store_uri(request: pytest.FixtureRequest, tmp_path, monkeypatch) -> Iterator[str]:
+    """Tracking URI of a store that was never opened (SQLite folder or new PostgreSQL schema)."""
     monkeypatch.setenv("AUTOML_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     with make_store(request.param, tmp_path) as uri:
         yield uri

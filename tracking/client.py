@@ -254,8 +254,13 @@ class TrackingClient:
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
         """Write ``dictionary`` as JSON (or YAML for .yaml/.yml) to ``artifact_file``."""
         if str(artifact_file).endswith((".yaml", ".yml")):
-            import yaml
-
+            try:
+                import yaml
+            except ImportError as exc:
+                raise InvalidInputError(
+                    f"artifact_file {artifact_file!r}: writing YAML needs PyYAML "
+                    "(pip install pyyaml), or use a .json file name"
+                ) from exc
             data = yaml.safe_dump(dictionary, sort_keys=False)
         else:
             data = json.dumps(dictionary, indent=2, default=str)

@@ -177,6 +177,12 @@ def ensure_schema(
         _ready.setdefault(engine, set()).add((component, version))
 
 
+def _create_missing(conn: Connection, table_metadata: sa.MetaData, existing: set[str]) -> None:
+    missing = [table for table in table_metadata.sorted_tables if table.name not in existing]
+    if missing:
+        table_metadata.create_all(conn, tables=missing, checkfirst=False)
+
+
 def _upgrade(
     conn: Connection,
     component: str,
@@ -187,13 +193,17 @@ def _upgrade(
 ) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_ID})
-    version_metadata.create_all(conn)
-    stored = _stored_version(conn, component)
+    existing = set(sa.inspect(conn).get_table_names())
+    _create_missing(conn, version_metadata, existing)
+    row = conn.execute(
+        sa.select(schema_version.c.version).where(schema_version.c.component == component)
+    ).first()
+    stored = None if row is None else int(row[0])
     now = int(time.time() * 1000)
     if stored == version:
         return
     if stored is None:
-        table_metadata.create_all(conn)
+        _create_missing(conn, table_metadata, existing)
         if initialize is not None:
             initialize(conn)
         conn.execute(
@@ -211,7 +221,7 @@ def _upgrade(
                 f"no migration of the {component!r} tables from version {step} to {step + 1}"
             )
         migrate(conn)
-    table_metadata.create_all(conn)
+    _create_missing(conn, table_metadata, set(sa.inspect(conn).get_table_names()))
     conn.execute(
         schema_version.update()
         .where(schema_version.c.component == component)
