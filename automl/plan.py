@@ -23,6 +23,7 @@ from automl.semantic import KINDS, boolean_key, detect_semantic_types
 SMALL_DATA_ROWS = 5000
 CV_FOLDS = 5
 IMBALANCE_RATIO = 0.1
+LABEL_METRICS = ("f1", "precision", "recall")  # binary metrics that need the positive class
 POSITIVE_KEYS = ("1", "true", "yes", "y", "t", "positive", "pos")
 NEGATIVE_KEYS = ("0", "false", "no", "n", "f", "negative", "neg", "-1")
 
@@ -112,6 +113,24 @@ def infer_pos_label(classes: list, target_col: str) -> Any:
         f"pos_label: cannot tell the positive class of target {target_col!r} with classes "
         f"{classes}; pass pos_label= one of them"
     )
+
+
+def _guess_pos_label(classes: list, target_col: str, metric: str, alerts: list[dict]) -> Any:
+    """For metrics that do not depend on it, a usual pair or else the last class (as sklearn)."""
+    try:
+        return infer_pos_label(classes, target_col)
+    except AutoMLInputError:
+        pos_label = classes[-1]
+    alerts.append(
+        alert(
+            "pos_label",
+            f"pos_label not given: {pos_label!r} is the positive class for the f1/precision/recall "
+            f"metrics (the primary metric {metric!r} does not depend on it); pass pos_label= to "
+            "choose",
+            target_col,
+        )
+    )
+    return pos_label
 
 
 def _match_label(value: Any, classes: list) -> Any:
@@ -210,11 +229,12 @@ def make_plan(
     if task == "classification":
         classes = _sorted_classes(target.unique())
         if len(classes) == 2:
-            pos_label = (
-                _match_label(pos_label, classes)
-                if pos_label is not None
-                else infer_pos_label(classes, target_col)
-            )
+            if pos_label is not None:
+                pos_label = _match_label(pos_label, classes)
+            elif primary_metric in LABEL_METRICS:
+                pos_label = infer_pos_label(classes, target_col)
+            else:
+                pos_label = _guess_pos_label(classes, target_col, primary_metric, alerts)
         else:
             average = "macro"
             alerts.append(

@@ -92,6 +92,10 @@ def test_pos_label_required_for_unusual_pairs(frame):
         make_plan(frame, "classification", "label")
     plan, _, _ = make_plan(frame, "classification", "label", pos_label="alive")
     assert plan.pos_label == "alive"
+    # roc_auc does not depend on the positive class: the last class is used, with an alert
+    plan, alerts, _ = make_plan(frame, "classification", "label", primary_metric="roc_auc")
+    assert plan.pos_label == "dead"
+    assert any(a["kind"] == "pos_label" and "'dead'" in a["message"] for a in alerts)
 
 
 def test_rows_with_missing_target_are_dropped_with_an_alert():
