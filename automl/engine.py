@@ -28,7 +28,7 @@ from automl.executor import TaskResult, TrialExecutor
 from automl.plan import DataPlan, make_plan
 from automl.progress import SearchProgress
 from automl.summary import AutoMLSummary, TrialInfo
-from automl.trial import TrialContext
+from automl.trial import TrialContext, run_trial
 
 logger = logging.getLogger("automl")
 
@@ -39,6 +39,8 @@ _RESERVE_MIN_S, _RESERVE_SHARE = 0.5, 0.015
 _GRACE_MIN_S, _GRACE_SHARE, _WRAP_UP_S = 5.0, 0.02, 1.5
 # Do not start a new trial in the last seconds of the budget: it would only be killed.
 _MIN_START_S = 1.0
+# Below this many rows the baseline is cheap enough to run in this process while workers start.
+_IN_PROCESS_BASELINE_ROWS = 20_000
 _BASELINE_FAMILIES = ("logistic_regression", "linear_regression")
 
 
@@ -323,7 +325,8 @@ class _Search:
     def run(self) -> None:
         """Hand trials to idle workers until a budget is spent; kill what runs at the deadline.
 
-        The first trial is the cheapest baseline. Until some trial has finished, the deadline
+        The first trial is the cheapest baseline; on small data it runs in this process while
+        the workers start, otherwise in a worker. Until some trial has finished, the deadline
         stretches into the promised slack so that even a tiny budget yields one model.
         """
         progress = SearchProgress(
@@ -333,6 +336,8 @@ class _Search:
         executor = TrialExecutor(workers, self.threads, self.context().to_setup())
         executor.start()
         try:
+            if len(self.prepared) <= _IN_PROCESS_BASELINE_ROWS:
+                self.run_baseline_here()
             while True:
                 now = time.monotonic()
                 have_result = any(t.state == "COMPLETE" for t in self.trials)
@@ -357,7 +362,15 @@ class _Search:
             executor.kill(on_killed=self.mark_killed)
             self.timings["worker_busy"] = executor.busy_seconds
             self.worker_capacity = workers * (time.monotonic() - executor.started_at)
+            self.timings["worker_busy"] += getattr(self, "baseline_seconds", 0.0)
             progress.close(len(self.trials), *self.best())
+
+    def run_baseline_here(self) -> None:
+        trial = self.new_trial()
+        started = time.monotonic()
+        reply = run_trial(self.context(), self.task(trial, prunable=False))
+        self.baseline_seconds = time.monotonic() - started
+        self.record(trial, TaskResult(key=trial.number, ok=True, value=reply))
 
     # -- wrap up ----------------------------------------------------------------------------
     def register_winner(self) -> Any:
