@@ -50,7 +50,7 @@ from tracking.search import (
     run_filter,
     run_order,
 )
-from tracking.statements import METRIC_COLUMNS, SUPPORTED, statements
+from tracking.statements import SUPPORTED, statements
 from tracking.validation import (
     MAX_PARAM_VALUE_LENGTH,
     MAX_TAG_VALUE_LENGTH,
@@ -372,7 +372,7 @@ class SqlStore:
         return row
 
     def _active_run_row(self, conn: Connection, run_id: str) -> Any:
-        row = conn.execute(self._sql.run_stage, {"run_id": run_id}).first()
+        row = self._sql.run_stage.execute(conn, (run_id,)).first()
         if row is None:
             raise ResourceNotFoundError(f"run_id {run_id!r} does not exist")
         if row.lifecycle_stage != LifecycleStage.ACTIVE:
@@ -444,7 +444,7 @@ class SqlStore:
         owner = current_owner()
 
         def write(conn: Connection) -> Run:
-            exp = conn.execute(self._sql.experiment_location, {"id": int(experiment_id)}).first()
+            exp = self._sql.experiment_location.execute(conn, (int(experiment_id),)).first()
             if exp is None:
                 raise ResourceNotFoundError(f"experiment_id {experiment_id!r} does not exist")
             if exp.lifecycle_stage != LifecycleStage.ACTIVE:
@@ -454,27 +454,26 @@ class SqlStore:
             if parent_run_id is not None:
                 self._run_row(conn, parent_run_id)
             artifact_uri = os.path.join(exp.artifact_location, run_id, "artifacts")
-            conn.execute(
-                self._sql.insert_run,
-                {
-                    "run_uuid": run_id,
-                    "name": run_name,
-                    "experiment_id": int(experiment_id),
-                    "status": RunStatus.RUNNING.value,
-                    "start_time": start,
-                    "end_time": None,
-                    "artifact_uri": artifact_uri,
-                    "lifecycle_stage": LifecycleStage.ACTIVE,
-                    "parent_run_id": parent_run_id,
-                    "deleted_time": None,
-                    **owner,
-                },
+            self._sql.insert_run.execute(
+                conn,
+                (
+                    run_id,
+                    run_name,
+                    int(experiment_id),
+                    RunStatus.RUNNING.value,
+                    start,
+                    None,
+                    artifact_uri,
+                    LifecycleStage.ACTIVE,
+                    parent_run_id,
+                    None,
+                    owner["host"],
+                    owner["pid"],
+                    owner["proc_start"],
+                ),
             )
             if tag_map:
-                conn.execute(
-                    self._sql.insert_tags,
-                    [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()],
-                )
+                self._sql.insert_tags.execute(conn, [(run_id, k, v) for k, v in tag_map.items()])
             return Run(
                 RunInfo(
                     run_id,
@@ -600,13 +599,7 @@ class SqlStore:
             if param_map:
                 self._insert_params(conn, run_id, param_map)
             if metric_rows:
-                if self._sql.insert_metrics_sql is not None:
-                    conn.exec_driver_sql(self._sql.insert_metrics_sql, metric_rows)
-                else:
-                    conn.execute(
-                        self._sql.insert_metrics,
-                        [dict(zip(METRIC_COLUMNS, r, strict=True)) for r in metric_rows],
-                    )
+                self._sql.insert_metrics.execute(conn, metric_rows)
                 self._update_latest(conn, metric_rows)
             if tag_map:
                 self._upsert_tags(conn, run_id, tag_map)
@@ -614,8 +607,10 @@ class SqlStore:
         self._write(write)
 
     def _insert_params(self, conn: Connection, run_id: str, param_map: dict[str, str]) -> None:
-        rows = [{"run_uuid": run_id, "key": k, "value": v} for k, v in param_map.items()]
-        conn.execute(self._sql.insert_params, rows)
+        rows = [(run_id, k, v) for k, v in param_map.items()]
+        inserted = self._sql.insert_params.execute(conn, rows).rowcount
+        if self._sql.exact_rowcount and inserted == len(rows):
+            return  # every key was new: nothing to compare
         for chunk in _chunks(list(param_map)):
             stored = dict(
                 conn.execute(self._sql.select_params, {"run_id": run_id, "keys": chunk}).all()
@@ -633,12 +628,10 @@ class SqlStore:
             current = best.get(row[1])
             if current is None or (row[5], row[4]) >= (current[5], current[4]):
                 best[row[1]] = row
-        latest = [dict(zip(METRIC_COLUMNS, row, strict=True)) for row in best.values()]
-        conn.execute(self._sql.upsert_latest, latest)
+        self._sql.upsert_latest.execute(conn, list(best.values()))
 
     def _upsert_tags(self, conn: Connection, run_id: str, tag_map: dict[str, str]) -> None:
-        rows = [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()]
-        conn.execute(self._sql.upsert_tags, rows)
+        self._sql.upsert_tags.execute(conn, [(run_id, k, v) for k, v in tag_map.items()])
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a run tag (error if the run has no such tag)."""
