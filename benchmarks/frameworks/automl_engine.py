@@ -41,6 +41,7 @@ class AutoMLEngine:
             timeout_minutes=budget_s / 60.0,
             experiment_name=f"bench-{workdir.name}",
             n_jobs=n_jobs,
+            seed=seed,
             verbose=False,
         )
         self.n_trials = len(self.summary.trials)
