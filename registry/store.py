@@ -38,6 +38,7 @@ from registry.entities import (
     ModelVersionEvent,
     RegisteredModel,
 )
+from registry.validation import stage_name
 from tracking import TrackingClient
 from tracking.entities import PagedList
 from tracking.exceptions import InvalidInputError, ResourceNotFoundError
@@ -559,14 +560,7 @@ class RegistryStore:
             "status": v.c.status,
         }
         clauses = filters.parse_filter(filter_string, _VERSION_FIELDS)
-        for clause in clauses:
-            if clause.field == "current_stage" and clause.op in {"=", "!="}:
-                from registry.validation import stage_name
-
-                clauses = [
-                    filters.Clause(c.field, c.key, c.op, stage_name(c.value)) if c is clause else c
-                    for c in clauses
-                ]
+        clauses = [_canonical_stage(c) for c in clauses]
         conds = filters.to_conditions(
             clauses,
             columns,
@@ -836,6 +830,17 @@ class RegistryStore:
             ]
 
         return self._read(work)
+
+
+def _canonical_stage(clause: filters.Clause) -> filters.Clause:
+    """``current_stage = 'production'`` matches like ``'Production'`` (stages are case-blind)."""
+    if clause.field != "current_stage" or clause.op in {"LIKE", "ILIKE"}:
+        return clause
+    if isinstance(clause.value, list):
+        value: object = [stage_name(v) for v in clause.value]
+    else:
+        value = stage_name(clause.value)
+    return filters.Clause(clause.field, clause.key, clause.op, value)
 
 
 def _offset(page_token: str | None) -> int:

@@ -84,6 +84,8 @@ def current_user(user: str | None) -> str:
     if user is not None:
         if not isinstance(user, str) or not user.strip():
             raise InvalidInputError(f"user: must be a non-empty string, got {user!r}")
+        if len(user) > MAX_NAME_LENGTH:
+            raise InvalidInputError(f"user: longer than {MAX_NAME_LENGTH} characters")
         return user
     try:
         return getpass.getuser()

@@ -11,10 +11,12 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from sklearn.tree import DecisionTreeClassifier
 
 import registry
 import tracking
+from registry import schema as registry_schema
 
 pytest_plugins = ["tracking_fixtures"]
 
@@ -42,8 +44,17 @@ def log_model_run(
 
 @pytest.fixture
 def store(fluent: str) -> str:
-    """Tracking URI of a fresh store that both the tracking and the registry API point at."""
-    assert registry.get_client().tracking_uri == tracking.get_tracking_uri()
+    """Tracking URI of an empty store that both the tracking and the registry API point at.
+
+    On PostgreSQL the tracking fixtures reuse one schema per test process and empty only their
+    own tables, so the registry tables are emptied here.
+    """
+    client = registry.get_client()
+    assert client.tracking_uri == tracking.get_tracking_uri()
+    if client.store.dialect == "postgresql":
+        tables = ", ".join(t.name for t in registry_schema.metadata.sorted_tables)
+        with client.store.engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {tables}"))
     return fluent
 
 

@@ -45,6 +45,7 @@ def test_model_version_filters(catalog):
     assert _versions("name = 'churn' AND version_number IN (2, 3)") == [("churn", 3), ("churn", 2)]
     assert _versions("version_number NOT IN (1, 2)") == [("churn", 3)]
     assert _versions("current_stage = 'production'") == [("churn", 2)]
+    assert _versions("current_stage IN ('production', 'archived')") == [("churn", 2)]
     assert _versions("version_number = 1 AND name LIKE 'ch%'") == [("churn", 1), ("churn_v2", 1)]
 
 
@@ -99,6 +100,7 @@ def test_bad_filters_name_the_problem(store):
         ("version_number = 'x'", "version_number must be an integer"),
         ("name = 'churn' AND", "dangling AND"),
         ("current_stage = 'Prod'", "stage: unknown stage"),
+        ("current_stage IN ('Staging', 'Live')", "stage: unknown stage 'Live'"),
         ("name IN ()", "empty IN list"),
         ("name IN ('a', 'b'", "unterminated IN list"),
     ]

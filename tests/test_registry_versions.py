@@ -135,3 +135,14 @@ def test_create_registered_model_and_duplicates(store):
         registry.create_registered_model("empty")
     with pytest.raises(tracking.ResourceNotFoundError, match="has no live versions"):
         registry.load_model("models:/empty/latest")
+
+
+def test_nested_artifact_path_is_the_source(store, logged_model):
+    path = "candidates/gradient_boosting/fold_averaged/refit_on_train_and_validation"
+    uri = logged_model(artifact_path=path)
+    mv = registry.register_model(uri, "churn", user="x" * 200)
+    assert mv.source == uri and uri.endswith(path) and mv.user_id == "x" * 200
+    assert registry.get_model_version_history("churn", 1)[0].to_value == uri
+    assert registry.load_model("models:/churn/1").metadata["sha256"] == mv.sha256
+    with pytest.raises(tracking.InvalidInputError, match="user: longer than 256"):
+        registry.register_model(uri, "churn", user="x" * 300)
