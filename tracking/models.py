@@ -15,6 +15,7 @@ import os
 import pickle
 import platform
 import shutil
+import sys
 import tempfile
 import time
 import warnings
@@ -32,6 +33,8 @@ REQUIREMENTS_FILE = "requirements.txt"
 EXAMPLE_FILE = "input_example.json"
 FORMAT_VERSION = 1
 _ALWAYS = ("scikit-learn", "numpy", "pandas", "joblib")
+# Import names whose distribution is named differently.
+_KNOWN_DISTRIBUTIONS = {"sklearn": "scikit-learn", "yaml": "PyYAML", "PIL": "pillow"}
 
 
 class ModelVersionMismatchWarning(UserWarning):
@@ -76,10 +79,20 @@ def _library_versions(model: Any) -> dict[str, str]:
         modules = collector.modules
     except Exception:  # unpicklable objects fail later in joblib.dump with a clear error
         pass
-    mapping = _module_distributions()
     distributions = set(_ALWAYS)
-    for module in modules:
-        distributions.update(mapping.get(module, []))
+    unresolved = []
+    for module in modules - set(sys.stdlib_module_names):
+        name = _KNOWN_DISTRIBUTIONS.get(module, module)
+        try:
+            importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            unresolved.append(module)
+        else:
+            distributions.add(name)
+    if unresolved:  # scanning every installed distribution costs seconds: only when needed
+        mapping = _module_distributions()
+        for module in unresolved:
+            distributions.update(mapping.get(module, []))
     versions = {}
     for name in sorted(distributions):
         try:
