@@ -339,26 +339,26 @@ class RegistryClient:
         return found[0]
 
     def resolve_uri(self, model_uri: str) -> str:
-        """``models:/...`` -> ``runs:/<run_id>/<path>``; ``runs:/`` URIs are returned as is."""
-        if isinstance(model_uri, str) and model_uri.startswith("runs:/"):
-            return model_uri
-        return self.get_model_version_by_uri(model_uri).source
+        """``models:/...`` -> ``runs:/<run_id>/<path>`` of a model unchanged since registration.
 
-    def load_model(self, model_uri: str) -> Any:
-        """Load a registered (``models:/``) or logged (``runs:/``) model as a tracking Predictor.
-
-        For ``models:/`` URIs the model's checksum must still match the one recorded at
-        registration, so a model file replaced after registration is refused.
+        ``runs:/`` URIs are returned as is. The model's ``MLmodel.json`` checksum must still be
+        the one recorded at registration, so a model replaced afterwards is refused.
         """
         if isinstance(model_uri, str) and model_uri.startswith("runs:/"):
-            return self.tracking.load_model(model_uri)
+            return model_uri
         version = self.get_model_version_by_uri(model_uri)
         run_id, path = parse_runs_uri(version.source)
         meta = self._model_metadata(run_id, path, version.source)
         if version.sha256 and meta.get("sha256") != version.sha256:
-            raise InvalidInputError(
+            raise tracking.ModelIntegrityError(
                 f"model_uri: the model behind {model_uri!r} (version {version.version}, "
-                f"{version.source}) changed since registration: sha256 {meta.get('sha256')} != "
-                f"registered {version.sha256}"
+                f"{version.source}) changed since registration: its sha256 is now "
+                f"{meta.get('sha256')}, registered {version.sha256}; it is not loaded"
             )
-        return self.tracking.load_model(version.source)
+        return version.source
+
+    def load_model(self, model_uri: str) -> Any:
+        """The tracking ``Predictor`` of a ``models:/`` URI (or ``runs:/`` URI / local path)."""
+        if isinstance(model_uri, str) and model_uri.startswith("models:/"):
+            model_uri = self.resolve_uri(model_uri)
+        return self.tracking.load_model(model_uri)

@@ -60,7 +60,10 @@ def parse_models_uri(uri: str) -> ModelsUri:
 
 
 def resolve_models_uri(uri: str, tracking_uri: str | None = None) -> str:
-    """``models:/...`` -> ``runs:/<run_id>/<path>`` of the version it designates."""
+    """``models:/...`` -> ``runs:/<run_id>/<path>`` of the version it designates, on the store at
+    ``tracking_uri`` (default: the current one); refuses models changed since registration."""
     from registry.client import RegistryClient
+    from registry.fluent import get_client
 
-    return RegistryClient(tracking_uri).get_model_version_by_uri(uri).source
+    client = get_client() if tracking_uri is None else RegistryClient(tracking_uri)
+    return client.resolve_uri(uri)

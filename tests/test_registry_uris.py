@@ -97,5 +97,7 @@ def test_model_replaced_after_registration_is_refused(versions):
     replacement = Path(tracking.download_artifacts(versions[0]))
     for name in ("model.joblib", "MLmodel.json"):  # a consistent, but different, model
         shutil.copy(replacement / name, folder / name)
-    with pytest.raises(tracking.InvalidInputError, match="changed since registration"):
-        registry.load_model("models:/churn/3")
+    for load in (registry.load_model, tracking.load_model):
+        with pytest.raises(tracking.ModelIntegrityError, match="changed since registration"):
+            load("models:/churn/3")
+    registry.load_model(versions[2])  # the run's own (consistent) model still loads by run
