@@ -125,6 +125,12 @@ def validate_inputs(
         raise AutoMLInputError(f"dataset: expected a DataFrame, got {type(df).__name__}")
     if df.shape[0] == 0 or df.shape[1] == 0:
         raise AutoMLInputError("dataset: the frame is empty (no rows or no columns)")
+    not_text = [c for c in df.columns if not isinstance(c, str)]
+    if not_text:
+        raise AutoMLInputError(
+            f"dataset: column names must be strings, got {not_text[:5]}; "
+            "rename them, e.g. df.columns = df.columns.astype(str)"
+        )
     duplicated = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
     if duplicated:
         raise AutoMLInputError(f"dataset: duplicate column names {duplicated}; rename them")

@@ -123,7 +123,7 @@ def _logistic_make(plan: Any, params: dict[str, Any], n_threads: int) -> Any:
     common = {
         "C": float(params.get("C", 1.0)),
         "solver": solver,
-        "max_iter": int(params.get("max_iter", 1000)),
+        "max_iter": int(params.get("max_iter", 300 if solver == "saga" else 1000)),
         "class_weight": _class_weight(plan),
         "random_state": int(plan.seed),
     }

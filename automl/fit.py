@@ -119,6 +119,11 @@ def _fit_early_stopping(
     pipeline = build_pipeline(plan, config, n_threads)
     preprocess, model = pipeline.named_steps["preprocess"], pipeline.named_steps["model"]
     Xt = preprocess.fit_transform(X, y)
+    if plan.task == "classification":  # a class absent from training cannot be scored
+        known = np.asarray(pd.Series(y_eval).isin(set(pd.Series(y).unique())))
+        if not known.all():
+            X_eval, y_eval = X_eval[known], y_eval[known]
+            w_eval = None if w_eval is None else w_eval[known]
     Xe = preprocess.transform(X_eval)
     patience = int(config["params"]["early_stopping_rounds"])
     stopper = (

@@ -57,7 +57,8 @@ class _ColumnwiseMixin(TransformerMixin, BaseEstimator):
 
 
 class NumericCoercer(_ColumnwiseMixin):
-    """Turn each column into float64 (numbers stored as text, nullable ints, booleans); junk -> NaN."""
+    """Turn each column into float64 (numbers as text, nullable ints, booleans, durations in
+    seconds); anything else, and +-inf, becomes NaN (then imputed)."""
 
     def fit(self, X: Any, y: Any = None) -> NumericCoercer:
         self._remember(_frame(X))
@@ -70,9 +71,12 @@ class NumericCoercer(_ColumnwiseMixin):
             values = X[column]
             if pd.api.types.is_bool_dtype(values):
                 values = values.astype("float64")
+            elif pd.api.types.is_timedelta64_dtype(values):
+                values = values.dt.total_seconds()
             elif not pd.api.types.is_numeric_dtype(values):
                 values = pd.to_numeric(values.astype("object"), errors="coerce")
             out[:, i] = pd.Series(values).astype("float64").to_numpy(na_value=np.nan)
+        out[~np.isfinite(out)] = np.nan  # +-inf count as missing
         return out
 
 

@@ -117,3 +117,8 @@ def test_load_dataset_reads_csv_and_parquet(tmp_path):
         load_dataset(tmp_path / "nope.csv")
     with pytest.raises(AutoMLInputError, match="expected a pandas DataFrame"):
         load_dataset(42)
+
+
+def test_column_names_must_be_text(frame):
+    frame = frame.rename(columns={"x": 0})
+    check(frame, r"dataset: column names must be strings, got \[0\]")

@@ -226,3 +226,16 @@ def test_pipelines_are_made_of_literal_parameters(classification, regression, fa
     allowed = (str, int, float, bool, type(None), type)
     odd = [v for v in _literal_values(pipeline) if not isinstance(v, allowed)]
     assert odd == []
+
+
+def test_rare_class_durations_and_infinities():
+    df = penguins_like(200)
+    rare = df.index[df["species"] == "Chinstrap"][3:]
+    df = df.drop(index=rare).reset_index(drop=True)  # 3 Chinstrap rows left
+    df["wait"] = pd.to_timedelta(np.arange(len(df)) % 17, unit="min")
+    df.loc[::7, "bill_depth_mm"] = np.inf
+    plan, _, prepared = make_plan(df, "classification", "species")
+    assert "wait" in plan.feature_columns["numeric"]
+    result = fit_and_score(plan, first_config(plan, "lightgbm"), prepared)
+    assert np.isfinite(result.metrics["test_log_loss"])
+    assert result.metrics["val_accuracy_score"] > 0.8
