@@ -87,6 +87,8 @@ class ModelVersionEvent:
             what = f"alias '{self.alias}' set on version {self.to_value}{before}"
         elif self.event == EVENT_ALIAS_DELETED:
             what = f"alias '{self.alias}' removed from version {self.from_value}"
+        elif self.event == EVENT_REGISTERED and self.to_value:
+            what = f"registered from {self.to_value}"
         else:
             what = self.event
         return what + (f": {self.comment}" if self.comment else "")

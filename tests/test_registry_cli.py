@@ -49,6 +49,7 @@ def test_alias_stage_describe_show(cli_store, capsys):
     assert "churn version 2" in out and "stage:       Production" in out
     assert "ana: alias 'champion' set on version 2" in out
     assert "bob: stage None -> Production: go live" in out
+    assert f": registered from {mv.source}" in out
 
     code, out, _ = run(capsys, *base, "show", "churn", "--json")
     shown = json.loads(out)
