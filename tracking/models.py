@@ -7,7 +7,6 @@ with are recorded so a version mismatch at load time gives a warning.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import json
@@ -66,11 +65,6 @@ class _Sink(io.BytesIO):
         return len(data)
 
 
-@functools.cache
-def _module_distributions() -> dict[str, list[str]]:
-    return importlib_metadata.packages_distributions()
-
-
 def _library_versions(model: Any) -> dict[str, str]:
     modules: set[str] = set()
     try:
@@ -80,19 +74,15 @@ def _library_versions(model: Any) -> dict[str, str]:
     except Exception:  # unpicklable objects fail later in joblib.dump with a clear error
         pass
     distributions = set(_ALWAYS)
-    unresolved = []
     for module in modules - set(sys.stdlib_module_names):
         name = _KNOWN_DISTRIBUTIONS.get(module, module)
         try:
             importlib_metadata.version(name)
         except importlib_metadata.PackageNotFoundError:
-            unresolved.append(module)
-        else:
-            distributions.add(name)
-    if unresolved:  # scanning every installed distribution costs seconds: only when needed
-        mapping = _module_distributions()
-        for module in unresolved:
-            distributions.update(mapping.get(module, []))
+            # Scanning every installed distribution for the owner costs seconds per process;
+            # a module whose distribution is named differently is recorded by module name.
+            continue
+        distributions.add(name)
     versions = {}
     for name in sorted(distributions):
         try:
