@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from sklearn import metrics as skm
 
-from automl.metrics import aligned_proba
+from automl.metrics import aligned_proba, class_indices
 
 TOP_FEATURES = 20
 
@@ -31,7 +31,10 @@ def _text_labels(values: Any) -> np.ndarray:
 def confusion_matrix_plot(plan: Any, y_true: Any, y_pred: Any) -> Figure:
     """Confusion matrix with counts, classes in ``plan.classes`` order."""
     labels = _text_labels(plan.classes)
-    matrix = skm.confusion_matrix(_text_labels(y_true), _text_labels(y_pred), labels=labels)
+    positions = list(range(len(labels)))
+    matrix = skm.confusion_matrix(
+        class_indices(plan, y_true), class_indices(plan, y_pred), labels=positions
+    )
     figure, ax = _figure(max(4.0, 0.6 * len(labels) + 2.5), max(3.5, 0.6 * len(labels) + 2))
     image = ax.imshow(matrix, cmap="Blues")
     figure.colorbar(image, ax=ax)
@@ -49,12 +52,13 @@ def confusion_matrix_plot(plan: Any, y_true: Any, y_pred: Any) -> Figure:
 
 
 def _one_vs_rest(plan: Any, y_true: Any) -> list[tuple[str, np.ndarray, int]]:
-    labels = _text_labels(y_true)
+    """``(class name, 0/1 membership, probability column)`` per curve to draw."""
+    index = class_indices(plan, y_true)
     classes = list(plan.classes)
     if len(classes) == 2:
-        pos = classes.index(plan.pos_label) if plan.pos_label in classes else 1
-        return [(str(classes[pos]), (labels == str(classes[pos])).astype(int), pos)]
-    return [(str(c), (labels == str(c)).astype(int), j) for j, c in enumerate(classes)]
+        pos = int(class_indices(plan, [plan.pos_label])[0])
+        return [(str(classes[pos]), (index == pos).astype(int), pos)]
+    return [(str(c), (index == j).astype(int), j) for j, c in enumerate(classes)]
 
 
 def roc_curve_plot(plan: Any, y_true: Any, proba: np.ndarray) -> Figure:

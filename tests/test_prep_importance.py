@@ -104,3 +104,15 @@ def test_regression_and_importance_plots(regression_frame):
     bars = plots.importance_plot(table, top=3).axes[0].patches
     assert len(bars) == 3
     assert _png(figures["predicted_vs_actual"]).startswith(b"\x89PNG")
+
+
+def test_binary_plots_with_a_float_target():
+    df = mixed_frame(200)
+    df["label"] = (df["label"] == "yes").astype(float)
+    df.loc[:4, "label"] = np.nan  # float dtype, as targets with gaps are
+    plan, result, val = trained(df, "classification", "decision_tree")
+    assert plan.classes == [0, 1] and plan.pos_label == 1
+    figures = plots.classification_plots(plan, result.pipeline, val, val["label"])
+    assert figures["confusion_matrix"].axes[0].images[0].get_array().sum() == len(val)
+    labels = [line.get_label() for line in figures["roc_curve"].axes[0].get_lines()]
+    assert labels[0].startswith("1 (AUC")
