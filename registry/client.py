@@ -246,7 +246,8 @@ class RegistryClient:
         """Versions matching e.g. ``"name = 'churn' AND tags.validated = 'yes'"``.
 
         Filter fields: name, run_id, version_number, current_stage, source, status, tags.<key>
-        with = != LIKE ILIKE IN. Default order: name ASC, version_number DESC.
+        with = != LIKE ILIKE IN NOT IN (and > >= < <= on version_number). Default order:
+        name ASC, version_number DESC.
         """
         return self.store.search_model_versions(
             filter_string, max_results, order_by, page_token, include_deleted

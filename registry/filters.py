@@ -2,8 +2,9 @@
 
 Grammar: ``<field> <op> <value> [AND <field> <op> <value> ...]`` where field is an attribute
 (``name``, ``run_id``, ...) or ``tags.<key>`` (backquote keys with spaces: ``tags.`my key```),
-op is one of ``= != LIKE ILIKE IN NOT IN`` and value a quoted string, a number, or for IN a
-parenthesised list. LIKE is case-sensitive on every backend, ILIKE never is.
+op is one of ``= != LIKE ILIKE IN NOT IN`` (and ``> >= < <=`` for numeric fields such as
+``version_number``) and value a quoted string, a number, or for IN a parenthesised list. LIKE
+is case-sensitive on every backend, ILIKE never is.
 """
 
 from __future__ import annotations
@@ -21,11 +22,15 @@ _TOKEN = re.compile(
     r"""\s*(?:
         (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
       | (?P<number>-?\d+(?:\.\d+)?)
-      | (?P<op>!=|<>|=|\(|\)|,)
+      | (?P<op>!=|<>|>=|<=|=|>|<|\(|\)|,)
       | (?P<ident>(?:tags|tag)\.(?:`[^`]+`|[\w.\-]+)|`[^`]+`|[A-Za-z_][\w.]*)
     )""",
     re.VERBOSE,
 )
+
+
+_OPERATORS = ("=", "!=", ">", ">=", "<", "<=", "LIKE", "ILIKE", "IN", "NOT IN")
+_ORDERING = {">": "__gt__", ">=": "__ge__", "<": "__lt__", "<=": "__le__"}
 
 
 @dataclass(frozen=True)
@@ -100,10 +105,10 @@ def parse_filter(filter_string: str | None, allowed: Sequence[str]) -> list[Clau
             op, i = "NOT IN", i + 1
         elif op == "<>":
             op = "!="
-        if op not in {"=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"}:
+        if op not in _OPERATORS:
             raise FilterSyntaxError(
                 f"filter_string: unsupported operator {op_text!r} after {text!r}; use one of "
-                "=, !=, LIKE, ILIKE, IN, NOT IN"
+                f"{', '.join(_OPERATORS)}"
             )
         i += 1
         if op in {"IN", "NOT IN"}:
@@ -191,6 +196,8 @@ def compare(column: ColumnElement, op: str, value: object, dialect: str) -> Colu
         return column.in_(value)  # type: ignore[arg-type]
     if op == "NOT IN":
         return column.not_in(value)  # type: ignore[arg-type]
+    if op in _ORDERING:
+        return getattr(column, _ORDERING[op])(value)
     if not isinstance(value, str):
         raise FilterSyntaxError(f"filter_string: {op} needs a quoted pattern, got {value!r}")
     if op == "ILIKE":
@@ -212,6 +219,11 @@ def to_conditions(
     out: list[ColumnElement[bool]] = []
     for clause in clauses:
         if clause.field == "tags":
+            if clause.op in _ORDERING:
+                raise FilterSyntaxError(
+                    f"filter_string: tag values are text; use =, !=, LIKE, ILIKE or IN with "
+                    f"tags.{clause.key}, not {clause.op}"
+                )
             link = [tag_table.c[col] == outer for col, outer in join.items()]
             cond = compare(tag_table.c.value, clause.op, _as_str(clause.value), dialect)
             out.append(exists(select(1).where(and_(*link, tag_table.c.key == clause.key, cond))))
@@ -219,6 +231,11 @@ def to_conditions(
         value = clause.value
         if clause.field in int_fields:
             value = _as_int(clause.field, value, clause.op)
+        elif clause.op in _ORDERING:
+            raise FilterSyntaxError(
+                f"filter_string: {clause.op} only compares numbers ({', '.join(int_fields)}); "
+                f"use =, !=, LIKE, ILIKE or IN with {clause.field}"
+            )
         elif clause.op not in {"LIKE", "ILIKE"}:
             value = _as_str(value)
         cond = compare(columns[clause.field], clause.op, value, dialect)

@@ -44,6 +44,8 @@ def test_model_version_filters(catalog):
     assert _versions("tags.stage != 'dev'") == [("churn", 2)]  # only versions having the tag
     assert _versions("name = 'churn' AND version_number IN (2, 3)") == [("churn", 3), ("churn", 2)]
     assert _versions("version_number NOT IN (1, 2)") == [("churn", 3)]
+    assert _versions("name = 'churn' AND version_number >= 2") == [("churn", 3), ("churn", 2)]
+    assert _versions("name = 'churn' AND version_number < 2") == [("churn", 1)]
     assert _versions("current_stage = 'production'") == [("churn", 2)]
     assert _versions("current_stage IN ('production', 'archived')") == [("churn", 2)]
     assert _versions("version_number = 1 AND name LIKE 'ch%'") == [("churn", 1), ("churn_v2", 1)]
@@ -102,6 +104,8 @@ def test_bad_filters_name_the_problem(store):
         ("current_stage = 'Prod'", "stage: unknown stage"),
         ("current_stage IN ('Staging', 'Live')", "stage: unknown stage 'Live'"),
         ("name IN ()", "empty IN list"),
+        ("name > 'a'", "only compares numbers"),
+        ("tags.stage < 'b'", "tag values are text"),
         ("name IN ('a', 'b'", "unterminated IN list"),
     ]
     for filter_string, message in cases:
