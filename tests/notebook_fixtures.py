@@ -33,6 +33,40 @@ def execute(
     return nb
 
 
+def chain(*notebooks: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """One notebook running ``notebooks`` in turn, the namespace cleared (``%reset -f``) between.
+
+    Saves a kernel start and the heavy imports per notebook; nothing one notebook defines is
+    visible to the next.
+    """
+    combined = nbformat.from_dict(json.loads(json.dumps(notebooks[0])))
+    for nb in notebooks[1:]:
+        combined.cells.append(new_code_cell("%reset -f"))
+        combined.cells.extend(nbformat.from_dict(json.loads(json.dumps(nb))).cells)
+    for i, cell in enumerate(combined.cells):
+        cell["id"] = f"cell-{i}"
+    return combined
+
+
+def with_probe(nb: nbformat.NotebookNode, label: str) -> nbformat.NotebookNode:
+    """A copy of a trial notebook that ends by printing ``METRICS <label> <json>``."""
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    nb.cells.append(
+        new_code_cell(f"import json as _j\nprint('METRICS {label} ' + _j.dumps(metrics))")
+    )
+    return nb
+
+
+def labelled_metrics(nb: nbformat.NotebookNode) -> dict[str, dict[str, float]]:
+    """``{label: metrics}`` from the lines :func:`with_probe` cells printed."""
+    found = {}
+    for line in stdout(nb).splitlines():
+        if line.startswith("METRICS "):
+            label, payload = line[len("METRICS ") :].split(" ", 1)
+            found[label] = json.loads(payload)
+    return found
+
+
 def stdout(nb: nbformat.NotebookNode) -> str:
     """Everything the executed notebook printed to stdout."""
     return "".join(
@@ -106,3 +140,13 @@ def frame(n: int, task: str, seed: int = 0, names: list[str] | None = None) -> p
     else:
         df[names[7]] = 3.0 * signal + 10.0
     return df
+
+
+def assert_reproduced(expected: dict[str, float], got: dict[str, float], label: str) -> None:
+    """Same metric names, every value within 1e-9 (NaN matches NaN)."""
+    assert set(got) == set(expected), label
+    for key, value in expected.items():
+        if np.isnan(value):
+            assert np.isnan(got[key]), f"{label}: {key}"
+        else:
+            assert abs(got[key] - value) <= 1e-9, f"{label}: {key} {got[key]!r} != {value!r}"
