@@ -16,6 +16,8 @@ from automl.forecast.frequency import Frequency, resolve_frequency
 
 FILL_METHOD = "linear_interpolation"
 AGGREGATION = "mean"
+# Shortest history the statistical families fit (see automl.forecast.local.min_length).
+MIN_MODEL_LENGTH = 8
 
 
 @dataclass
@@ -246,12 +248,14 @@ def prepare_panel(
             f"points but at least {needed} are needed (horizon points to test, horizon to validate, "
             "one to train); lower horizon or give more history"
         )
-    short = int((lengths < needed + 2 * max(freq.season_length, 2)).sum())
+    short = int((lengths < horizon + MIN_MODEL_LENGTH).sum())
     if short:
         alerts.append(
             _alert(
                 "short_series",
-                f"{short} series too short for the horizon and season are forecast by a baseline",
+                f"{short} series have fewer than {MIN_MODEL_LENGTH} points before the last "
+                f"{horizon}: statistical and LightGBM models leave them to a seasonal naive / "
+                "naive baseline",
             )
         )
     return panel, alerts

@@ -257,7 +257,7 @@ def arima(
     max_q: int = 3,
     seasonal: str = "deseasonalize",
     criterion: str = "aicc",
-    max_fits: int = 12,
+    max_fits: int = 8,
 ) -> LocalForecast:
     """ARIMA with a stepwise order search (Hyndman-Khandakar style) on the information criterion.
 
@@ -291,7 +291,7 @@ def arima(
         scores[(p, q)] = (value, res)
         return value
 
-    for start in ((2, 2), (0, 0), (1, 0), (0, 1)):
+    for start in ((1, 1), (0, 0), (1, 0), (0, 1)):
         score(*start)
     best = min(scores, key=lambda k: scores[k][0])
     improved = True
