@@ -134,7 +134,16 @@ def test_killed_process_leaves_store_consistent(tmp_path):
     assert run.data.metrics["k19"] == last_step + 19
 
     alive = client.create_run("0", run_name="still-alive").info.run_id
+    remote = client.create_run("0", run_name="other-host").info.run_id
+    with client.engine.begin() as conn:  # a run owned by a process on another machine
+        conn.execute(
+            sa.text(
+                "UPDATE tracking_runs SET host = 'elsewhere', pid = 999999999 WHERE run_uuid = :r"
+            ),
+            {"r": remote},
+        )
     assert client.mark_dead_runs() == [run_id]
+    assert client.get_run(remote).info.status == "RUNNING"
     killed = client.get_run(run_id)
     assert killed.info.status == "KILLED" and killed.info.end_time is not None
     assert client.get_run(alive).info.status == "RUNNING"

@@ -60,6 +60,12 @@ def test_artifacts_and_runs_uri(fluent, tmp_path):
     client = tracking.TrackingClient()
     names = [f.path for f in client.list_artifacts(run.info.run_id)]
     assert names == ["cfg.json", "docs", "texts"]
+    with tracking.start_run() as second:  # runs:/ URIs are accepted wherever a file is
+        tracking.log_artifact(f"runs:/{run.info.run_id}/docs/notes.txt", "copied")
+        tracking.log_artifacts(f"runs:/{run.info.run_id}/texts")
+    copied = client.download_artifacts(second.info.run_id, "copied/notes.txt")
+    assert Path(copied).read_text() == "hello"
+    assert [f.path for f in client.list_artifacts(second.info.run_id)] == ["a.txt", "copied"]
 
 
 def test_uri_resolution(monkeypatch, tmp_path):

@@ -313,6 +313,8 @@ class SqlStore:
 
         def write(conn: Connection) -> None:
             row = self._experiment_row(conn, experiment_id)
+            if row.lifecycle_stage == stage:
+                return  # already there; re-stamping would orphan the runs deleted with it
             stamp = now_ms()
             runs = t.runs.c
             if stage == LifecycleStage.DELETED:
