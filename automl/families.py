@@ -77,12 +77,7 @@ class ModelFamily:
 
     def portfolio(self, plan: Any) -> list[dict[str, Any]]:
         """Strong default parameter sets for ``plan``, best first (each a full ``params``)."""
-        out = []
-        for searched in self.defaults(plan):
-            params = {k: v for k, v in searched.items()}
-            params.update(self.constants(plan))
-            out.append(params)
-        return out
+        return [{**searched, **self.constants(plan)} for searched in self.defaults(plan)]
 
     def build(self, plan: Any, params: Mapping[str, Any], n_threads: int = 1) -> Any:
         """The unfitted estimator for ``params`` (fit-only keys such as early stopping dropped)."""

@@ -19,6 +19,7 @@ import lightgbm as lgb
 import numpy as np
 import optuna
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 
 from automl import metrics as metrics_module
@@ -195,6 +196,19 @@ def fit_and_score(
     Returns a :class:`FitResult` (unpacks to ``pipeline, metrics, config``).
     """
     _check_config(plan, config, df_prepared)
+    with warnings.catch_warnings():
+        # Solvers that stop at max_iter still give a usable model; the trial's score says how good.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return _fit_and_score(plan, config, df_prepared, n_threads, report)
+
+
+def _fit_and_score(
+    plan: Any,
+    config: Mapping[str, Any],
+    df_prepared: pd.DataFrame,
+    n_threads: int,
+    report: ReportFn | None,
+) -> FitResult:
     config = {"family": config["family"], "params": dict(config.get("params") or {})}
     split = df_prepared[SPLIT_COL]
     test = df_prepared[split == "test"]
@@ -275,7 +289,7 @@ def _cross_validate(
     fold_scores: list[dict[str, float]] = []
     fitted: list[tuple[Pipeline, pd.DataFrame, pd.Series, Any]] = []
     curves: list[list[float]] = []
-    for step, fold in enumerate(range(int(plan.n_folds))):
+    for fold in range(int(plan.n_folds)):
         X_tr, y_tr, w_tr = xy(plan, pool[folds != fold])
         X_va, y_va, w_va = xy(plan, pool[folds == fold])
         own_rounds = None
@@ -303,8 +317,8 @@ def _cross_validate(
         fold_scores.append(scores)
         if report is not None:
             running = _mean([s[key] for s in fold_scores])
-            if report(step, float(scores[key])):
-                raise TrialPruned(step, float(scores[key]), {f"val_{key}": running})
+            if report(fold, float(scores[key])):
+                raise TrialPruned(fold, float(scores[key]), {f"val_{key}": running})
     if early:
         length = min(len(c) for c in curves)
         mean_curve = np.mean([c[:length] for c in curves], axis=0)

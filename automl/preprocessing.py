@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 from scipy import sparse
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
@@ -445,8 +445,3 @@ def feature_sources(preprocessor: ColumnTransformer) -> list[str]:
             current = [current[i] for i in _output_positions(step, len(current))]
         sources.extend(current)
     return sources
-
-
-def fresh(pipeline: Pipeline) -> Pipeline:
-    """An unfitted copy with identical parameters."""
-    return clone(pipeline)
