@@ -172,5 +172,17 @@ def test_fluent_search_runs_dataframe(fluent):
     )
     assert frame["metrics.score"].tolist() == [1.0, 0.5]
     assert str(frame["start_time"].dtype).startswith("datetime64") and frame["start_time"].dt.tz
+    with tracking.start_run(run_name="bare"):
+        tracking.log_metric("score", 0.1)
+    bare = tracking.search_runs(filter_string="attributes.run_name = 'bare'")
+    assert bare["params.family"].tolist() == [None]
+    empty = tracking.search_runs(filter_string="metrics.score > 99")
+    assert len(empty) == 0 and list(empty.columns)[:4] == [
+        "run_id",
+        "experiment_id",
+        "run_name",
+        "status",
+    ]
+    assert empty["run_id"].dtype == object
     runs = tracking.search_runs(output_format="list", max_results=2, order_by=["run_name"])
-    assert [r.info.run_name for r in runs] == ["r0", "r1"]
+    assert [r.info.run_name for r in runs] == ["bare", "r0"]
