@@ -147,9 +147,32 @@ def import_line(cls: type) -> str:
     )
 
 
-def sorted_imports(lines: Iterable[str]) -> list[str]:
-    """Import lines ordered ``import x`` first, then ``from x import y``, each alphabetically."""
-    unique = set(lines)
-    plain = sorted(line for line in unique if line.startswith("import "))
-    froms = sorted(line for line in unique if line.startswith("from "))
-    return plain + froms
+FIRST_PARTY = ("automl", "tracking", "registry")
+
+
+def import_block(lines: Iterable[str]) -> Code:
+    """Import lines as an isort-style block: third-party, then first-party, names merged."""
+    groups: list[tuple[list[str], dict[str, set[str]]]] = [([], {}), ([], {})]
+    for line in set(lines):
+        words = line.split()
+        module = words[1]
+        plain, froms = groups[module.split(".")[0] in FIRST_PARTY]
+        if words[0] == "import":
+            plain.append(line)
+        else:
+            froms.setdefault(module, set()).update(n.strip(",") for n in words[3:])
+    blocks = []
+    for plain, froms in groups:
+        block = sorted(plain, key=lambda line: line.split()[1]) + [
+            _from_import(module, sorted(names)) for module, names in sorted(froms.items())
+        ]
+        if block:
+            blocks.append("\n".join(block))
+    return Code("\n\n".join(blocks))
+
+
+def _from_import(module: str, names: list[str]) -> str:
+    line = f"from {module} import {', '.join(names)}"
+    if len(line) <= 88:
+        return line
+    return f"from {module} import (\n" + "".join(f"    {n},\n" for n in names) + ")"

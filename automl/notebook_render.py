@@ -2,7 +2,7 @@
 
 Templates under ``notebook_templates/`` are written as percent-format scripts: a line ``# %%``
 starts a code cell and ``# %% [markdown]`` a markdown cell. Every ``{{ expression }}`` must go
-through a filter that escapes it (``py`` for code, ``mdcode``/``num`` for markdown); the
+through a filter that escapes it (``py`` for code; ``mdcode``, ``mdtext``, ``num`` for markdown); the
 environment refuses raw strings, so a column name can never be pasted into code as-is.
 """
 
@@ -41,9 +41,13 @@ def _finalize(value: Any) -> Any:
 
 
 def mdcode(value: Any) -> Markdown:
-    """An inline code span showing ``value`` (strings as their repr), safe for any content."""
-    text = repr(value) if isinstance(value, str) else str(value)
-    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    """An inline code span showing ``value``, safe for any content.
+
+    Strings with line breaks, control characters or edge spaces are shown as their repr.
+    """
+    text = str(value)
+    if isinstance(value, str) and (not text.isprintable() or text != text.strip() or not text):
+        text = repr(value)
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""

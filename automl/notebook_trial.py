@@ -18,9 +18,18 @@ from automl.notebook_code import (
     Code,
     constructor_params,
     estimator_call,
+    import_block,
     import_line,
     literal,
-    sorted_imports,
+)
+
+BASE_IMPORTS = (
+    "import matplotlib.pyplot as plt",
+    "import numpy as np",
+    "import pandas as pd",
+    "import shap",
+    "import registry",
+    "import tracking",
 )
 
 #: Variable name in the notebook for each ``plan.feature_columns`` group.
@@ -54,7 +63,9 @@ def trial_context(
         )
     pipeline = build_pipeline(plan, {"family": family.name, "params": params}, n_threads=n_threads)
     (pre_name, preprocessor), (model_name, model) = pipeline.steps
-    imports = {import_line(Pipeline), import_line(DataPlan), import_line(evaluate)}
+    imports = {*BASE_IMPORTS, import_line(Pipeline), import_line(DataPlan), import_line(evaluate)}
+    if plan.validation == "cv":
+        imports.add("from sklearn.base import clone")
     groups = _column_groups(plan)
     return {
         **header,
@@ -76,7 +87,7 @@ def trial_context(
         "model_step": model_name,
         "model_class": type(model).__name__,
         "model_code": estimator_call(model, imports, all_params=True),
-        "imports": [Code(line) for line in sorted_imports(imports)],
+        "imports": import_block(imports),
         "metric_rows": _metric_rows(header.get("metrics", {})),
     }
 
@@ -98,7 +109,7 @@ def _column_groups(plan: Any) -> list[dict[str, Any]]:
     kinds = [*KINDS, *(k for k in plan.feature_columns if k not in KINDS)]
     groups = []
     for kind in kinds:
-        if kind not in plan.feature_columns:
+        if not plan.feature_columns.get(kind):
             continue
         variable = GROUP_VARIABLES.get(kind, f"{kind.upper()}_COLUMNS")
         if not variable.isidentifier():
@@ -132,13 +143,18 @@ def _column_pipelines(
         }
         if isinstance(transformer, Pipeline):
             part["steps"] = [
-                (literal(step_name), estimator_call(step, imports))
+                (literal(step_name), _indented(estimator_call(step, imports), 8))
                 for step_name, step in transformer.steps
             ]
         else:
             part["code"] = literal(transformer, imports)
         parts.append(part)
     return parts
+
+
+def _indented(code: Code, spaces: int) -> Code:
+    """Continuation lines of a multi-line call shifted right to sit inside a block."""
+    return Code(code.replace("\n", "\n" + " " * spaces))
 
 
 def _options(ct: ColumnTransformer, imports: set[str]) -> list[Code]:
