@@ -138,3 +138,21 @@ def test_bad_arguments_fail_before_anything_is_stored(tmp_path, kwargs, message)
         forecast(_frame(), **args)
     assert tracking.TrackingClient().get_experiment_by_name("automl_forecast_sales") is None
     assert not [e for e in tracking.search_experiments() if e.name.startswith("automl_forecast")]
+
+
+def test_trial_notebook_reproduces_the_tracked_metrics(summary):
+    """Execute the theta trial's notebook in a real Jupyter kernel: its asserts compare metrics."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    store, result = summary
+    trial = next(t for t in result.all_trials if t.params["model_family"] == "theta")
+    assert trial.notebook_path is not None
+    nb = nbformat.read(trial.notebook_path, as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3").execute()
+    outputs = "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+    )
+    assert "reproduced" in outputs and f"{trial.metrics['val_smape']:.4f}"[:5] in outputs
+    listed = {a.path for a in tracking.TrackingClient(str(store)).list_artifacts(trial.run_id)}
+    assert "notebooks" in listed

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -120,6 +122,13 @@ class _ForecastSearch:
             },
         )
         self.client.log_dict(self.parent_run_id, {"alerts": alerts}, "automl/alerts.json")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "series.parquet"
+            panel.to_frame().to_parquet(path, index=False)
+            self.client.log_artifact(self.parent_run_id, str(path), "data")
+        snapshot = self.client.download_artifacts(self.parent_run_id, "data/series.parquet")
+        notebook_dir = Path(snapshot).parent.parent / "notebooks"
+        notebook_dir.mkdir(parents=True, exist_ok=True)
         self.storage_url = self.client.engine.url.render_as_string(hide_password=False)
         engine_kwargs = (
             {"connect_args": {"timeout": 60}} if self.storage_url.startswith("sqlite") else {}
@@ -145,6 +154,8 @@ class _ForecastSearch:
             experiment_name=experiment_name,
             n_threads=1,
             seed=self.args["seed"],
+            snapshot_path=snapshot,
+            notebook_dir=str(notebook_dir),
         )
 
     def trials_left(self) -> bool:

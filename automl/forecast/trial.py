@@ -33,6 +33,8 @@ class ForecastContext:
     experiment_name: str
     n_threads: int = 1
     seed: int = 0
+    snapshot_path: str | None = None
+    notebook_dir: str | None = None
     _client: tracking.TrackingClient | None = field(default=None, repr=False)
 
     def to_setup(self) -> dict[str, Any]:
@@ -46,6 +48,8 @@ class ForecastContext:
             "experiment_name": self.experiment_name,
             "n_threads": self.n_threads,
             "seed": self.seed,
+            "snapshot_path": self.snapshot_path,
+            "notebook_dir": self.notebook_dir,
         }
 
     @classmethod
@@ -139,6 +143,15 @@ def run_forecast_trial(ctx: ForecastContext, task: dict[str, Any]) -> dict[str, 
         run_id, tags={"automl.trial_state": "COMPLETE", "automl.trial_number": str(number)}
     )
     timings["logging"] = time.perf_counter() - t
+    t = time.perf_counter()
+    notebook_path = None
+    if ctx.snapshot_path and ctx.notebook_dir:
+        try:
+            notebook_path = _write_notebook(ctx, run_id, number, config, metrics)
+        except Exception as exc:  # noqa: BLE001 - the trial stands even without its notebook
+            logger.warning("trial %s: notebook not rendered: %s", number, exc)
+            client.set_tag(run_id, "automl.notebook_error", f"{type(exc).__name__}: {exc}"[:5000])
+    timings["notebooks"] = time.perf_counter() - t
     client.set_terminated(run_id, "FINISHED")
     value = metrics.get(f"val_{ctx.primary_metric}")
     if value is None:
@@ -156,5 +169,35 @@ def run_forecast_trial(ctx: ForecastContext, task: dict[str, Any]) -> dict[str, 
         "config": config,
         "timings": timings,
         "model_uri": model_info.model_uri,
-        "notebook_path": None,
+        "notebook_path": notebook_path,
     }
+
+
+def _write_notebook(
+    ctx: ForecastContext, run_id: str, number: int, config: dict[str, Any], metrics: dict
+) -> str:
+    from pathlib import Path
+
+    from automl.forecast.notebook import write_forecast_notebook
+
+    path = Path(ctx.notebook_dir) / f"trial_{number:03d}_{config['family']}.ipynb"
+    write_forecast_notebook(
+        path,
+        family=config["family"],
+        params=config["params"],
+        run_id=run_id,
+        experiment_name=ctx.experiment_name,
+        trial_number=number,
+        snapshot_path=ctx.snapshot_path,
+        tracking_uri=ctx.tracking_uri,
+        target_col=ctx.panel.target_col,
+        time_col=ctx.panel.time_col,
+        identity_cols=ctx.panel.identity_cols,
+        frequency=ctx.panel.freq.alias,
+        horizon=ctx.horizon,
+        n_folds=ctx.n_folds,
+        seed=ctx.seed,
+        metrics=metrics,
+    )
+    ctx.client.log_artifact(run_id, str(path), "notebooks")
+    return str(path)
