@@ -13,6 +13,7 @@ import logging
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,7 @@ class _Search:
         self.n_workers = cores if not n_jobs or n_jobs < 0 else min(n_jobs, cores)
         self.threads = max(1, cores // self.n_workers)
         self.client = tracking.TrackingClient()
+        self.worker_capacity = 0.0
         self.timings: dict[str, float] = {}
         self.trials: list[TrialInfo] = []
         self.in_flight: dict[int, _Trial] = {}
@@ -170,8 +172,22 @@ class _Search:
         self.notebook_dir = str(Path(self.snapshot_path).parent.parent / "notebooks")
         Path(self.notebook_dir).mkdir(parents=True, exist_ok=True)
         self.storage_url = self.client.engine.url.render_as_string(hide_password=False)
-        self.study = optuna.create_study(
-            study_name=f"automl-{experiment.experiment_id}",
+        self.study_name = f"automl-{experiment.experiment_id}"
+        self.client.set_tag(self.parent_run_id, "automl.optuna_study", self.study_name)
+        # Creating Optuna's tables in a fresh store takes seconds: do it while the baseline runs.
+        self._study_future = ThreadPoolExecutor(1, thread_name_prefix="optuna").submit(
+            self._create_study
+        )
+        self.portfolio = families.portfolio(self.plan, self.families)
+        linear = [c for c in self.portfolio if c["family"] in _BASELINE_FAMILIES]
+        if linear:  # the baseline runs first, in this process: make it the cheapest model
+            self.portfolio.remove(linear[0])
+            self.portfolio.insert(0, linear[0])
+        self.timings["setup"] = time.perf_counter() - t
+
+    def _create_study(self) -> optuna.Study:
+        return optuna.create_study(
+            study_name=self.study_name,
             storage=_optuna_storage(self.storage_url),
             direction="maximize" if self.metric.greater_is_better else "minimize",
             sampler=optuna.samplers.TPESampler(
@@ -180,13 +196,10 @@ class _Search:
             pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
             load_if_exists=True,
         )
-        self.client.set_tag(self.parent_run_id, "automl.optuna_study", self.study.study_name)
-        self.portfolio = families.portfolio(self.plan, self.families)
-        linear = [c for c in self.portfolio if c["family"] in _BASELINE_FAMILIES]
-        if linear:  # the baseline runs first, in this process: make it the cheapest model
-            self.portfolio.remove(linear[0])
-            self.portfolio.insert(0, linear[0])
-        self.timings["setup"] = time.perf_counter() - t
+
+    @property
+    def study(self) -> optuna.Study:
+        return self._study_future.result()
 
     def write_exploration_notebook(self) -> str | None:
         t = time.perf_counter()
@@ -218,7 +231,7 @@ class _Search:
             notebook_dir=self.notebook_dir,
             n_threads=self.threads,
             optuna_storage=self.storage_url,
-            study_name=self.study.study_name,
+            study_name=self.study_name,
         )
 
     # -- trials -----------------------------------------------------------------------------
@@ -226,14 +239,14 @@ class _Search:
         limit = self.budget.max_trials
         return limit is None or self.next_number < limit
 
-    def new_trial(self) -> _Trial:
-        """Ask Optuna for the next configuration (portfolio first) and open its run."""
+    def new_trial(self, ask_optuna: bool = True) -> _Trial:
+        """Take the next configuration (portfolio first, then Optuna's) and open its run."""
         default = self.portfolio.pop(0) if self.portfolio else None
-        if default is not None:
-            self.study.enqueue_trial(families.to_optuna_params(default, self.plan))
-        optuna_trial = self.study.ask()
-        config = families.suggest(optuna_trial, self.plan, self.families)
-        if default is not None:
+        optuna_trial = None
+        if ask_optuna or default is None:
+            optuna_trial = self._ask(default)
+            config = default or families.suggest(optuna_trial, self.plan, self.families)
+        else:
             config = default
         number = self.next_number
         self.next_number += 1
@@ -241,16 +254,32 @@ class _Search:
             self.experiment.experiment_id,
             run_name=f"trial-{number:03d}-{config['family']}",
             parent_run_id=self.parent_run_id,
-            tags={"automl.role": "trial", "automl.optuna_trial": str(optuna_trial.number)},
+            tags={"automl.role": "trial", "automl.trial_number": str(number)},
         )
         return _Trial(number, run.info.run_id, config, optuna_trial)
+
+    def _ask(self, default: dict[str, Any] | None) -> optuna.trial.Trial:
+        """An Optuna trial; for a portfolio default, one that records exactly its values."""
+        if default is not None:
+            self.study.enqueue_trial(families.to_optuna_params(default, self.plan))
+        optuna_trial = self.study.ask()
+        families.suggest(optuna_trial, self.plan, self.families)
+        return optuna_trial
+
+    def _tell(self, trial: _Trial, value: float | None = None, state: Any = None) -> None:
+        if trial.optuna_trial is None:  # the baseline ran before the study existed
+            trial.optuna_trial = self._ask(trial.config)
+        self.client.set_tag(trial.run_id, "automl.optuna_trial", str(trial.optuna_trial.number))
+        self.study.tell(trial.optuna_trial, value, state=state)
 
     def task(self, trial: _Trial, prunable: bool = True) -> dict[str, Any]:
         return {
             "run_id": trial.run_id,
             "number": trial.number,
             "config": trial.config,
-            "optuna_trial_id": trial.optuna_trial._trial_id if prunable else None,
+            "optuna_trial_id": trial.optuna_trial._trial_id
+            if prunable and trial.optuna_trial is not None
+            else None,
         }
 
     def record(self, trial: _Trial, result: TaskResult) -> None:
@@ -259,7 +288,7 @@ class _Search:
         if not result.ok:
             self.client.set_tag(trial.run_id, "automl.error", (result.error or "")[-5000:])
             self.client.set_terminated(trial.run_id, "FAILED")
-            self.study.tell(trial.optuna_trial, state=optuna.trial.TrialState.FAIL)
+            self._tell(trial, state=optuna.trial.TrialState.FAIL)
             self._add_info(trial, "FAIL", {}, trial.config, duration)
             return
         reply = result.value
@@ -267,11 +296,11 @@ class _Search:
             self.timings[phase] = self.timings.get(phase, 0.0) + seconds
         state = reply["state"]
         if state == "COMPLETE":
-            self.study.tell(trial.optuna_trial, reply["value"])
+            self._tell(trial, reply["value"])
         elif state == "PRUNED":
-            self.study.tell(trial.optuna_trial, state=optuna.trial.TrialState.PRUNED)
+            self._tell(trial, state=optuna.trial.TrialState.PRUNED)
         else:
-            self.study.tell(trial.optuna_trial, state=optuna.trial.TrialState.FAIL)
+            self._tell(trial, state=optuna.trial.TrialState.FAIL)
         self._add_info(trial, state, reply.get("metrics", {}), reply["config"], duration, reply)
 
     def _add_info(
@@ -307,7 +336,7 @@ class _Search:
             tags={"automl.trial_state": "KILLED", "automl.error": "stopped at the time budget"},
         )
         self.client.set_terminated(trial.run_id, "KILLED")
-        self.study.tell(trial.optuna_trial, state=optuna.trial.TrialState.FAIL)
+        self._tell(trial, state=optuna.trial.TrialState.FAIL)
         self._add_info(trial, "KILLED", {}, trial.config, seconds)
 
     def finished(self) -> list[TrialInfo]:
@@ -325,7 +354,7 @@ class _Search:
     def run(self) -> None:
         """Hand trials to idle workers until a budget is spent; kill what runs at the deadline.
 
-        The first trial is the cheapest baseline; on small data it runs in this process while
+        The first trial is the cheapest baseline; on small data it runs in this process before
         the workers start, otherwise in a worker. Until some trial has finished, the deadline
         stretches into the promised slack so that even a tiny budget yields one model.
         """
@@ -334,10 +363,13 @@ class _Search:
         )
         workers = min(self.n_workers, self.budget.max_trials or self.n_workers)
         executor = TrialExecutor(workers, self.threads, self.context().to_setup())
-        executor.start()
         try:
             if len(self.prepared) <= _IN_PROCESS_BASELINE_ROWS:
+                # Workers start after it: on few cores they would only slow the baseline down.
                 self.run_baseline_here()
+                if not self.trials_left() or time.monotonic() >= self.deadline - _MIN_START_S:
+                    return
+            executor.start()
             while True:
                 now = time.monotonic()
                 have_result = any(t.state == "COMPLETE" for t in self.trials)
@@ -361,12 +393,13 @@ class _Search:
         finally:
             executor.kill(on_killed=self.mark_killed)
             self.timings["worker_busy"] = executor.busy_seconds
-            self.worker_capacity = workers * (time.monotonic() - executor.started_at)
+            if executor.started_at:
+                self.worker_capacity = workers * (time.monotonic() - executor.started_at)
             self.timings["worker_busy"] += getattr(self, "baseline_seconds", 0.0)
             progress.close(len(self.trials), *self.best())
 
     def run_baseline_here(self) -> None:
-        trial = self.new_trial()
+        trial = self.new_trial(ask_optuna=False)
         started = time.monotonic()
         reply = run_trial(self.context(), self.task(trial, prunable=False))
         self.baseline_seconds = time.monotonic() - started
@@ -533,6 +566,6 @@ def _time_breakdown(search: _Search, wall: float) -> dict[str, float]:
     """Seconds per phase; ``idle`` is worker capacity that ran no trial."""
     phases = dict(search.timings)
     busy = phases.pop("worker_busy", 0.0)
-    phases["idle_workers"] = max(0.0, getattr(search, "worker_capacity", 0.0) - busy)
+    phases["idle_workers"] = max(0.0, search.worker_capacity - busy)
     phases["wall"] = wall
     return {k: round(v, 4) for k, v in phases.items()}
