@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import queue
+import time
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,33 @@ def test_version_numbers_are_not_reused_after_delete(store, logged_model):
     assert registry.register_model(uri, "churn").version == 3
 
 
+def _race(target, arg_tuples: list[tuple]) -> list:
+    """Run ``target(*args, start, out)`` in forked processes released at once; their results.
+
+    Forked (not spawned) so the race starts in milliseconds; each child opens its own database
+    connections. A child that dies fails the test at once instead of after a queue timeout.
+    """
+    ctx = multiprocessing.get_context("fork")
+    start, out = ctx.Event(), ctx.Queue()
+    workers = [ctx.Process(target=target, args=(*args, start, out)) for args in arg_tuples]
+    for w in workers:
+        w.start()
+    start.set()
+    results: list = []
+    deadline = time.monotonic() + 120
+    while len(results) < len(workers):
+        try:
+            results.append(out.get(timeout=0.5))
+        except queue.Empty:
+            dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            assert not dead, f"a worker process failed (exit codes {dead})"
+            assert time.monotonic() < deadline, "workers did not finish in 120 s"
+    for w in workers:
+        w.join(30)
+        assert w.exitcode == 0
+    return results
+
+
 def _register_many(uri: str, model_uri: str, count: int, start, out) -> None:
     tracking.set_tracking_uri(uri)
     start.wait(60)
@@ -65,26 +94,42 @@ def _register_many(uri: str, model_uri: str, count: int, start, out) -> None:
 def test_concurrent_registration_from_processes(store, logged_model, processes):
     model_uri = logged_model()
     registry.get_client()  # tables exist before the race on the versions themselves
-    ctx = multiprocessing.get_context("fork")  # real processes, own connections
-    start, out = ctx.Event(), ctx.Queue()
     per_process = 5
-    workers = [
-        ctx.Process(target=_register_many, args=(store, model_uri, per_process, start, out))
-        for _ in range(processes)
-    ]
-    for w in workers:
-        w.start()
-    start.set()
-    results = [out.get(timeout=180) for _ in workers]
-    for w in workers:
-        w.join(60)
-        assert w.exitcode == 0
+    results = _race(_register_many, [(store, model_uri, per_process)] * processes)
     got = sorted(n for _, numbers in results for n in numbers)
     assert got == list(range(1, processes * per_process + 1))
     for _, numbers in results:
         assert numbers == sorted(numbers)  # each process sees its own numbers grow
     found = registry.search_model_versions("name = 'shared'", max_results=100)
     assert sorted(v.version for v in found) == got
+
+
+def _promote(uri: str, version: int, start, out) -> None:
+    tracking.set_tracking_uri(uri)
+    start.wait(60)
+    registry.transition_model_version_stage(
+        "shared", version, "Production", archive_existing_versions=True, user=f"p{version}"
+    )
+    out.put(version)
+
+
+def test_concurrent_promotions_leave_one_production_version(store, logged_model):
+    model_uri = logged_model()
+    for _ in range(4):
+        registry.register_model(model_uri, "shared")
+    assert sorted(_race(_promote, [(store, v) for v in range(1, 5)])) == [1, 2, 3, 4]
+    stages = {v.version: v.current_stage for v in registry.search_model_versions("name='shared'")}
+    assert sorted(stages.values()) == ["Archived", "Archived", "Archived", "Production"]
+    winner = next(v for v, stage in stages.items() if stage == "Production")
+    for version in range(1, 5):
+        moves = [
+            (e.from_value, e.to_value)
+            for e in registry.get_model_version_history("shared", version)
+            if e.event == "stage_transition"
+        ]
+        # every version was promoted once; all but the last promoted were archived afterwards
+        assert moves[0] == ("None", "Production")
+        assert moves[1:] == ([] if version == winner else [("Production", "Archived")])
 
 
 def _table_counts(store: str) -> dict[str, int]:
