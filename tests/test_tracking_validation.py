@@ -88,6 +88,10 @@ def test_conflicting_duplicates_and_bad_steps(client, run_id):
         client.log_batch(run_id, params=[("a", "1"), ("a", "2")])
     with pytest.raises(tracking.InvalidInputError, match="step 1.5 must be an integer"):
         client.log_metric(run_id, "ok", 1.0, step=1.5)
+    with pytest.raises(tracking.InvalidInputError, match="64-bit"):
+        client.log_metric(run_id, "ok", 1.0, step=2**63)
+    with pytest.raises(tracking.InvalidInputError, match="too large"):
+        client.log_metric(run_id, "ok", 10**400)
     with pytest.raises(tracking.InvalidInputError, match="status 'DONE'"):
         client.set_terminated(run_id, "DONE")
     assert_empty(client, run_id)

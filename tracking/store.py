@@ -132,14 +132,14 @@ def _metric_rows(run_id: str, metrics: Any) -> list[tuple]:
             value = check_metric_value(value, key)
         nan = value != value
         timestamp = item.timestamp
-        if type(timestamp) is not int:
+        if type(timestamp) is not int or not -(2**63) <= timestamp < 2**63:
             timestamp = (
                 stamp
                 if timestamp is None
                 else check_timestamp(timestamp, f"metric {key!r} timestamp")
             )
         step = item.step
-        if type(step) is not int:
+        if type(step) is not int or not -(2**63) <= step < 2**63:
             step = check_step(step, key)
         rows.append((run_id, key, None if nan else value, nan, timestamp, step))
     return rows

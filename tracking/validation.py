@@ -72,18 +72,30 @@ def check_metric_value(value: Any, key: str) -> float:
                 f"metric {key!r} value {value!r} ({type(value).__name__}) is not a number; "
                 "log a float or int (NaN and inf are accepted)"
             )
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError as exc:
+        raise InvalidInputError(f"metric {key!r} value is too large for a float") from exc
+
+
+_INT64 = 2**63
+
+
+def _int64(value: int, what: str) -> int:
+    if not -_INT64 <= value < _INT64:
+        raise InvalidInputError(f"{what} {value} is outside the 64-bit integer range")
+    return value
 
 
 def check_step(step: Any, key: str) -> int:
-    """Steps are integers."""
+    """Steps are 64-bit integers."""
     if step is None:
         return 0
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
         if isinstance(step, float) and step.is_integer():
-            return int(step)
+            return _int64(int(step), f"metric {key!r} step")
         raise InvalidInputError(f"metric {key!r} step {step!r} must be an integer")
-    return int(step)
+    return _int64(int(step), f"metric {key!r} step")
 
 
 def check_timestamp(timestamp: Any, what: str) -> int:
@@ -92,7 +104,7 @@ def check_timestamp(timestamp: Any, what: str) -> int:
         raise InvalidInputError(f"{what} {timestamp!r} must be epoch milliseconds (int)")
     if isinstance(timestamp, float) and not math.isfinite(timestamp):
         raise InvalidInputError(f"{what} {timestamp!r} must be finite")
-    return int(timestamp)
+    return _int64(int(timestamp), what)
 
 
 def check_run_id(run_id: Any) -> str:
