@@ -9,10 +9,13 @@ and recorded as KILLED. The winner is registered.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
 import time
+import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,9 +83,14 @@ def _cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _model_description(config: dict[str, Any]) -> str:
-    params = ", ".join(f"{k}={v!r}" for k, v in sorted(config["params"].items()))
-    return f"{config['family']}({params})"
+def _model_description(config: dict[str, Any], width: int = 90) -> str:
+    """``family(param=value, ...)`` with unset parameters left out, cut to ``width``."""
+    shown = {k: v for k, v in config["params"].items() if v is not None}
+    params = ", ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}" for k, v in sorted(shown.items())
+    )
+    text = f"{config['family']}({params})"
+    return text if len(text) <= width else text[: width - 4] + "...)"
 
 
 def _default_experiment_name(task: str, target_col: str) -> str:
@@ -186,6 +194,11 @@ class _Search:
         self.timings["setup"] = time.perf_counter() - t
 
     def _create_study(self) -> optuna.Study:
+        with warnings.catch_warnings():  # TPE's `group` option is marked experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return self._create_study_quietly()
+
+    def _create_study_quietly(self) -> optuna.Study:
         return optuna.create_study(
             study_name=self.study_name,
             storage=_optuna_storage(self.storage_url),
@@ -472,6 +485,42 @@ def run_search(
     verbose: bool = True,
 ) -> AutoMLSummary:
     """Search models for ``task`` on ``dataset``; see :func:`automl.classify` for the arguments."""
+    with _quiet_optuna():
+        return _run_search(**locals())
+
+
+@contextlib.contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    """Optuna's per-trial INFO lines would drown the progress bar; our runs record it all."""
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(max(level, optuna.logging.WARNING))
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(level)
+
+
+def _run_search(
+    dataset: pd.DataFrame | str | os.PathLike,
+    *,
+    task: str,
+    target_col: str,
+    primary_metric: str,
+    timeout_minutes: float | None,
+    max_trials: int | None,
+    exclude_cols: list[str] | None,
+    exclude_frameworks: list[str] | None,
+    imputers: dict[str, Any] | None,
+    pos_label: Any,
+    time_col: str | None,
+    split_col: str | None,
+    sample_weight_col: str | None,
+    experiment_name: str | None,
+    register_model_name: str | None,
+    n_jobs: int | None,
+    seed: int,
+    verbose: bool,
+) -> AutoMLSummary:
     started = time.monotonic()
     t = time.perf_counter()
     frame = data_module.load_dataset(dataset)
