@@ -14,6 +14,7 @@ from registry.store import RegistryStore
 from registry.uris import parse_models_uri
 from tracking.entities import PagedList
 from tracking.exceptions import InvalidInputError, ResourceNotFoundError
+from tracking.validation import check_artifact_path
 
 MODEL_METADATA_FILE = "MLmodel.json"
 
@@ -28,12 +29,12 @@ def _tags(tags: Mapping[str, Any] | None, argument: str = "tags") -> dict[str, s
     return {validation.tag_key(k): str(v) for k, v in tags.items()}
 
 
-def _description(description: object) -> str | None:
-    if description is not None and not isinstance(description, str):
+def _text(value: object, argument: str = "description") -> str | None:
+    if value is not None and not isinstance(value, str):
         raise InvalidInputError(
-            f"description: expected a string or None, got {type(description).__name__}"
+            f"{argument}: expected a string or None, got {type(value).__name__}"
         )
-    return description
+    return value
 
 
 def parse_runs_uri(model_uri: str) -> tuple[str, str]:
@@ -44,7 +45,7 @@ def parse_runs_uri(model_uri: str) -> tuple[str, str]:
             f"returns as model_uri), got {model_uri!r}"
         )
     run_id, _, path = model_uri[len("runs:/") :].strip("/").partition("/")
-    path = path.strip("/")
+    path = check_artifact_path(path.strip("/"), f"model_uri {model_uri!r}: the path")
     if not run_id or not path:
         raise InvalidInputError(
             f"model_uri: {model_uri!r} lacks the run id or the model's artifact path; "
@@ -74,7 +75,7 @@ class RegistryClient:
     ) -> RegisteredModel:
         """Create an empty registered model (``register_model`` does this implicitly)."""
         name = validation.model_name(name)
-        self.store.create_registered_model(name, _tags(tags), _description(description))
+        self.store.create_registered_model(name, _tags(tags), _text(description))
         return self.store.get_registered_model(name)
 
     def get_registered_model(self, name: str) -> RegisteredModel:
@@ -84,7 +85,7 @@ class RegistryClient:
     def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
         """Replace a model's description."""
         name = validation.model_name(name)
-        self.store.update_registered_model(name, _description(description))
+        self.store.update_registered_model(name, _text(description))
         return self.store.get_registered_model(name)
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
@@ -139,7 +140,7 @@ class RegistryClient:
         name = validation.model_name(name)
         run_id, path = parse_runs_uri(model_uri)
         version_tags = _tags(tags)
-        description = _description(description)
+        description = _text(description)
         who = validation.current_user(user)
         run = self.tracking.get_run(run_id)
         if getattr(run.info, "lifecycle_stage", "active") == "deleted":
@@ -198,7 +199,7 @@ class RegistryClient:
     ) -> ModelVersion:
         """Replace a version's description."""
         name, number = validation.model_name(name), validation.version_number(version)
-        self.store.update_model_version(name, number, _description(description))
+        self.store.update_model_version(name, number, _text(description))
         return self.store.get_model_version(name, number)
 
     def set_model_version_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
@@ -277,7 +278,7 @@ class RegistryClient:
             canonical,
             bool(archive_existing_versions),
             validation.current_user(user),
-            _description(comment),
+            _text(comment, "comment"),
         )
         return self.store.get_model_version(name, number)
 
@@ -296,7 +297,7 @@ class RegistryClient:
             validation.alias_name(alias),
             validation.version_number(version),
             validation.current_user(user),
-            _description(comment),
+            _text(comment, "comment"),
         )
 
     def delete_registered_model_alias(
@@ -307,7 +308,7 @@ class RegistryClient:
             validation.model_name(name),
             validation.alias_name(alias),
             validation.current_user(user),
-            _description(comment),
+            _text(comment, "comment"),
         )
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:

@@ -93,6 +93,10 @@ def test_bad_stage_input_changes_nothing(three_versions):
         )
     with pytest.raises(tracking.ResourceNotFoundError, match="has no version 9"):
         registry.transition_model_version_stage("churn", 9, "Staging")
+    with pytest.raises(tracking.InvalidInputError, match="comment: expected a string"):
+        registry.transition_model_version_stage("churn", 1, "Staging", comment=["x"])
+    with pytest.raises(tracking.ResourceNotFoundError, match="has no version 9"):
+        registry.get_model_version_history("churn", 9)
     assert {v.current_stage for v in registry.search_model_versions("name='churn'")} == {"None"}
     assert [e.event for e in registry.get_model_version_history("churn", 1)] == ["registered"]
 

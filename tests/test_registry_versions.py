@@ -158,6 +158,8 @@ def test_bad_registrations_change_nothing(store, logged_model, tmp_path):
         registry.register_model(str(tmp_path), "churn")
     with pytest.raises(tracking.InvalidInputError, match="lacks the run id or the model's"):
         registry.register_model(f"runs:/{run_id}", "churn")
+    with pytest.raises(tracking.InvalidInputError, match="escapes the run's artifact folder"):
+        registry.register_model(f"runs:/{run_id}/../other/model", "churn")
     with pytest.raises(tracking.InvalidInputError, match="name: .*'/' or '@'"):
         registry.register_model(uri, "team/churn")
     with pytest.raises(tracking.InvalidInputError, match="name: a registered model name"):
