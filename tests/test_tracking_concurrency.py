@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
-import subprocess
-import sys
-import textwrap
 import time
+import traceback
 
 import pytest
 import sqlalchemy as sa
 
 import tracking
+from tracking import Metric
 
 pytest_plugins = ["tracking_fixtures"]
 
@@ -20,37 +20,30 @@ N_PROCESSES = 4
 N_SINGLE = 40
 N_BATCHES = 5
 BATCH_SIZE = 30
+FORK = multiprocessing.get_context("fork")  # children reuse the imported modules: fast start
 
-WORKER = textwrap.dedent(
-    """
-    import os, sys, time
-    import tracking
-    from tracking import Metric
-    uri, go_file, worker = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    n_single, n_batches, batch_size = map(int, sys.argv[4:7])
-    while not os.path.exists(go_file):
-        time.sleep(0.005)
+
+def _worker(uri: str, worker: int, go, errors) -> None:
+    try:
+        go.wait(30)
+        tracking.set_tracking_uri(uri)
+        tracking.set_experiment("shared")  # all workers race to create it
+        client = tracking.TrackingClient()
+        with tracking.start_run(run_name=f"worker-{worker}") as run:
+            for i in range(N_SINGLE):
+                tracking.log_metric("single", i, step=i)
+                if i % 10 == 0:
+                    tracking.set_tag(f"tag{i}", worker)
+            for b in range(N_BATCHES):
+                metrics = [Metric(f"m{k}", b * k, 0, b) for k in range(BATCH_SIZE)]
+                client.log_batch(run.info.run_id, metrics=metrics, params={f"p{b}": b})
+    except BaseException:
+        errors.put(traceback.format_exc())
+        raise
+
+
+def _doomed(uri: str, started) -> None:
     tracking.set_tracking_uri(uri)
-    tracking.set_experiment("shared")  # all workers race to create it
-    client = tracking.TrackingClient()
-    with tracking.start_run(run_name=f"worker-{worker}") as run:
-        for i in range(n_single):
-            tracking.log_metric("single", i, step=i)
-            if i % 10 == 0:
-                tracking.set_tag(f"tag{i}", worker)
-        for b in range(n_batches):
-            metrics = [Metric(f"m{k}", b * k, 0, b) for k in range(batch_size)]
-            client.log_batch(run.info.run_id, metrics=metrics, params={f"p{b}": b})
-    print(run.info.run_id)
-    """
-)
-
-KILLED_WORKER = textwrap.dedent(
-    """
-    import sys
-    import tracking
-    from tracking import Metric
-    tracking.set_tracking_uri(sys.argv[1])
     client = tracking.TrackingClient()
     run = tracking.start_run(run_name="doomed")
     step = 0
@@ -58,37 +51,24 @@ KILLED_WORKER = textwrap.dedent(
         metrics = [Metric(f"k{i}", step + i, 0, step) for i in range(20)]
         client.log_batch(run.info.run_id, metrics=metrics)
         if step == 0:
-            print(run.info.run_id, flush=True)
+            started.put(run.info.run_id)
         step += 1
-    """
-)
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
-    return env
-
-
-def test_processes_log_concurrently_nothing_lost(store_uri, tmp_path):
-    go_file = tmp_path / "go"
-    sizes = [str(N_SINGLE), str(N_BATCHES), str(BATCH_SIZE)]
+def test_processes_log_concurrently_nothing_lost(store_uri):
+    tracking.TrackingClient(store_uri)  # the parent's engine must survive the forks too
+    go, errors = FORK.Event(), FORK.Queue()
     procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, store_uri, str(go_file), str(n), *sizes],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=_env(),
-        )
-        for n in range(N_PROCESSES)
+        FORK.Process(target=_worker, args=(store_uri, n, go, errors)) for n in range(N_PROCESSES)
     ]
-    time.sleep(0.5)
-    go_file.touch()
-    outputs = [proc.communicate(timeout=180) for proc in procs]
-    for proc, (_, err) in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, err
-        assert "locked" not in err
+    for proc in procs:
+        proc.start()
+    go.set()
+    for proc in procs:
+        proc.join(120)
+    failures = [errors.get() for _ in range(errors.qsize())]
+    assert failures == [] and [p.exitcode for p in procs] == [0] * N_PROCESSES
+
     client = tracking.TrackingClient(store_uri)
     experiments = [e for e in client.search_experiments() if e.name == "shared"]
     assert len(experiments) == 1
@@ -108,20 +88,14 @@ def test_processes_log_concurrently_nothing_lost(store_uri, tmp_path):
 
 def test_killed_process_leaves_store_consistent(tmp_path):
     uri = str(tmp_path / "store")
-    proc = subprocess.Popen(
-        [sys.executable, "-c", KILLED_WORKER, uri],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(),
-    )
-    run_id = proc.stdout.readline().strip()
-    assert len(run_id) == 32, proc.stderr.read()
+    started = FORK.Queue()
+    proc = FORK.Process(target=_doomed, args=(uri, started))
+    proc.start()
+    run_id = started.get(timeout=60)
     time.sleep(0.3)
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    proc.stdout.close()
-    proc.stderr.close()
+    proc.join(30)
+    assert proc.exitcode == -signal.SIGKILL
 
     client = tracking.TrackingClient(uri)
     with client.engine.connect() as conn:
