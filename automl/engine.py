@@ -135,6 +135,7 @@ class _Search:
         self.threads = max(1, cores // self.n_workers)
         self.client = tracking.TrackingClient()
         self.worker_capacity = 0.0
+        self._defaults_checked = False
         self.timings: dict[str, float] = {}
         self.trials: list[TrialInfo] = []
         self.in_flight: dict[int, _Trial] = {}
@@ -254,6 +255,8 @@ class _Search:
 
     def new_trial(self, ask_optuna: bool = True) -> _Trial:
         """Take the next configuration (portfolio first, then Optuna's) and open its run."""
+        if ask_optuna:
+            self._skip_defaults_already_run()
         default = self.portfolio.pop(0) if self.portfolio else None
         optuna_trial = None
         if ask_optuna or default is None:
@@ -270,6 +273,20 @@ class _Search:
             tags={"automl.role": "trial", "automl.trial_number": str(number)},
         )
         return _Trial(number, run.info.run_id, config, optuna_trial)
+
+    def _skip_defaults_already_run(self) -> None:
+        """When an experiment is resumed, its study already holds some portfolio results."""
+        if self._defaults_checked:
+            return
+        self._defaults_checked = True
+        done = [
+            t.params
+            for t in self.study.get_trials(deepcopy=False)
+            if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        ]
+        self.portfolio = [
+            c for c in self.portfolio if families.to_optuna_params(c, self.plan) not in done
+        ]
 
     def _ask(self, default: dict[str, Any] | None) -> optuna.trial.Trial:
         """An Optuna trial; for a portfolio default, one that records exactly its values."""

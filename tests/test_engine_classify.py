@@ -131,3 +131,26 @@ def test_bad_input_is_rejected_before_anything_is_stored(cancer, kwargs, message
     with pytest.raises(ValueError, match=message):
         automl.classify(cancer, experiment_name="bad", verbose=False, **kwargs)
     assert tracking.TrackingClient().get_experiment_by_name("bad") is None
+
+
+def test_rerunning_an_experiment_resumes_its_optuna_study(diabetes):
+    import optuna
+
+    first = automl.regress(
+        diabetes, target_col="target", max_trials=3, experiment_name="resume", verbose=False
+    )
+    second = automl.regress(
+        diabetes, target_col="target", max_trials=3, experiment_name="resume", verbose=False
+    )
+    assert first.experiment.experiment_id == second.experiment.experiment_id
+    client = tracking.TrackingClient()
+    parent = client.get_run(second.parent_run_id)
+    study = optuna.load_study(
+        study_name=parent.data.tags["automl.optuna_study"],
+        storage=client.engine.url.render_as_string(hide_password=False),
+    )
+    assert len(study.trials) == 6
+    # the portfolio's defaults that already ran are not run again (the baseline aside)
+    later = lambda s: {t.model_description for t in s.all_trials if t.number > 0}  # noqa: E731
+    assert not later(first) & later(second)
+    assert second.registered_model_version.version == 2
