@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from registry import filters, schema
@@ -413,23 +413,26 @@ class RegistryStore:
         if not rows:
             return []
         keys = {(r.name, int(r.version)) for r in rows}
-        names = sorted({n for n, _ in keys})
+        by_name: dict[str, set[int]] = {}
+        for name, number in keys:
+            by_name.setdefault(name, set()).add(number)
+
+        def belongs(table: Any) -> Any:
+            return or_(
+                *(
+                    and_(table.c.name == name, table.c.version.in_(sorted(numbers)))
+                    for name, numbers in by_name.items()
+                )
+            )
+
         tags: dict[tuple[str, int], dict[str, str]] = {k: {} for k in keys}
-        for t in conn.execute(
-            select(schema.version_tags).where(schema.version_tags.c.name.in_(names))
-        ):
-            key = (t.name, int(t.version))
-            if key in tags:
-                tags[key][t.key] = t.value
+        for t in conn.execute(select(schema.version_tags).where(belongs(schema.version_tags))):
+            tags[(t.name, int(t.version))][t.key] = t.value
         alias_lists: dict[tuple[str, int], list[str]] = {k: [] for k in keys}
         for a in conn.execute(
-            select(schema.aliases)
-            .where(schema.aliases.c.name.in_(names))
-            .order_by(schema.aliases.c.alias)
+            select(schema.aliases).where(belongs(schema.aliases)).order_by(schema.aliases.c.alias)
         ):
-            key = (a.name, int(a.version))
-            if key in alias_lists:
-                alias_lists[key].append(a.alias)
+            alias_lists[(a.name, int(a.version))].append(a.alias)
         out = []
         for r in rows:
             key = (r.name, int(r.version))
