@@ -191,19 +191,38 @@ def _ses(y: np.ndarray, alpha: float, level0: float) -> tuple[np.ndarray, float]
     return y - prev, float(levels[-1])
 
 
+def _ses_profile(y: np.ndarray, alpha: float) -> tuple[float, float]:
+    """SSE and best initial level for ``alpha`` (the errors are linear in the initial level)."""
+    from scipy.signal import lfilter
+
+    levels = lfilter([alpha], [1.0, -(1.0 - alpha)], y)
+    prev = np.r_[0.0, levels[:-1]]
+    weights = (1.0 - alpha) ** np.arange(len(y))
+    resid = y - prev
+    level0 = float(np.dot(weights, resid) / np.dot(weights, weights))
+    errors = resid - weights * level0
+    return float(np.dot(errors, errors)), level0
+
+
 def _fit_ses(y: np.ndarray) -> tuple[float, float]:
     """SES smoothing weight and initial level minimising the one-step squared error."""
-    from scipy.optimize import minimize
+    from scipy.optimize import minimize_scalar
 
-    def sse(x: np.ndarray) -> float:
-        errors, _ = _ses(y, x[0], x[1])
-        return float(np.dot(errors, errors))
-
-    start = np.array([0.3, y[: min(len(y), 5)].mean()])
-    span = max(np.ptp(y), 1e-8)
-    bounds = [(1e-4, 0.9999), (y.min() - span, y.max() + span)]
-    res = minimize(sse, start, method="L-BFGS-B", bounds=bounds)
-    return float(res.x[0]), float(res.x[1])
+    grid = np.linspace(0.02, 0.98, 25)
+    sse = [_ses_profile(y, a)[0] for a in grid]
+    i = int(np.argmin(sse))
+    low, high = (
+        grid[max(i - 1, 0)] if i else 1e-4,
+        grid[min(i + 1, len(grid) - 1)] if i < len(grid) - 1 else 0.9999,
+    )
+    res = minimize_scalar(
+        lambda a: _ses_profile(y, a)[0],
+        bounds=(low, high),
+        method="bounded",
+        options={"xatol": 1e-4},
+    )
+    alpha = float(res.x) if res.fun <= sse[i] else float(grid[i])
+    return alpha, _ses_profile(y, alpha)[1]
 
 
 def theta(
