@@ -24,6 +24,7 @@ T = TypeVar("T")
 
 _WRITE_OPTION = "tracking_write"
 _RETRY_SECONDS = 120.0
+_MAX_ENGINES = 32
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
@@ -68,11 +69,18 @@ def create_engine(url: str) -> Engine:
 
 
 def get_engine(url: str) -> Engine:
-    """The process-wide engine for ``url`` (created on first use, reset after ``fork``)."""
+    """The process-wide engine for ``url`` (created on first use, reset after ``fork``).
+
+    At most ``_MAX_ENGINES`` stay cached; the least recently used one has its pooled
+    connections closed (it keeps working for whoever still holds it, reconnecting on demand).
+    """
     with _lock:
-        engine = _engines.get(url)
+        engine = _engines.pop(url, None)
         if engine is None:
-            engine = _engines[url] = create_engine(url)
+            engine = create_engine(url)
+        _engines[url] = engine  # most recently used last
+        while len(_engines) > _MAX_ENGINES:
+            _engines.pop(next(iter(_engines))).dispose()
         return engine
 
 
