@@ -121,6 +121,7 @@ class Mlflow:
     def open(self) -> None:
         from mlflow.tracking import MlflowClient
 
+        logging.getLogger("mlflow").setLevel(logging.WARNING)  # mlflow resets it on import
         uri = "sqlite:///" + os.path.join(self.folder, "mlflow.db")
         self.client = MlflowClient(tracking_uri=uri)
         self.exp = self.client.create_experiment(
