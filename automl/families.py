@@ -201,7 +201,7 @@ def _forest_maker(classifier: type, regressor: type) -> Callable[[Any, dict[str,
 # -- LightGBM -----------------------------------------------------------------------------------
 def _lgbm_space(plan: Any) -> list[Param]:
     return [
-        Param("learning_rate", "float", 0.01, 0.3, log=True),
+        Param("learning_rate", "float", 0.02, 0.3, log=True),
         Param("num_leaves", "int", 4, 512, log=True),
         Param("min_child_samples", "int", 2, 100, log=True),
         Param("colsample_bytree", "float", 0.3, 1.0),
@@ -235,74 +235,44 @@ def _lgbm_make(plan: Any, params: dict[str, Any], n_threads: int) -> Any:
 
 
 # -- portfolios (zero-shot defaults, adapted from FLAML's and LightGBM/sklearn defaults) -------
+def _lgbm_config(
+    lr: float,
+    leaves: int,
+    min_child: int,
+    colsample: float,
+    subsample: float,
+    alpha: float,
+    lam: float,
+    max_bin: int,
+) -> dict[str, Any]:
+    return {
+        "learning_rate": lr,
+        "num_leaves": leaves,
+        "min_child_samples": min_child,
+        "colsample_bytree": colsample,
+        "subsample": subsample,
+        "reg_alpha": alpha,
+        "reg_lambda": lam,
+        "max_bin": max_bin,
+    }
+
+
 def _lgbm_defaults(plan: Any) -> list[dict[str, Any]]:
-    base = {"subsample": 1.0, "reg_alpha": 1e-4, "reg_lambda": 1e-4}
-    configs = [
-        {
-            "learning_rate": 0.1,
-            "num_leaves": 31,
-            "min_child_samples": 20,
-            "colsample_bytree": 1.0,
-            "max_bin": 255,
-            **base,
-        },
-        {
-            "learning_rate": 0.048,
-            "num_leaves": 139,
-            "min_child_samples": 8,
-            "colsample_bytree": 0.526,
-            "subsample": 1.0,
-            "reg_alpha": 0.0029,
-            "reg_lambda": 0.0245,
-            "max_bin": 511,
-        },
-        {
-            "learning_rate": 0.05,
-            "num_leaves": 4,
-            "min_child_samples": 3,
-            "colsample_bytree": 0.539,
-            "subsample": 1.0,
-            "reg_alpha": 15.8,
-            "reg_lambda": 34.8,
-            "max_bin": 1023,
-        },
-    ]
-    if not _is_classification(plan):
-        configs[1:] = [
-            {
-                "learning_rate": 0.0226,
-                "num_leaves": 122,
-                "min_child_samples": 2,
-                "colsample_bytree": 0.702,
-                "subsample": 1.0,
-                "reg_alpha": 0.00425,
-                "reg_lambda": 0.1129,
-                "max_bin": 511,
-            },
-            {
-                "learning_rate": 0.0217,
-                "num_leaves": 42,
-                "min_child_samples": 12,
-                "colsample_bytree": 0.7385,
-                "subsample": 1.0,
-                "reg_alpha": 0.0036,
-                "reg_lambda": 12.08,
-                "max_bin": 127,
-            },
+    """LightGBM's defaults, then FLAML zero-shot configurations with learning rates raised to
+    0.05 (early stopping finds the rounds; short budgets cannot afford 0.002-0.02 rates)."""
+    default = _lgbm_config(0.1, 31, 20, 1.0, 1.0, 1e-4, 1e-4, 255)
+    if _is_classification(plan):
+        flaml = [
+            _lgbm_config(0.05, 63, 8, 0.526, 1.0, 0.0029, 0.0245, 511),
+            _lgbm_config(0.05, 4, 3, 0.539, 1.0, 15.8, 34.8, 1023),
         ]
-    configs.append(
-        {
-            "learning_rate": 0.03,
-            "num_leaves": 63,
-            "min_child_samples": 20,
-            "colsample_bytree": 0.8,
-            "subsample": 0.8,
-            "reg_alpha": 1e-4,
-            "reg_lambda": 1.0,
-            "max_bin": 255,
-        }
-    )
-    return configs
+    else:
+        flaml = [
+            _lgbm_config(0.05, 63, 4, 0.702, 1.0, 0.00425, 0.1129, 511),
+            _lgbm_config(0.05, 42, 12, 0.7385, 1.0, 0.0036, 12.08, 127),
+        ]
+    bagged = _lgbm_config(0.05, 31, 20, 0.8, 0.8, 1e-4, 1.0, 255)
+    return [default, *flaml, bagged]
 
 
 def _forest_defaults(plan: Any) -> list[dict[str, Any]]:
