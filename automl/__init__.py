@@ -6,6 +6,28 @@ model = summary.best_trial.load_model()
 """
 
 from automl.api import classify, load_model, regress
+from automl.forecast import forecast  # the function shadows its subpackage's name, as intended
+from automl.preprocessing import (
+    BooleanEncoder,
+    CategoricalCleaner,
+    DatetimeFeatures,
+    HighCardinalityEncoder,
+    NumericCoercer,
+    TextFeatures,
+)
 from automl.summary import AutoMLSummary, TrialInfo
 
-__all__ = ["AutoMLSummary", "TrialInfo", "classify", "load_model", "regress"]
+__all__ = [
+    "AutoMLSummary",
+    "BooleanEncoder",
+    "CategoricalCleaner",
+    "DatetimeFeatures",
+    "HighCardinalityEncoder",
+    "NumericCoercer",
+    "TextFeatures",
+    "TrialInfo",
+    "classify",
+    "forecast",
+    "load_model",
+    "regress",
+]
