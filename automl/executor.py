@@ -49,11 +49,13 @@ class TrialExecutor:
 
     ``setup`` is sent to every worker once (the prepared data location, the plan, the tracking
     URI); ``submit`` hands one task to an idle worker; ``results`` yields replies as they arrive.
+    ``worker_module`` is the ``python -m`` entry point of the workers (forecasting has its own).
     """
 
     n_workers: int
     threads_per_worker: int
     setup: dict[str, Any]
+    worker_module: str = "automl.worker"
     _workers: list[_Worker] = field(default_factory=list, init=False, repr=False)
     busy_seconds: float = field(default=0.0, init=False)
     started_at: float = field(default=0.0, init=False)
@@ -72,7 +74,7 @@ class TrialExecutor:
         parent_end, child_end = Pipe(duplex=True)
         fd = child_end.fileno()
         process = subprocess.Popen(
-            [sys.executable, "-m", "automl.worker", str(fd)],
+            [sys.executable, "-m", self.worker_module, str(fd)],
             env=env,
             stdin=subprocess.DEVNULL,
             pass_fds=(fd,),
