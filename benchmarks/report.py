@@ -122,6 +122,26 @@ def _int_or_none(value: object) -> int | None:
     return int(value)
 
 
+def markdown_details(records: Sequence[dict], frameworks: Sequence[str]) -> str:
+    """Per dataset and framework: trial states, validation scheme and the model that won."""
+    lines = [
+        "| dataset | framework | trials by state | validation | best model |",
+        "|---|---|---|---|---|",
+    ]
+    for r in records:
+        if r["framework"] not in frameworks:
+            continue
+        d = r.get("details") or {}
+        states = ", ".join(f"{k.lower()} {v}" for k, v in (d.get("states") or {}).items())
+        best = str(r.get("best_model") or r.get("error") or "")
+        best = best if len(best) <= 70 else best[:67] + "..."
+        lines.append(
+            f"| {r['dataset']} | {r['framework']} | {states or _fmt(r.get('n_trials'))} "
+            f"| {d.get('validation') or '–'} | {best.replace('|', '/')} |"
+        )
+    return "\n".join(lines)
+
+
 def time_frame(records: Sequence[dict], framework: str) -> pd.DataFrame:
     """Per dataset: each engine phase as a share (%) of all the time the engine accounts for.
 
@@ -368,6 +388,10 @@ def write_report(
                 "worker capacity that ran no trial); 'not fitting' is all but fitting.",
                 "",
                 markdown_time(times),
+                "",
+                "## Search details",
+                "",
+                markdown_details(records, frameworks),
                 "",
             ]
             if subject == "automl"

@@ -75,6 +75,7 @@ def run_job(job: dict, result: dict) -> None:
         n_trials=adapter.n_trials,
         best_model=adapter.best_model,
         time_breakdown=adapter.time_breakdown,
+        details=getattr(adapter, "details", None),
         peak_rss_mb=_peak_rss_mb(),
     )
 

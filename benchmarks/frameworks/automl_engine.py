@@ -19,6 +19,7 @@ class AutoMLEngine:
         self.n_trials: int | None = None
         self.best_model = ""
         self.time_breakdown: dict[str, float] | None = None
+        self.details: dict = {}
 
     def fit(
         self,
@@ -52,6 +53,7 @@ class AutoMLEngine:
         )
         breakdown = getattr(self.summary, "time_breakdown", None)
         self.time_breakdown = {k: float(v) for k, v in breakdown.items()} if breakdown else None
+        self.details = _details(self.summary)
 
     def predict(self, X: pd.DataFrame) -> tuple[np.ndarray, list | None]:
         self.model = self.summary.best_trial.load_model()
@@ -70,3 +72,23 @@ class AutoMLEngine:
         if classes is None:
             raise RuntimeError("the engine's model exposes no class order (metadata 'classes')")
         return list(classes)
+
+
+def _details(summary) -> dict:
+    """What explains a score: validation scheme, trial states, families tried, best val score."""
+    trials = list(getattr(summary, "all_trials", None) or summary.trials)
+    states: dict[str, int] = {}
+    families: dict[str, int] = {}
+    for t in trials:
+        states[t.state] = states.get(t.state, 0) + 1
+        family = str(t.params.get("model_family", "?"))
+        families[family] = families.get(family, 0) + 1
+    best = summary.trials[0] if summary.trials else None
+    return {
+        "validation": getattr(summary, "validation", None),
+        "states": states,
+        "families": families,
+        "best_val": None if best is None else best.evaluation_metric_score,
+        "best_number": None if best is None else best.number,
+        "engine_wall": getattr(summary, "wall_time", None),
+    }

@@ -58,6 +58,7 @@ class FLAMLAutoML:
         self.n_trials: int | None = None
         self.best_model = ""
         self.time_breakdown: dict[str, float] | None = None
+        self.details: dict = {}
 
     def fit(
         self,
@@ -87,6 +88,14 @@ class FLAMLAutoML:
         )
         self.n_trials = int(getattr(self.automl, "modelcount", 0) or 0)
         self.best_model = f"{self.automl.best_estimator} {self.automl.best_config}"
+        self.details = {
+            "best_val_loss": self.automl.best_loss,
+            "best_estimator": self.automl.best_estimator,
+            "best_per_estimator": {
+                k: None if v is None else round(float(v), 6)
+                for k, v in (self.automl.best_loss_per_estimator or {}).items()
+            },
+        }
 
     def predict(self, X: pd.DataFrame) -> tuple[np.ndarray, list | None]:
         X, _ = as_categories(X.rename(columns=self.names), self.dtypes)
