@@ -153,6 +153,7 @@ class _Search:
     # -- setup ------------------------------------------------------------------------------
     def setup_tracking(self) -> None:
         t = time.perf_counter()
+        self.client.mark_dead_runs()  # trials of a search whose process died are KILLED, not RUNNING
         experiment = self.client.get_experiment_by_name(self.experiment_name)
         if experiment is None:
             experiment_id = self.client.create_experiment(self.experiment_name)
