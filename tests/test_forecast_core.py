@@ -188,7 +188,7 @@ def panel():
     ("family", "params"),
     [("naive", {}), ("seasonal_naive", {}), ("drift", {}),
      ("ets", {"trend": "add_damped", "seasonal": "mul"}), ("ets", {"trend": "auto", "seasonal": "deseasonalize"}),
-     ("theta", {"theta": 2.0, "deseasonalize": True}),
+     ("theta", {"theta": 2.0, "deseasonalize": True}), ("ensemble", {"members": "theta+ets+snaive"}),
      ("arima", {"max_p": 1, "max_q": 1, "seasonal": "deseasonalize", "criterion": "aicc"}),
      ("stl", {"model": "ets", "robust": False}), ("stl", {"model": "ets", "robust": True}),
      ("lightgbm", {"n_lags": 24, "n_estimators": 60, "num_leaves": 8, "min_child_samples": 5})],

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import optuna
 
+from automl.forecast.local import ENSEMBLE_MEMBERS
+
 FRAMEWORKS = ("baseline", "statsmodels", "lightgbm")
 
 
@@ -42,6 +44,10 @@ def _theta(trial: optuna.Trial, m: int, horizon: int) -> dict:
         "theta": trial.suggest_float("theta.theta", 1.0, 3.0),
         "deseasonalize": trial.suggest_categorical("theta.deseasonalize", [True, False]),
     }
+
+
+def _ensemble(trial: optuna.Trial, m: int, horizon: int) -> dict:
+    return {"members": trial.suggest_categorical("ensemble.members", list(ENSEMBLE_MEMBERS))}
 
 
 def _arima(trial: optuna.Trial, m: int, horizon: int) -> dict:
@@ -89,6 +95,9 @@ FAMILIES: dict[str, ForecastFamily] = {
             "theta", "statsmodels", _theta, lambda m, h: {"theta": 2.0, "deseasonalize": True}
         ),
         ForecastFamily(
+            "ensemble", "statsmodels", _ensemble, lambda m, h: {"members": ENSEMBLE_MEMBERS[0]}
+        ),
+        ForecastFamily(
             "ets", "statsmodels", _ets, lambda m, h: {"trend": "auto", "seasonal": "deseasonalize"}
         ),
         ForecastFamily(
@@ -97,14 +106,14 @@ FAMILIES: dict[str, ForecastFamily] = {
             _lightgbm,
             lambda m, h: {"n_lags": _lgbm_lags(m, h), "objective": "l1"},
         ),
+        ForecastFamily("stl", "statsmodels", _stl, lambda m, h: {"model": "ets", "robust": False}),
+        ForecastFamily("drift", "baseline", _no_params, lambda m, h: {}),
         ForecastFamily(
             "arima",
             "statsmodels",
             _arima,
             lambda m, h: {"max_p": 2, "max_q": 2, "seasonal": "deseasonalize", "criterion": "aicc"},
         ),
-        ForecastFamily("stl", "statsmodels", _stl, lambda m, h: {"model": "ets", "robust": False}),
-        ForecastFamily("drift", "baseline", _no_params, lambda m, h: {}),
     )
 }
 

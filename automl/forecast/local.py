@@ -357,6 +357,44 @@ def stl(y: np.ndarray, h: int, m: int, model: str = "ets", robust: bool = False)
     return _frame_forecast(frame, "mean", lower, upper)
 
 
+ENSEMBLE_MEMBERS = ("theta+ets+snaive", "theta+ets", "theta+snaive", "ets+snaive")
+
+
+def _ensemble_ets(y: np.ndarray, h: int, m: int) -> LocalForecast:
+    """Damped-trend ETS with the season in the model (multiplicative for positive data)."""
+    if m > 1 and len(y) >= 2 * m + 2:
+        return ets(y, h, m, trend="add_damped", seasonal="mul" if np.all(y > 0) else "add")
+    return ets(y, h, m, trend="add_damped", seasonal="deseasonalize")
+
+
+def ensemble(y: np.ndarray, h: int, m: int, members: str = "theta+ets+snaive") -> LocalForecast:
+    """Equal-weight combination of Theta, damped seasonal ETS and seasonal naive forecasts.
+
+    Combinations are the most reliable winners of the M competitions; members that fail on a
+    series are left out of its combination. The interval is the mean of the members' bounds.
+    """
+    makers = {
+        "theta": lambda: theta(y, h, m),
+        "ets": lambda: _ensemble_ets(y, h, m),
+        "snaive": lambda: seasonal_naive(y, h, m),
+    }
+    parts = []
+    for name in members.split("+"):
+        try:
+            fc = makers[name]()
+        except (ValueError, np.linalg.LinAlgError, ZeroDivisionError, IndexError):
+            continue
+        if np.all(np.isfinite(fc.mean)):
+            parts.append(fc)
+    if not parts:
+        raise ValueError("no ensemble member could be fitted")
+    return LocalForecast(
+        np.mean([p.mean for p in parts], axis=0),
+        np.mean([p.lower for p in parts], axis=0),
+        np.mean([p.upper for p in parts], axis=0),
+    )
+
+
 def min_length(family: str, m: int) -> int:
     """Shortest history a family is fitted on; shorter series get the baseline."""
     return {
@@ -365,6 +403,7 @@ def min_length(family: str, m: int) -> int:
         "drift": 2,
         "ets": 8,
         "theta": 6,
+        "ensemble": 8,
         "arima": 12,
         "stl": max(2 * m + 2, 8),
     }[family]
@@ -388,7 +427,7 @@ def fit_forecast(family: str, params: dict, y: np.ndarray, m: int, h: int) -> Lo
         fc = baseline(y, h, m)
         fc.fallback = True
         return fc
-    fn = {"ets": ets, "theta": theta, "arima": arima, "stl": stl}[family]
+    fn = {"ets": ets, "theta": theta, "arima": arima, "stl": stl, "ensemble": ensemble}[family]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -15,7 +15,7 @@ from automl.forecast.data import Panel
 from automl.forecast.frequency import Frequency
 from automl.forecast.local import LocalForecast, fit_forecast
 
-LOCAL_FAMILIES = ("naive", "seasonal_naive", "drift", "ets", "theta", "arima", "stl")
+LOCAL_FAMILIES = ("naive", "seasonal_naive", "drift", "ets", "theta", "ensemble", "arima", "stl")
 GLOBAL_FAMILIES = ("lightgbm",)
 
 
