@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import time
 import warnings
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -101,15 +102,30 @@ def warm_up() -> None:
         import shap  # noqa: F401
 
 
+def _within_budget(explain: Any, Xt: np.ndarray, budget_s: float) -> np.ndarray:
+    """Explain a probe of rows, then as many more rows as the remaining budget allows."""
+    probe = min(20, len(Xt))
+    start = time.perf_counter()
+    head = explain(Xt[:probe])
+    per_row = (time.perf_counter() - start) / max(probe, 1)
+    rows = int(min(len(Xt), probe + max(0.0, budget_s - per_row * probe) / max(per_row, 1e-12)))
+    if rows <= probe:
+        return head
+    return np.concatenate([head, explain(Xt[probe:rows])], axis=0)
+
+
 def _explain(model: Any, Xt: np.ndarray, budget_s: float | None) -> np.ndarray:
-    name = type(model).__module__
-    if name.startswith("lightgbm"):
-        return _lightgbm_values(model, Xt)
-    if hasattr(model, "coef_") or isinstance(model, TransformedTargetRegressor):
-        return _linear_values(model, Xt)
-    if budget_s is not None and isinstance(model, BaseForest):
+    if type(model).__module__.startswith("lightgbm"):
+        explain = partial(_lightgbm_values, model)
+    elif hasattr(model, "coef_") or isinstance(model, TransformedTargetRegressor):
+        return _linear_values(model, Xt)  # closed form: cheap, and needs all rows' mean
+    elif budget_s is not None and isinstance(model, BaseForest):
         return _forest_values(model, Xt, budget_s)
-    return _tree_values(model, Xt)
+    else:
+        explain = partial(_tree_values, model)
+    if budget_s is None:
+        return explain(Xt)
+    return _within_budget(explain, Xt, budget_s)
 
 
 def shap_values_by_column(

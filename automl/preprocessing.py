@@ -282,33 +282,48 @@ class HighCardinalityEncoder(_ColumnwiseMixin):
     unseen during fit get the target mean.
     """
 
-    def __init__(self, cv: int = 5, random_state: int = 0) -> None:
+    def __init__(self, target_type: str = "auto", cv: int = 5, random_state: int = 0) -> None:
+        self.target_type = target_type
         self.cv = cv
         self.random_state = random_state
 
     def _encoder(self, y: Any) -> TargetEncoder:
-        classification = type_of_target(y) in ("binary", "multiclass")
+        # "auto" would call an integer regression target (minutes, counts) multiclass.
+        target_type = type_of_target(y) if self.target_type == "auto" else self.target_type
         if SKLEARN_VERSION >= (1, 9):
-            splitter = StratifiedKFold if classification else KFold
+            splitter = KFold if target_type == "continuous" else StratifiedKFold
             cv = splitter(self.cv, shuffle=True, random_state=self.random_state)
-            return TargetEncoder(cv=cv)
-        return TargetEncoder(cv=self.cv, shuffle=True, random_state=self.random_state)
+            return TargetEncoder(target_type=target_type, cv=cv)
+        return TargetEncoder(
+            target_type=target_type, cv=self.cv, shuffle=True, random_state=self.random_state
+        )
 
     def fit(self, X: Any, y: Any) -> HighCardinalityEncoder:
         self.fit_transform(X, y)
         return self
 
+    def _codes(self, X: pd.DataFrame) -> np.ndarray:
+        """Integer code of each value per column (-1: not seen in fit, so the target mean)."""
+        out = np.empty(X.shape, dtype="float64")
+        for i, (column, categories) in enumerate(zip(X.columns, self.categories_, strict=True)):
+            out[:, i] = categories.get_indexer(X[column].astype("object"))
+        return out
+
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
         X = _frame(X)
         self._remember(X)
+        # Numeric codes make TargetEncoder's sorting and lookups fast on thousands of levels.
+        self.categories_ = [
+            pd.Index(pd.unique(X[c].astype("object")), dtype=object) for c in X.columns
+        ]
         self.encoder_ = self._encoder(y)
-        out = self.encoder_.fit_transform(X.to_numpy(dtype=object), y)
+        out = self.encoder_.fit_transform(self._codes(X), y)
         self.n_outputs_per_column_ = out.shape[1] // max(X.shape[1], 1)
         return out
 
     def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "encoder_")
-        return self.encoder_.transform(_frame(X).to_numpy(dtype=object))
+        return self.encoder_.transform(self._codes(_frame(X)))
 
     def _names_out(self) -> list[str]:
         k = self.n_outputs_per_column_
@@ -318,6 +333,13 @@ class HighCardinalityEncoder(_ColumnwiseMixin):
 
     def feature_sources(self) -> list[str]:
         return [c for c in self.feature_names_in_ for _ in range(self.n_outputs_per_column_)]
+
+
+def target_type(plan: Any) -> str:
+    """sklearn's target type of the plan: "continuous", "binary" or "multiclass"."""
+    if plan.task == "regression":
+        return "continuous"
+    return "binary" if len(plan.classes or ()) == 2 else "multiclass"
 
 
 def _imputer(spec: Mapping[str, Any]) -> SimpleImputer:
@@ -359,7 +381,9 @@ def _kind_steps(plan: Any, kind: str, spec: Mapping[str, Any], encoding: str) ->
             ("clean", CategoricalCleaner()),
         ]
     if kind == "high_cardinality":
-        encoder = HighCardinalityEncoder(cv=5, random_state=int(plan.seed))
+        encoder = HighCardinalityEncoder(
+            target_type=target_type(plan), cv=5, random_state=int(plan.seed)
+        )
         return [*clean, ("encode", encoder), *scale]
     if encoding == "ordinal":
         encoder = OrdinalEncoder(
