@@ -252,3 +252,24 @@ def test_predict_future_frame_and_pickle(panel):
         restored.predict(pd.DataFrame({"store": ["s0"], "date": ["2018-01-01"]}))
     with pytest.raises(ValueError, match=r"missing column\(s\) \['store'\]"):
         restored.predict(pd.DataFrame({"date": ["2021-01-01"]}))
+
+
+def test_per_series_fits_run_in_parallel_processes_with_identical_results():
+    df = _multi_series(8, n=40)
+    panel, _ = prepare_panel(
+        df, target_col="sales", time_col="date", horizon=4, identity_col="store"
+    )
+    serial = ForecastModel("theta", {"theta": 2.0}, horizon=4, n_jobs=1).fit(panel).predict()
+    parallel = ForecastModel("theta", {"theta": 2.0}, horizon=4, n_jobs=2).fit(panel).predict()
+    pd.testing.assert_frame_equal(serial, parallel)
+
+
+def test_exclude_frameworks_keeps_the_baselines():
+    from automl.forecast.families import available_families, portfolio
+
+    names = available_families(["statsmodels", "lightgbm"], season_length=12)
+    assert names == ["seasonal_naive", "naive", "drift"]
+    assert "stl" not in available_families(None, season_length=1)
+    assert portfolio(["theta"], 12, 6) == [
+        {"family": "theta", "params": {"theta": 2.0, "deseasonalize": True}}
+    ]
