@@ -24,7 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 SKLEARN_VERSION = tuple(int(p) for p in sklearn.__version__.split(".")[:2] if p.isdigit())
-LGBM_MAX_ROUNDS = 2000
+LGBM_MAX_ROUNDS = 1000
 LGBM_EARLY_STOPPING = 50
 FIT_ONLY_PARAMS = ("early_stopping_rounds",)
 
