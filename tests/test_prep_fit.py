@@ -239,3 +239,20 @@ def test_rare_class_durations_and_infinities():
     result = fit_and_score(plan, first_config(plan, "lightgbm"), prepared)
     assert np.isfinite(result.metrics["test_log_loss"])
     assert result.metrics["val_accuracy_score"] > 0.8
+
+
+def test_fitted_pipelines_pickle_and_clone(classification):
+    import pickle
+
+    from sklearn.base import clone
+
+    plan, prepared = classification
+    for family in ("lightgbm", "random_forest"):
+        pipeline, _, config = fit_and_score(plan, first_config(plan, family), prepared)
+        restored = pickle.loads(pickle.dumps(pipeline))
+        rows = prepared[plan.feature_names].tail(20)
+        np.testing.assert_array_equal(restored.predict_proba(rows), pipeline.predict_proba(rows))
+        fresh = clone(build_pipeline(plan, config)).fit(
+            prepared[plan.feature_names], prepared["label"]
+        )
+        assert fresh.predict(rows).shape == (20,)
