@@ -41,7 +41,7 @@ def test_classify_tracks_every_trial_and_registers_the_best(cancer):
         pos_label="malignant",
         primary_metric="roc_auc",
         max_trials=5,
-        timeout_minutes=2,
+        timeout_minutes=10,  # the trial budget is the one that binds
         experiment_name="cancer",
         verbose=False,
     )
@@ -109,9 +109,9 @@ def test_regress_returns_within_its_time_budget(diabetes):
 def test_a_tiny_budget_still_yields_a_finished_baseline(diabetes):
     started = time.monotonic()
     summary = automl.regress(
-        diabetes, target_col="target", timeout_minutes=0.05, experiment_name="tiny", verbose=False
+        diabetes, target_col="target", timeout_minutes=0.1, experiment_name="tiny", verbose=False
     )
-    assert time.monotonic() - started <= 3.0 + 5.0
+    assert time.monotonic() - started <= 6.0 + 5.0
     assert len(summary.trials) >= 1
     assert summary.best_trial.load_model().predict(diabetes.head(3)).shape == (3,)
 
