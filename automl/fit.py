@@ -43,7 +43,10 @@ class TrialPruned(optuna.TrialPruned):
 class FitResult:
     """The fitted pipeline, ``train_/val_/test_`` metrics and the config actually used.
 
-    Unpacks as ``pipeline, metrics, config = fit_and_score(...)``.
+    Unpacks as ``pipeline, metrics, config = fit_and_score(...)``. ``val_y`` and
+    ``val_predictions`` (probabilities in ``plan.classes`` order, or predicted values) are the
+    validation targets and predictions behind the ``val_`` metrics: the val part for holdout,
+    out-of-fold predictions of train+val for CV, so plots need no refit and no extra predict.
     """
 
     pipeline: Pipeline
@@ -52,6 +55,8 @@ class FitResult:
     fit_seconds: float = 0.0
     predict_seconds: float = 0.0
     fold_metrics: list[dict[str, float]] = field(default_factory=list)
+    val_y: pd.Series | None = None
+    val_predictions: np.ndarray | None = None
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.pipeline, self.metrics, self.config))
@@ -149,19 +154,28 @@ def _fit_early_stopping(
     return pipeline, curve
 
 
-def _scores(
-    plan: Any, pipeline: Pipeline, X, y, w, num_iteration: int | None = None
-) -> dict[str, float]:
+def _predict(plan: Any, pipeline: Pipeline, X: pd.DataFrame, num_iteration: int | None = None):
+    """Probabilities in ``plan.classes`` order (classification) or predictions (regression)."""
     if num_iteration is None:
-        return metrics_module.evaluate(plan, pipeline, X, y, sample_weight=w)
+        if plan.task == "classification":
+            return metrics_module.aligned_proba(plan, pipeline, X)
+        return np.asarray(pipeline.predict(X), dtype="float64")
     Xt = pipeline.named_steps["preprocess"].transform(X)
     model = pipeline.named_steps["model"]
     if plan.task == "classification":
         proba = model.predict_proba(Xt, num_iteration=num_iteration)
-        proba = metrics_module.align_columns(plan, proba, model.classes_)
-        return metrics_module.classification_scores(plan, y, proba, w)
-    pred = model.predict(Xt, num_iteration=num_iteration)
-    return metrics_module.regression_scores(y, pred, w)
+        return metrics_module.align_columns(plan, proba, model.classes_)
+    return np.asarray(model.predict(Xt, num_iteration=num_iteration), dtype="float64")
+
+
+def _scores(
+    plan: Any, pipeline: Pipeline, X, y, w, num_iteration: int | None = None
+) -> tuple[dict[str, float], np.ndarray]:
+    """Metrics of ``pipeline`` on ``(X, y)`` and the predictions they were computed from."""
+    pred = _predict(plan, pipeline, X, num_iteration)
+    if plan.task == "classification":
+        return metrics_module.classification_scores(plan, y, pred, w), pred
+    return metrics_module.regression_scores(y, pred, w), pred
 
 
 def _final_config(config: Mapping[str, Any], rounds: int) -> dict[str, Any]:
@@ -222,13 +236,14 @@ def _fit_and_score(
             timer[kind] += time.perf_counter() - start
 
     fold_scores: list[dict[str, float]] = []
+    val_y, val_pred = None, None
     if plan.validation == "cv":
-        pipeline, scores, config, fold_scores = _cross_validate(
+        pipeline, scores, config, fold_scores, (val_y, val_pred) = _cross_validate(
             plan, config, df_prepared, n_threads, report, timed
         )
         pool = df_prepared[split != "test"]
         X_pool, y_pool, w_pool = xy(plan, pool)
-        results = {"train": timed("predict", _scores, plan, pipeline, X_pool, y_pool, w_pool)}
+        results = {"train": timed("predict", _scores, plan, pipeline, X_pool, y_pool, w_pool)[0]}
         results["val"] = scores
     else:
         train, val = df_prepared[split == "train"], df_prepared[split == "val"]
@@ -253,17 +268,27 @@ def _fit_and_score(
             if _uses_early_stopping(config):
                 config = _final_config(config, config["params"]["n_estimators"])
             pipeline = timed("fit", _fit_plain, plan, config, X_tr, y_tr, w_tr, n_threads)
-        results = {"train": timed("predict", _scores, plan, pipeline, X_tr, y_tr, w_tr)}
+        results = {"train": timed("predict", _scores, plan, pipeline, X_tr, y_tr, w_tr)[0]}
         if len(val):
-            results["val"] = timed("predict", _scores, plan, pipeline, X_va, y_va, w_va)
+            results["val"], val_pred = timed("predict", _scores, plan, pipeline, X_va, y_va, w_va)
+            val_y = y_va
     if len(test):
         X_te, y_te, w_te = xy(plan, test)
-        results["test"] = timed("predict", _scores, plan, pipeline, X_te, y_te, w_te)
+        results["test"] = timed("predict", _scores, plan, pipeline, X_te, y_te, w_te)[0]
     metrics: dict[str, float] = {}
     for part in ("train", "val", "test"):
         if part in results:
             metrics.update(metrics_module.prefixed(results[part], part))
-    return FitResult(pipeline, metrics, config, timer["fit"], timer["predict"], fold_scores)
+    return FitResult(
+        pipeline,
+        metrics,
+        config,
+        timer["fit"],
+        timer["predict"],
+        fold_scores,
+        val_y,
+        val_pred,
+    )
 
 
 def _mean(values: list[float]) -> float:
@@ -280,13 +305,18 @@ def _cross_validate(
     n_threads: int,
     report: ReportFn | None,
     timed: Callable[..., Any],
-) -> tuple[Pipeline, dict[str, float], dict[str, Any], list[dict[str, float]]]:
-    """Per-fold fits and scores, then the refit on train+val with the final config."""
+) -> tuple[Pipeline, dict[str, float], dict[str, Any], list[dict[str, float]], tuple]:
+    """Per-fold fits and scores, then the refit on train+val with the final config.
+
+    Returns the refit pipeline, mean fold scores, final config, per-fold scores and the
+    out-of-fold ``(targets, predictions)``.
+    """
     key = plan.primary_metric_key
     pool = df[df[SPLIT_COL] != "test"]
     folds = pool[FOLD_COL].to_numpy()
     early = _uses_early_stopping(config)
     fold_scores: list[dict[str, float]] = []
+    fold_preds: list[tuple[pd.Series, np.ndarray]] = []
     fitted: list[tuple[Pipeline, pd.DataFrame, pd.Series, Any]] = []
     curves: list[list[float]] = []
     for fold in range(int(plan.n_folds)):
@@ -313,8 +343,9 @@ def _cross_validate(
             own_rounds = int(np.argmin(curve)) + 1
         else:
             pipeline = timed("fit", _fit_plain, plan, config, X_tr, y_tr, w_tr, n_threads)
-        scores = timed("predict", _scores, plan, pipeline, X_va, y_va, w_va, own_rounds)
+        scores, pred = timed("predict", _scores, plan, pipeline, X_va, y_va, w_va, own_rounds)
         fold_scores.append(scores)
+        fold_preds.append((y_va, pred))
         if report is not None:
             running = _mean([s[key] for s in fold_scores])
             if report(fold, float(scores[key])):
@@ -324,11 +355,17 @@ def _cross_validate(
         mean_curve = np.mean([c[:length] for c in curves], axis=0)
         rounds = int(np.argmin(mean_curve)) + 1
         config = _final_config(config, rounds)
-        fold_scores = [
+        rescored = [
             timed("predict", _scores, plan, p, X, y, w, num_iteration=rounds)
             for p, X, y, w in fitted
         ]
+        fold_scores = [scores for scores, _ in rescored]
+        fold_preds = [(y, pred) for (_, _, y, _), (_, pred) in zip(fitted, rescored, strict=True)]
     mean_scores = {name: _mean([s[name] for s in fold_scores]) for name in fold_scores[0]}
     X_pool, y_pool, w_pool = xy(plan, pool)
     final = timed("fit", _fit_plain, plan, config, X_pool, y_pool, w_pool, n_threads)
-    return final, mean_scores, config, fold_scores
+    out_of_fold = (
+        pd.concat([y for y, _ in fold_preds]),
+        np.concatenate([pred for _, pred in fold_preds], axis=0),
+    )
+    return final, mean_scores, config, fold_scores, out_of_fold

@@ -122,24 +122,32 @@ def residuals_plot(y_true: Any, y_pred: Any) -> Figure:
     return figure
 
 
-def classification_plots(plan: Any, pipeline: Any, X: pd.DataFrame, y: Any) -> dict[str, Figure]:
-    """``{"confusion_matrix", "roc_curve", "precision_recall_curve"}`` figures on ``(X, y)``."""
-    proba = aligned_proba(plan, pipeline, X)
-    y_pred = np.asarray(plan.classes, dtype=object)[np.argmax(proba, axis=1)]
-    return {
-        "confusion_matrix": confusion_matrix_plot(plan, y, y_pred),
-        "roc_curve": roc_curve_plot(plan, y, proba),
-        "precision_recall_curve": pr_curve_plot(plan, y, proba),
-    }
-
-
-def regression_plots(plan: Any, pipeline: Any, X: pd.DataFrame, y: Any) -> dict[str, Figure]:
-    """``{"predicted_vs_actual", "residuals"}`` figures on ``(X, y)``."""
-    y_pred = pipeline.predict(X)
+def evaluation_plots(plan: Any, y: Any, predictions: np.ndarray) -> dict[str, Figure]:
+    """Figures from targets and predictions (e.g. ``FitResult.val_y/val_predictions``):
+    probabilities in ``plan.classes`` order for classification, values for regression."""
+    if plan.task == "classification":
+        proba = np.asarray(predictions, dtype="float64")
+        y_pred = np.asarray(plan.classes, dtype=object)[np.argmax(proba, axis=1)]
+        return {
+            "confusion_matrix": confusion_matrix_plot(plan, y, y_pred),
+            "roc_curve": roc_curve_plot(plan, y, proba),
+            "precision_recall_curve": pr_curve_plot(plan, y, proba),
+        }
+    y_pred = np.asarray(predictions, dtype="float64")
     return {
         "predicted_vs_actual": predicted_vs_actual_plot(y, y_pred),
         "residuals": residuals_plot(y, y_pred),
     }
+
+
+def classification_plots(plan: Any, pipeline: Any, X: pd.DataFrame, y: Any) -> dict[str, Figure]:
+    """``{"confusion_matrix", "roc_curve", "precision_recall_curve"}`` figures on ``(X, y)``."""
+    return evaluation_plots(plan, y, aligned_proba(plan, pipeline, X))
+
+
+def regression_plots(plan: Any, pipeline: Any, X: pd.DataFrame, y: Any) -> dict[str, Figure]:
+    """``{"predicted_vs_actual", "residuals"}`` figures on ``(X, y)``."""
+    return evaluation_plots(plan, y, pipeline.predict(X))
 
 
 def importance_plot(table: pd.DataFrame, top: int = TOP_FEATURES) -> Figure:

@@ -104,6 +104,10 @@ def test_cross_validation_averages_folds_and_reproduces():
         mean_f1 = np.mean([m["f1_score"] for m in result.fold_metrics])
         assert result.metrics["val_f1_score"] == pytest.approx(mean_f1)
         assert result.metrics["val_log_loss"] < 0.5
+        pool = prepared[prepared["_automl_split"] != "test"]
+        assert sorted(result.val_y.index) == sorted(pool.index)  # out-of-fold, each row once
+        assert result.val_predictions.shape == (len(pool), 3)
+        np.testing.assert_allclose(result.val_predictions.sum(axis=1), 1.0)
         again = fit_and_score(plan, result.config, prepared)
         for key, value in result.metrics.items():
             assert again.metrics[key] == pytest.approx(value, abs=1e-9), (family, key)

@@ -94,6 +94,17 @@ def test_classification_plots():
         plots.close(figure)
 
 
+def test_plots_from_out_of_fold_predictions():
+    plan, _, prepared = make_plan(penguins_like(), "classification", "species")
+    result = fit_and_score(plan, next(iter(portfolio(plan))), prepared)
+    figures = plots.evaluation_plots(plan, result.val_y, result.val_predictions)
+    matrix = figures["confusion_matrix"].axes[0].images[0].get_array()
+    assert matrix.sum() == (prepared["_automl_split"] != "test").sum()
+    assert np.trace(matrix) / matrix.sum() == pytest.approx(
+        result.metrics["val_accuracy_score"], abs=0.02
+    )
+
+
 def test_regression_and_importance_plots(regression_frame):
     plan, result, val = trained(regression_frame, "regression", "decision_tree")
     figures = plots.regression_plots(plan, result.pipeline, val, val["label"])
