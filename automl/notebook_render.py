@@ -28,16 +28,15 @@ class Markdown(str):
 
 
 def _finalize(value: Any) -> Any:
+    """Let through only escaped text and numbers: anything else is a template bug."""
     if isinstance(value, Code | Markdown) or (
         isinstance(value, int | float) and not isinstance(value, bool)
     ):
         return value
-    if isinstance(value, str):
-        raise jinja2.TemplateError(
-            f"template pastes the raw string {value[:40]!r}; pass it through |py (code) or "
-            "|mdcode (markdown) so names with quotes, newlines or template syntax stay plain"
-        )
-    return value
+    raise jinja2.TemplateError(
+        f"template outputs the raw {type(value).__name__} {str(value)[:40]!r}; pass it through "
+        "|py (code) or |mdcode / |mdtext (markdown) so names stay plain, whatever they contain"
+    )
 
 
 def mdcode(value: Any) -> Markdown:

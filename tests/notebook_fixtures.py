@@ -3,34 +3,49 @@
 from __future__ import annotations
 
 import json
+import sys
+import tempfile
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import numpy as np
 import pandas as pd
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-#: Appended to a trial notebook: prints the metrics the notebook computed, as exact JSON floats.
-METRICS_PROBE = "import json as _json\nprint('METRICS=' + _json.dumps(metrics))"
 
-
-def execute(
-    nb: nbformat.NotebookNode, cwd: Path, *, probe: str | None = None, timeout: int = 300
-) -> nbformat.NotebookNode:
-    """Run ``nb`` top to bottom in a fresh python3 kernel (nbclient + ipykernel); raise on error."""
+def execute(nb: nbformat.NotebookNode, cwd: Path, *, timeout: int = 300) -> nbformat.NotebookNode:
+    """Run a copy of ``nb`` top to bottom in a fresh ipykernel (nbclient); raise on any error."""
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
-    if probe is not None:
-        nb.cells.append(new_code_cell(probe))
     client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(cwd)}},
+        nb, timeout=timeout, km=_kernel_manager(), resources={"metadata": {"path": str(cwd)}}
     )
     client.execute()
     return nb
+
+
+def _kernel_manager() -> KernelManager:
+    """A manager for an ipykernel of this very interpreter, whatever kernel specs are installed."""
+    specs = KernelSpecManager(kernel_dirs=[str(_kernel_specs())])
+    return KernelManager(kernel_name="automl-test-python", kernel_spec_manager=specs)
+
+
+@cache
+def _kernel_specs() -> Path:
+    kernels = Path(tempfile.mkdtemp(prefix="automl-kernels-"))
+    spec_dir = kernels / "automl-test-python"
+    spec_dir.mkdir()
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "automl tests",
+        "language": "python",
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    return kernels
 
 
 def chain(*notebooks: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -46,6 +61,26 @@ def chain(*notebooks: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for i, cell in enumerate(combined.cells):
         cell["id"] = f"cell-{i}"
     return combined
+
+
+def chained_parts(nb: nbformat.NotebookNode) -> list[list[nbformat.NotebookNode]]:
+    """The executed cells of each notebook of a :func:`chain`, in order."""
+    parts: list[list[nbformat.NotebookNode]] = [[]]
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source == "%reset -f":
+            parts.append([])
+        else:
+            parts[-1].append(cell)
+    return parts
+
+
+def images(cells: list[nbformat.NotebookNode]) -> int:
+    """How many PNG images (matplotlib figures) the cells displayed."""
+    return sum(
+        "image/png" in output.get("data", {})
+        for cell in cells
+        for output in cell.get("outputs", [])
+    )
 
 
 def with_probe(nb: nbformat.NotebookNode, label: str) -> nbformat.NotebookNode:
@@ -76,14 +111,6 @@ def stdout(nb: nbformat.NotebookNode) -> str:
         for output in cell.get("outputs", [])
         if output.get("output_type") == "stream" and output.get("name") == "stdout"
     )
-
-
-def probed_metrics(nb: nbformat.NotebookNode) -> dict[str, float]:
-    """The ``metrics`` dict printed by :data:`METRICS_PROBE`."""
-    for line in stdout(nb).splitlines():
-        if line.startswith("METRICS="):
-            return json.loads(line[len("METRICS=") :])
-    raise AssertionError("the notebook did not print its metrics")
 
 
 def set_parameter(nb: nbformat.NotebookNode, name: str, value: Any) -> None:

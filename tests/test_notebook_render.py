@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from importlib.resources import files
 
+import jinja2
 import nbformat
 import numpy as np
 import pytest
@@ -222,3 +223,14 @@ def test_write_notebook_validates_before_writing(classification, tmp_path):
     with pytest.raises(nbformat.ValidationError):
         write_notebook(nb, tmp_path / "broken.ipynb")
     assert not (tmp_path / "broken.ipynb").exists()
+
+
+def test_templates_cannot_paste_unescaped_values():
+    from automl.notebook_render import environment
+
+    env = environment()
+    for value in ["'); import os; ('", ["a"], None, True]:
+        with pytest.raises(jinja2.TemplateError, match="raw"):
+            env.from_string("x = {{ value }}").render(value=value)
+    assert env.from_string("x = {{ value|py }}").render(value="a'\n") == 'x = "a\'\\n"'
+    assert env.from_string("{{ value|mdcode }}").render(value="a`b") == "``a`b``"
