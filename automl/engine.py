@@ -43,8 +43,10 @@ _RESERVE_MIN_S, _RESERVE_SHARE = 0.5, 0.015
 _GRACE_MIN_S, _GRACE_SHARE, _WRAP_UP_S = 5.0, 0.02, 1.5
 # Do not start a new trial in the last seconds of the budget: it would only be killed.
 _MIN_START_S = 1.0
-# Below this many rows the baseline is cheap enough to run in this process while workers start.
+# With budgets this small on data this small, the baseline runs in this process, before the
+# workers start; otherwise it is the first task of a worker like any other trial.
 _IN_PROCESS_BASELINE_ROWS = 20_000
+_IN_PROCESS_BASELINE_MAX_BUDGET_S = 30.0
 _BASELINE_FAMILIES = ("logistic_regression", "linear_regression")
 
 
@@ -385,8 +387,8 @@ class _Search:
     def run(self) -> None:
         """Hand trials to idle workers until a budget is spent; kill what runs at the deadline.
 
-        The first trial is the cheapest baseline; on small data it runs in this process before
-        the workers start, otherwise in a worker. Until some trial has finished, the deadline
+        The first trial is the cheapest baseline; with a tiny budget on small data it runs in
+        this process before the workers start, otherwise in a worker. Until some trial has finished, the deadline
         stretches into the promised slack so that even a tiny budget yields one model.
         """
         progress = SearchProgress(
@@ -395,7 +397,7 @@ class _Search:
         workers = min(self.n_workers, self.budget.max_trials or self.n_workers)
         executor = TrialExecutor(workers, self.threads, self.context().to_setup())
         try:
-            if len(self.prepared) <= _IN_PROCESS_BASELINE_ROWS:
+            if self.baseline_in_process():
                 # Workers start after it: on few cores they would only slow the baseline down.
                 self.run_baseline_here()
                 if not self.trials_left() or time.monotonic() >= self.deadline - _MIN_START_S:
@@ -428,6 +430,15 @@ class _Search:
                 self.worker_capacity = workers * (time.monotonic() - executor.started_at)
             self.timings["worker_busy"] += getattr(self, "baseline_seconds", 0.0)
             progress.close(len(self.trials), *self.best())
+
+    def baseline_in_process(self) -> bool:
+        """Tiny budgets on small data: no time to wait for a worker to start."""
+        timeout = self.budget.timeout_s
+        return (
+            timeout is not None
+            and timeout <= _IN_PROCESS_BASELINE_MAX_BUDGET_S
+            and len(self.prepared) <= _IN_PROCESS_BASELINE_ROWS
+        )
 
     def run_baseline_here(self) -> None:
         trial = self.new_trial(ask_optuna=False)
