@@ -234,3 +234,33 @@ def test_templates_cannot_paste_unescaped_values():
             env.from_string("x = {{ value }}").render(value=value)
     assert env.from_string("x = {{ value|py }}").render(value="a'\n") == 'x = "a\'\\n"'
     assert env.from_string("{{ value|mdcode }}").render(value="a`b") == "``a`b``"
+
+
+def test_literals_round_trip_exactly():
+    from automl.notebook_code import NotRenderableError, import_line, literal
+
+    values = [
+        0.1 + 0.2,
+        -0.0,
+        1e-300,
+        float("inf"),
+        np.float64(2.5),
+        np.int64(7),
+        np.True_,
+        None,
+        "'); import os; ('\n\\ {{ x }} \u2028 列",
+        ("one",),
+        {"k": [1, 2.0, None], 3: (True,)},
+    ]
+    for value in values:
+        source = literal(value)
+        assert eval(source) == value, source
+    assert np.isnan(eval(literal(float("nan"))))
+
+    class Hidden:
+        pass
+
+    with pytest.raises(NotRenderableError, match="not exported by a public module"):
+        import_line(Hidden)
+    with pytest.raises(NotRenderableError, match="cannot write"):
+        literal(object())
