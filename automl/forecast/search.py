@@ -10,6 +10,7 @@ metric over the rolling origins) is refit on all data, logged in the parent run 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
@@ -38,6 +39,11 @@ logger = logging.getLogger("automl")
 N_FOLDS = 3
 _RESERVE_MIN_S, _RESERVE_SHARE = 0.5, 0.03
 _MIN_START_S = 1.0
+_MAX_REPEATS = 20
+
+
+def _config_key(config: dict[str, Any]) -> str:
+    return json.dumps(config, sort_keys=True, default=str)
 
 
 def _cores() -> int:
@@ -91,6 +97,9 @@ class _ForecastSearch:
         self.in_flight: dict[int, tuple] = {}
         self.next_number = 0
         self.timings: dict[str, float] = {}
+        self.seen: dict[str, float | None] = {}
+        self.seen_values: list[float] = []
+        self.refit_estimate = 0.0
         reserve = max(_RESERVE_MIN_S, _RESERVE_SHARE * (budget.timeout_s or 0.0))
         self.deadline = started + budget.timeout_s - reserve if budget.timeout_s else float("inf")
 
@@ -166,11 +175,18 @@ class _ForecastSearch:
         default = self.portfolio.pop(0) if self.portfolio else None
         if default is not None:
             self.study.enqueue_trial(families.to_optuna_params(default))
-        optuna_trial = self.study.ask()
         m, h = self.ctx.panel.season_length, self.ctx.horizon
-        config = default or families.suggest(optuna_trial, self.names, m, h)
-        if default is not None:
-            families.suggest(optuna_trial, self.names, m, h)  # record the space in the study
+        for attempt in range(_MAX_REPEATS):
+            optuna_trial = self.study.ask()
+            config = default or families.suggest(optuna_trial, self.names, m, h)
+            if default is not None:
+                families.suggest(optuna_trial, self.names, m, h)  # record the space in the study
+            seen = self.seen.get(_config_key(config))
+            if seen is None or default is not None or attempt == _MAX_REPEATS - 1:
+                break
+            # the same configuration again: tell Optuna its known result instead of refitting it
+            self.study.tell(optuna_trial, seen)
+        self.seen.setdefault(_config_key(config), None)
         number = self.next_number
         self.next_number += 1
         run = self.client.create_run(
@@ -197,6 +213,11 @@ class _ForecastSearch:
             self.timings[phase] = self.timings.get(phase, 0.0) + seconds
         if reply["state"] == "COMPLETE":
             self.study.tell(optuna_trial, reply["value"])
+            self.seen[_config_key(config)] = reply["value"]
+            seconds = reply.get("metrics", {}).get("fit_time_seconds", 0.0)
+            if reply["value"] <= min(self.seen_values, default=float("inf")):
+                self.refit_estimate = seconds / (N_FOLDS + 1)
+            self.seen_values.append(reply["value"])
         else:
             self.study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
         self._add(trial, reply["state"], reply.get("metrics", {}), duration, reply)
@@ -253,17 +274,17 @@ class _ForecastSearch:
             self.record(first, TaskResult(key=first[0], ok=True, value=reply))
             while True:
                 now = time.monotonic()
-                if now >= self.deadline or (not self.trials_left() and not self.in_flight):
+                # keep back the time the current winner needs to be refit on all data
+                deadline = self.deadline - self.refit_estimate
+                if now >= deadline or (not self.trials_left() and not self.in_flight):
                     break
                 while (
-                    executor.idle_count()
-                    and self.trials_left()
-                    and now < self.deadline - _MIN_START_S
+                    executor.idle_count() and self.trials_left() and now < deadline - _MIN_START_S
                 ):
                     trial = self.new_trial()
                     self.in_flight[trial[0]] = trial
                     executor.submit(trial[0], self.task(trial))
-                wait = min(0.25, max(0.0, self.deadline - time.monotonic()))
+                wait = min(0.25, max(0.0, deadline - time.monotonic()))
                 for result in executor.results(timeout=wait):
                     self.record(self.in_flight.pop(result.key), result)
                 progress.update(len(self.trials), len(self.in_flight), *self.best())
