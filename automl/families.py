@@ -7,7 +7,7 @@ parameters are namespaced ``"<family>.<param>"`` so families never share a distr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import lightgbm as lgb
@@ -63,7 +63,6 @@ class ModelFamily:
     constants: Callable[[Any], dict[str, Any]]
     defaults: Callable[[Any], list[dict[str, Any]]]
     make: Callable[[Any, dict[str, Any], int], Any]
-    fit_params: tuple[str, ...] = field(default=())
 
     def suggest(self, trial: Any, plan: Any) -> dict[str, Any]:
         """Sample this family's conditional space on an Optuna trial; returns literal params."""
