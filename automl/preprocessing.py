@@ -469,3 +469,40 @@ def feature_sources(preprocessor: ColumnTransformer) -> list[str]:
             current = [current[i] for i in _output_positions(step, len(current))]
         sources.extend(current)
     return sources
+
+
+ENCODING_NAMES = {
+    "onehot_scaled": "one-hot + standard scaling",
+    "onehot": "one-hot",
+    "ordinal": "ordinal codes",
+}
+
+
+def describe(plan: Any, family: Any) -> dict[str, str]:
+    """The preprocessing choices of a trial as flat strings, e.g. for run params.
+
+    Keys: ``categorical_encoding``, ``high_cardinality_encoding``, ``datetime_features``,
+    ``text_features`` (for kinds the plan has) and ``imputer.<column>`` for every column whose
+    imputer is not the default of its kind.
+    """
+    encoding = family if family in ENCODINGS else _family_encoding(family)
+    columns = plan.feature_columns
+    out: dict[str, str] = {}
+    if columns.get("categorical"):
+        out["categorical_encoding"] = ENCODING_NAMES[encoding]
+    if columns.get("high_cardinality"):
+        out["high_cardinality_encoding"] = "cross-fitted target encoding"
+    if columns.get("datetime"):
+        out["datetime_features"] = "calendar + cyclic (month, day of week, hour)"
+    if columns.get("text"):
+        limit = 100 if encoding == "onehot_scaled" else 30
+        out["text_features"] = f"TF-IDF, at most {limit} terms per column"
+    if encoding == "onehot_scaled":
+        out["scaling"] = "standard scaling of numeric, date and target-encoded columns"
+    for kind, names in columns.items():
+        for column in names:
+            spec = plan.imputers.get(column, DEFAULT_IMPUTERS[kind])
+            if spec != DEFAULT_IMPUTERS[kind]:
+                fill = f" {spec['fill_value']!r}" if spec["strategy"] == "constant" else ""
+                out[f"imputer.{column}"] = f"{spec['strategy']}{fill}"
+    return out

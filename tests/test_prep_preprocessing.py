@@ -12,6 +12,7 @@ from automl.preprocessing import (
     DatetimeFeatures,
     HighCardinalityEncoder,
     build_preprocessor,
+    describe,
     feature_sources,
 )
 
@@ -71,3 +72,16 @@ def test_string_and_object_columns_encode_the_same():
         a = build_preprocessor(plan, encoding).fit_transform(prepared, prepared["label"])
         b = build_preprocessor(plan, encoding).fit_transform(as_object, as_object["label"])
         np.testing.assert_array_equal(a, b)
+
+
+def test_describe_names_the_choices_per_family():
+    df = mixed_frame(120)
+    plan, _, _ = make_plan(
+        df, "classification", "label", imputers={"x": {"strategy": "constant", "fill_value": 0}}
+    )
+    linear = describe(plan, "logistic_regression")
+    assert linear["categorical_encoding"] == "one-hot + standard scaling"
+    assert linear["high_cardinality_encoding"] == "cross-fitted target encoding"
+    assert linear["imputer.x"] == "constant 0"
+    assert "imputer.noise" not in linear  # defaults are not repeated
+    assert describe(plan, "lightgbm")["categorical_encoding"] == "ordinal codes"
