@@ -260,3 +260,21 @@ def test_fitted_pipelines_pickle_and_clone(classification):
             prepared[plan.feature_names], prepared["label"]
         )
         assert fresh.predict(rows).shape == (20,)
+
+
+def test_imbalanced_plans_weight_classes_in_every_family():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    df["y"] = np.where(np.arange(300) < 12, "fraud", "ok")
+    plan, _, prepared = make_plan(df, "classification", "y", pos_label="fraud")
+    assert plan.class_weight == "balanced"
+    for name in available_families(plan):
+        model = build_pipeline(plan, first_config(plan, name)).named_steps["model"]
+        assert model.get_params()["class_weight"] == "balanced", name
+    weighted = fit_and_score(plan, first_config(plan, "logistic_regression"), prepared)
+    plain = fit_and_score(
+        dataclasses.replace(plan, class_weight=None),
+        first_config(plan, "logistic_regression"),
+        prepared,
+    )
+    assert weighted.metrics["train_recall_score"] > plain.metrics["train_recall_score"]
