@@ -296,6 +296,14 @@ def make_plan(
     )
     plan = DataPlan.from_dict(plan.to_dict())
     prepared = assign_split(df, plan, time_col=time_col, split_col=split_col)
+    if not (prepared["_automl_split"] == "test").any():
+        alerts.append(
+            alert(
+                "split",
+                f"split_col {split_col!r} has no test rows: trials report no test_ metrics",
+                split_col,
+            )
+        )
     keep = [*plan.feature_names, target_col]
     if sample_weight_col is not None:
         keep.append(sample_weight_col)

@@ -122,3 +122,9 @@ def test_load_dataset_reads_csv_and_parquet(tmp_path):
 def test_column_names_must_be_text(frame):
     frame = frame.rename(columns={"x": 0})
     check(frame, r"dataset: column names must be strings, got \[0\]")
+
+
+def test_no_usable_feature_left(frame):
+    keep = ["label", "customer_id", "const", "x"]
+    with pytest.raises(AutoMLInputError, match="dataset: no usable feature columns"):
+        make_plan(frame[keep], "classification", "label", exclude_cols=["x"])

@@ -66,6 +66,9 @@ def test_split_col_values_are_used_as_given():
     assert plan.validation == "holdout"
     assert prepared["_automl_split"].tolist() == ["train"] * 18 + ["val"] * 6 + ["test"] * 6
     assert "part" not in plan.feature_names
+    df["part"] = ["train"] * 24 + ["val"] * 6
+    _, alerts, _ = make_plan(df, "classification", "y", split_col="part")
+    assert any(a["kind"] == "split" and "no test rows" in a["message"] for a in alerts)
 
 
 def test_sample_for_budget_samples_training_rows_only_stratified():
