@@ -18,8 +18,9 @@ import nbformat
 
 from automl.notebook_render import render_cells
 from automl.notebook_trial import trial_context
+from automl.split import FOLD_COL, SPLIT_COL
 
-SPLIT_COLUMNS = ["_automl_split", "_automl_fold"]
+SPLIT_COLUMNS = [SPLIT_COL, FOLD_COL]
 
 
 def render_trial_notebook(
