@@ -135,7 +135,13 @@ def test_custom_transformers_come_from_public_automl_modules(classification):
     assert "fit_and_score" not in code_of(nb)
     for module in modules:
         assert not any(part.startswith("_") for part in module.split(".")), module
-    assert "DatetimeFeatures" in code_of(nb) and "TextFeatures" in code_of(nb)
+    from_automl = {
+        a.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.module == "automl"
+        for a in n.names
+    }
+    assert {"DatetimeFeatures", "TextFeatures", "NumericCoercer"} <= from_automl
 
 
 def test_cross_validation_is_written_out_for_cv_plans(classification, tmp_path):
