@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 import tracking
-from automl import fit, importance, plots
+from automl import fit, importance, plots, preprocessing
 from automl.plan import DataPlan
 
 logger = logging.getLogger(__name__)
@@ -95,12 +95,13 @@ def _features(ctx: TrialContext, part: str) -> tuple[pd.DataFrame, pd.Series]:
     return X, y
 
 
-def _log_plots(ctx: TrialContext, run_id: str, pipeline, X: pd.DataFrame, y: pd.Series) -> None:
-    if ctx.plan.task == "classification":
-        figures = plots.classification_plots(ctx.plan, pipeline, X, y)
-    else:
-        figures = plots.regression_plots(ctx.plan, pipeline, X, y)
-    for name, figure in figures.items():
+def _log_plots(ctx: TrialContext, run_id: str, result: fit.FitResult) -> None:
+    """Validation plots from the predictions behind the ``val_`` metrics (out-of-fold for CV)."""
+    if result.val_predictions is None:
+        return
+    for name, figure in plots.evaluation_plots(
+        ctx.plan, result.val_y, result.val_predictions
+    ).items():
         ctx.client.log_figure(run_id, figure, f"plots/val_{name}.png")
         plots.close(figure)
 
@@ -124,6 +125,8 @@ def _params_to_log(ctx: TrialContext, config: dict[str, Any]) -> dict[str, Any]:
     params["preprocessing.class_weight"] = ctx.plan.class_weight
     for kind, columns in ctx.plan.feature_columns.items():
         params[f"preprocessing.n_{kind}"] = len(columns)
+    described = preprocessing.describe(ctx.plan, config["family"])
+    params.update({f"preprocessing.{k}": v for k, v in described.items()})
     return params
 
 
@@ -177,12 +180,12 @@ def run_trial(ctx: TrialContext, task: dict[str, Any]) -> dict[str, Any]:
     timings["logging"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    X_val, y_val = _features(ctx, "val")
+    X_val, _ = _features(ctx, "val")
     top_features = _log_importance(ctx, run_id, pipeline, X_val, result.fit_seconds)
     timings["shap"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    _log_plots(ctx, run_id, pipeline, X_val, y_val)
+    _log_plots(ctx, run_id, result)
     tags = {"automl.trial_state": "COMPLETE", "automl.trial_number": str(number)}
     tags.update({f"shap.top_feature_{i + 1}": f for i, f in enumerate(top_features)})
     client.log_batch(run_id, tags=tags)

@@ -57,7 +57,9 @@ def test_classify_tracks_every_trial_and_registers_the_best(cancer):
             assert np.isfinite(run.data.metrics[key]), key
         assert run.data.params["model_family"] == trial.params["model_family"]
         artifacts = {a.path for a in client.list_artifacts(trial.run_id)}
-        assert {"model", "shap"} <= artifacts
+        assert {"model", "shap", "plots", "notebooks"} <= artifacts
+        plot_files = {a.path for a in client.list_artifacts(trial.run_id, "plots")}
+        assert "plots/val_roc_curve.png" in plot_files, plot_files
         shap_csv = client.download_artifacts(trial.run_id, "shap/feature_importance.csv")
         table = pd.read_csv(shap_csv)
         assert set(table["feature"]) <= set(cancer.columns) - {"diagnosis"}
