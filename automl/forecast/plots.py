@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from automl.forecast.data import Panel  # noqa: E402
-from automl.forecast.model import ForecastModel  # noqa: E402
+from automl.forecast.data import Panel
+from automl.forecast.model import ForecastModel
 
 MAX_SERIES = 4
 MAX_HISTORY = 120
@@ -22,7 +19,9 @@ def forecast_plot(model: ForecastModel, panel: Panel, horizon: int, title: str =
     """
     index = {k: i for i, k in enumerate(model.keys_)}
     shown = [i for i, k in enumerate(panel.keys) if k in index][:MAX_SERIES]
-    fig, axes = plt.subplots(len(shown), 1, figsize=(9, 2.6 * len(shown)), squeeze=False)
+    # A bare Figure (no pyplot): no global backend switch, nothing to close.
+    fig = Figure(figsize=(9, 2.6 * len(shown)))
+    axes = fig.subplots(len(shown), 1, squeeze=False)
     for ax, i in zip(axes[:, 0], shown, strict=True):
         j = index[panel.keys[i]]
         y = panel.values[i]
@@ -49,4 +48,5 @@ def forecast_plot(model: ForecastModel, panel: Panel, horizon: int, title: str =
 
 
 def close(fig) -> None:
-    plt.close(fig)
+    """Release the figure's canvas (a bare Figure needs no pyplot bookkeeping)."""
+    fig.clear()
