@@ -49,13 +49,14 @@ class TrialExecutor:
 
     ``setup`` is sent to every worker once (the prepared data location, the plan, the tracking
     URI); ``submit`` hands one task to an idle worker; ``results`` yields replies as they arrive.
-    ``worker_module`` is the ``python -m`` entry point of the workers (forecasting has its own).
+    ``runner`` names the module whose ``context_from_setup`` and ``run_trial`` the workers call
+    (forecasting has its own).
     """
 
     n_workers: int
     threads_per_worker: int
     setup: dict[str, Any]
-    worker_module: str = "automl.worker"
+    runner: str = "automl.trial"
     _workers: list[_Worker] = field(default_factory=list, init=False, repr=False)
     busy_seconds: float = field(default=0.0, init=False)
     started_at: float = field(default=0.0, init=False)
@@ -74,13 +75,13 @@ class TrialExecutor:
         parent_end, child_end = Pipe(duplex=True)
         fd = child_end.fileno()
         process = subprocess.Popen(
-            [sys.executable, "-m", self.worker_module, str(fd)],
+            [sys.executable, "-m", "automl.worker", str(fd)],
             env=env,
             stdin=subprocess.DEVNULL,
             pass_fds=(fd,),
         )
         child_end.close()
-        parent_end.send(("setup", self.setup))
+        parent_end.send(("setup", self.runner, self.setup))
         self._workers.append(_Worker(process=process, conn=parent_end))
 
     @property

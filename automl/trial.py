@@ -235,3 +235,7 @@ def _write_notebook(
     notebooks.write_notebook(notebook, path)
     ctx.client.log_artifact(run_id, str(path), "notebooks")
     return str(path)
+
+
+# What ``automl.worker`` calls in a runner module.
+context_from_setup = TrialContext.from_setup

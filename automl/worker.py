@@ -1,11 +1,14 @@
 """Entry point of a trial worker process (``python -m automl.worker <fd>``).
 
-The parent sends one ``("setup", dict)`` message, then ``("task", dict)`` messages; the worker
-answers ``("ready", pid)`` once set up and ``("done", result)`` or ``("error", traceback)`` per task.
+The parent sends one ``("setup", runner, dict)`` message, then ``("task", dict)`` messages; the
+worker answers ``("ready", pid)`` once set up and ``("done", result)`` or ``("error", traceback)``
+per task. ``runner`` is a module with ``context_from_setup(setup)`` and ``run_trial(context, task)``:
+``automl.trial`` for tables, ``automl.forecast.trial`` for time series.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -14,10 +17,9 @@ from multiprocessing.connection import Connection
 
 def main(fd: int) -> None:
     conn = Connection(fd)
-    _, setup = conn.recv()
-    from automl.trial import TrialContext, run_trial
-
-    context = TrialContext.from_setup(setup)
+    _, runner_name, setup = conn.recv()
+    runner = importlib.import_module(runner_name)
+    context = runner.context_from_setup(setup)
     conn.send(("ready", os.getpid()))
     while True:
         try:
@@ -25,7 +27,7 @@ def main(fd: int) -> None:
         except EOFError:
             return
         try:
-            result = run_trial(context, task)
+            result = runner.run_trial(context, task)
         except BaseException:  # noqa: BLE001 - every failure is reported back, not lost
             conn.send(("error", traceback.format_exc(limit=20)))
         else:

@@ -24,11 +24,10 @@ import registry
 import tracking
 from automl.data import AutoMLInputError, load_dataset
 from automl.engine import SearchBudget
-from automl.executor import TaskResult
+from automl.executor import TaskResult, TrialExecutor
 from automl.forecast import families
 from automl.forecast.backtest import fit_final
 from automl.forecast.data import prepare_panel
-from automl.forecast.executor import ForecastExecutor
 from automl.forecast.metrics import check_metric
 from automl.forecast.trial import ForecastContext, run_forecast_trial
 from automl.progress import SearchProgress
@@ -265,7 +264,9 @@ class _ForecastSearch:
     def run(self) -> None:
         metric = self.args["primary_metric"]
         progress = SearchProgress(self.budget.timeout_s, metric, enabled=self.verbose)
-        executor = ForecastExecutor(self.n_workers, 1, self.ctx.to_setup())
+        executor = TrialExecutor(
+            self.n_workers, 1, self.ctx.to_setup(), runner="automl.forecast.trial"
+        )
         if self.budget.max_trials != 1:
             executor.start()
         try:

@@ -201,3 +201,8 @@ def _write_notebook(
     )
     ctx.client.log_artifact(run_id, str(path), "notebooks")
     return str(path)
+
+
+# What ``automl.worker`` calls in a runner module.
+context_from_setup = ForecastContext.from_setup
+run_trial = run_forecast_trial
