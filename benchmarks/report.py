@@ -146,8 +146,9 @@ def time_frame(records: Sequence[dict], framework: str) -> pd.DataFrame:
     """Per dataset: each engine phase as a share (%) of all the time the engine accounts for.
 
     The engine reports core-seconds per phase (trial phases summed over its parallel workers,
-    ``idle`` = worker capacity that ran no trial), so the shares are of their total, which is
-    about ``n_workers x wall``; ``wall``/``total`` entries are not phases.
+    ``idle`` = worker capacity that ran no finished trial); ``wall``/``total`` are not phases.
+    Shares are of ``max(accounted, cores x wall)``: core-seconds the engine does not account
+    for (e.g. work of trials killed at the deadline) show up as ``unaccounted``.
     """
     rows = []
     for r in records:
@@ -158,7 +159,9 @@ def time_frame(records: Sequence[dict], framework: str) -> pd.DataFrame:
             for k, v in r["time_breakdown"].items()
             if k not in ("wall", "total")
         }
-        accounted = sum(tb.values()) or 1.0
+        accounted = sum(tb.values())
+        capacity = float(r.get("cores") or 1) * float(r.get("fit_seconds") or 0.0)
+        total = max(accounted, capacity) or 1.0
         row = {
             "dataset": r["dataset"],
             "wall_seconds": r.get("fit_seconds"),
@@ -167,7 +170,8 @@ def time_frame(records: Sequence[dict], framework: str) -> pd.DataFrame:
         names = [p for p in PHASES if p in tb or p in ("fitting", "idle")]
         names += sorted(k for k in tb if k not in PHASES)
         for phase in names:
-            row[f"{phase}_pct"] = 100.0 * tb.get(phase, 0.0) / accounted
+            row[f"{phase}_pct"] = 100.0 * tb.get(phase, 0.0) / total
+        row["unaccounted_pct"] = 100.0 * (total - accounted) / total
         row["not_fitting_pct"] = 100.0 - row["fitting_pct"]
         rows.append(row)
     return pd.DataFrame(rows)
@@ -254,17 +258,22 @@ def machine_description() -> dict[str, str]:
             info[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             info[pkg] = "not installed"
+    info["git_commit"] = git_commit()
+    return info
+
+
+def git_commit() -> str:
+    """Short commit of the working tree, ``-dirty`` when it has uncommitted changes."""
     try:
-        info["git_commit"] = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
+        return subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
             capture_output=True,
             text=True,
             cwd=Path(__file__).parent,
             check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        info["git_commit"] = "unknown"
-    return info
+        return "unknown"
 
 
 def _targets(frame: pd.DataFrame, times: pd.DataFrame, subject: str, others: Sequence[str]) -> str:
@@ -297,6 +306,10 @@ def _targets(frame: pd.DataFrame, times: pd.DataFrame, subject: str, others: Seq
             f"{'met' if times['not_fitting_pct'].max() < 10 else 'NOT met'})."
         )
     return "\n".join(lines)
+
+
+def _commits(records: Sequence[dict]) -> str:
+    return ", ".join(dict.fromkeys(str(r["git_commit"]) for r in records if r.get("git_commit")))
 
 
 def _load_line(records: Sequence[dict]) -> str:
@@ -361,7 +374,7 @@ def write_report(
             ),
             "Versions: "
             + ", ".join(f"{k} {v}" for k, v in machine.items() if k in _PACKAGES)
-            + f", commit {machine['git_commit']}.",
+            + f", commit(s) of the runs: {_commits(records) or machine['git_commit']}.",
             _load_line(records),
             "",
             note,
@@ -383,9 +396,11 @@ def write_report(
             [
                 "## Where this engine's wall time goes",
                 "",
-                "Shares (%) per phase of the core-seconds the engine accounts for in "
+                "Shares (%) of the core-seconds available (cores x wall) per phase of "
                 "`summary.time_breakdown` (trial phases summed over parallel workers; idle = "
-                "worker capacity that ran no trial); 'not fitting' is all but fitting.",
+                "worker capacity that ran no finished trial); 'unaccounted' = core-seconds "
+                "no phase claims (e.g. trials killed at the deadline); 'not fitting' = all but "
+                "fitting.",
                 "",
                 markdown_time(times),
                 "",

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from benchmarks.datasets import ALL_TABULAR, suite_names
 from benchmarks.frameworks import FRAMEWORKS
-from benchmarks.report import write_report
+from benchmarks.report import git_commit, write_report
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "out"
@@ -87,6 +87,7 @@ def run_one(
         **job,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "loadavg_1m": os.getloadavg()[0],
+        "git_commit": git_commit(),
         "guard_s": guard_s,
     }
     with tempfile.TemporaryDirectory(prefix="bench-job-") as tmp:
@@ -200,6 +201,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _without_note(argv: Sequence[str]) -> list[str]:
+    """The command line as shown in the report: ``--note`` is printed separately."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--note":
+            skip = True
+        elif not arg.startswith("--note="):
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run the benchmark, write the report; exit 1 when a run failed."""
     args = build_parser().parse_args(argv)
@@ -225,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.reuse,
     )
     command = "python -m benchmarks.run " + " ".join(
-        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+        shlex.quote(a) for a in _without_note(argv if argv is not None else sys.argv[1:])
     )
     paths = write_report(
         records,
