@@ -14,7 +14,7 @@ import pytest
 from benchmarks import run
 from benchmarks.datasets import TABULAR, load_dataset
 from benchmarks.protocol import outer_split, score, verdict
-from benchmarks.report import NOTES_MARKER
+from benchmarks.report import NOTES_MARKER, markdown_time, time_frame
 
 
 def test_harness_end_to_end_writes_tables_chart_and_results(tmp_path, capsys):
@@ -173,3 +173,20 @@ def test_cli_rejects_unknown_names_with_a_clear_message(tmp_path):
         run.main(["--frameworks", "flaml,h2o", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match=r"--datasets: unknown \['mnist'\]"):
         run.main(["--datasets", "iris,mnist", "--out", str(tmp_path)])
+
+
+def test_engine_time_table_shares_core_seconds_and_flags_unaccounted_time():
+    record = {
+        "dataset": "d",
+        "framework": "automl",
+        "cores": 2,
+        "fit_seconds": 50.0,
+        "time_breakdown": {"fitting": 60.0, "shap": 10.0, "idle_workers": 10.0, "wall": 50.0},
+    }
+    row = time_frame([record, {**record, "framework": "flaml"}], "automl").iloc[0]
+    assert row["fitting_pct"] == pytest.approx(60.0)
+    assert row["shap_pct"] == pytest.approx(10.0)
+    assert row["idle_pct"] == pytest.approx(10.0)
+    assert row["unaccounted_pct"] == pytest.approx(20.0)
+    assert row["not_fitting_pct"] == pytest.approx(40.0)
+    assert "| d | 50.0 | 80.0 |" in markdown_time(time_frame([record], "automl"))
