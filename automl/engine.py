@@ -137,6 +137,8 @@ class _Search:
         self.threads = max(1, cores // self.n_workers)
         self.client = tracking.TrackingClient()
         self.worker_capacity = 0.0
+        workers = min(self.n_workers, budget.max_trials or self.n_workers)
+        self.executor = TrialExecutor(workers, self.threads)
         self._defaults_checked = False
         self.timings: dict[str, float] = {}
         self.trials: list[TrialInfo] = []
@@ -388,21 +390,23 @@ class _Search:
         """Hand trials to idle workers until a budget is spent; kill what runs at the deadline.
 
         The first trial is the cheapest baseline; with a tiny budget on small data it runs in
-        this process before the workers start, otherwise in a worker. Until some trial has finished, the deadline
-        stretches into the promised slack so that even a tiny budget yields one model.
+        this process before the workers start, otherwise in a worker (started, by
+        ``start_workers``, while the data was being prepared). Until some trial has finished,
+        the deadline stretches into the promised slack so that even a tiny budget yields one
+        model.
         """
         progress = SearchProgress(
             self.budget.timeout_s, self.metric.key, enabled=self.verbose, started=self.started
         )
-        workers = min(self.n_workers, self.budget.max_trials or self.n_workers)
-        executor = TrialExecutor(workers, self.threads, self.context().to_setup())
+        executor = self.executor
         try:
             if self.baseline_in_process():
                 # Workers start after it: on few cores they would only slow the baseline down.
                 self.run_baseline_here()
                 if not self.trials_left() or time.monotonic() >= self.deadline - _MIN_START_S:
                     return
-            executor.start()
+                executor.start()
+            executor.send_setup(self.context().to_setup())
             while True:
                 now = time.monotonic()
                 have_result = any(t.state == "COMPLETE" for t in self.trials)
@@ -427,9 +431,14 @@ class _Search:
             executor.kill(on_killed=self.mark_killed)
             self.timings["worker_busy"] = executor.busy_seconds
             if executor.started_at:
-                self.worker_capacity = workers * (time.monotonic() - executor.started_at)
+                self.worker_capacity = executor.n_workers * (time.monotonic() - executor.started_at)
             self.timings["worker_busy"] += getattr(self, "baseline_seconds", 0.0)
             progress.close(len(self.trials), *self.best())
+
+    def start_workers(self) -> None:
+        """Start the worker processes now, so they import while the experiment is set up."""
+        if not self.baseline_in_process():
+            self.executor.start()
 
     def baseline_in_process(self) -> bool:
         """Tiny budgets on small data: no time to wait for a worker to start."""
@@ -610,11 +619,17 @@ def _run_search(
         verbose,
     )
     search.timings["data_prep"] = prep_seconds
-    search.setup_tracking()
+    search.start_workers()
+    try:
+        search.setup_tracking()
+    except BaseException:
+        search.executor.kill()
+        raise
     try:
         exploration = search.write_exploration_notebook()
         search.run()
     except BaseException:
+        search.executor.kill()
         search.client.set_terminated(search.parent_run_id, "KILLED")
         raise
     version = search.register_winner()

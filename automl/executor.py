@@ -47,16 +47,17 @@ class TaskResult:
 class TrialExecutor:
     """A small pool of trial workers with per-task kill.
 
-    ``setup`` is sent to every worker once (the prepared data location, the plan, the tracking
-    URI); ``submit`` hands one task to an idle worker; ``results`` yields replies as they arrive.
-    ``runner`` names the module whose ``context_from_setup`` and ``run_trial`` the workers call
-    (forecasting has its own).
+    Workers can be started before the experiment is set up: they import the ``runner`` module
+    (whose ``context_from_setup`` and ``run_trial`` they call; forecasting has its own) and wait.
+    ``send_setup`` then hands every worker what all trials share (where the prepared data is,
+    the plan, the tracking URI); ``submit`` gives one task to an idle worker; ``results`` yields
+    replies as they arrive.
     """
 
     n_workers: int
     threads_per_worker: int
-    setup: dict[str, Any]
     runner: str = "automl.trial"
+    setup: dict[str, Any] | None = None
     _workers: list[_Worker] = field(default_factory=list, init=False, repr=False)
     busy_seconds: float = field(default=0.0, init=False)
     started_at: float = field(default=0.0, init=False)
@@ -67,6 +68,13 @@ class TrialExecutor:
         for _ in range(self.n_workers):
             self._spawn()
 
+    def send_setup(self, setup: dict[str, Any]) -> None:
+        """Give every worker (and every worker started later) what all trials share."""
+        self.setup = setup
+        for worker in self._workers:
+            if worker.conn is not None:
+                worker.conn.send(("setup", setup))
+
     def _spawn(self) -> None:
         env = dict(os.environ)
         threads = str(self.threads_per_worker)
@@ -75,13 +83,14 @@ class TrialExecutor:
         parent_end, child_end = Pipe(duplex=True)
         fd = child_end.fileno()
         process = subprocess.Popen(
-            [sys.executable, "-m", "automl.worker", str(fd)],
+            [sys.executable, "-m", "automl.worker", str(fd), self.runner],
             env=env,
             stdin=subprocess.DEVNULL,
             pass_fds=(fd,),
         )
         child_end.close()
-        parent_end.send(("setup", self.runner, self.setup))
+        if self.setup is not None:
+            parent_end.send(("setup", self.setup))
         self._workers.append(_Worker(process=process, conn=parent_end))
 
     @property

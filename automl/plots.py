@@ -153,10 +153,14 @@ def regression_plots(plan: Any, pipeline: Any, X: pd.DataFrame, y: Any) -> dict[
 def importance_plot(table: pd.DataFrame, top: int = TOP_FEATURES) -> Figure:
     """Horizontal bar chart of the ``top`` features of a :func:`shap_importance` table."""
     shown = table.head(top).iloc[::-1]
-    figure, ax = _figure(6.5, max(3.0, 0.3 * len(shown) + 1.2))
+    height = max(3.0, 0.3 * len(shown) + 1.2)
+    figure, ax = _figure(6.5, height)
+    longest = max((len(str(f)) for f in shown["feature"]), default=1)
+    left = min(0.6, 0.04 + 0.085 * min(longest, 40) / 6.5)  # room for the labels, no tight bbox
+    figure.subplots_adjust(left=left, right=0.97, bottom=0.9 / height, top=1 - 0.5 / height)
     ax.barh([str(f) for f in shown["feature"]], shown["importance"], color="#1f77b4")
     ax.set_xlabel("mean |SHAP value|")
-    ax.set_title("Feature importance (SHAP, original columns)")
+    ax.set_title("SHAP importance per input column")
     return figure
 
 

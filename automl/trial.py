@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 SPLIT_COL = "_automl_split"
 FOLD_COL = "_automl_fold"
 TOP_FEATURES_AS_TAGS = 5
+# automl.plots lays its figures out itself: no tight bounding box (a second draw pass) needed.
+_SAVE = {"dpi": 80}
 
 
 @dataclass
@@ -102,7 +104,7 @@ def _log_plots(ctx: TrialContext, run_id: str, result: fit.FitResult) -> None:
     for name, figure in plots.evaluation_plots(
         ctx.plan, result.val_y, result.val_predictions
     ).items():
-        ctx.client.log_figure(run_id, figure, f"plots/val_{name}.png")
+        ctx.client.log_figure(run_id, figure, f"plots/val_{name}.png", save_kwargs=_SAVE)
         plots.close(figure)
 
 
@@ -112,7 +114,7 @@ def _log_importance(
     table = importance.shap_importance(ctx.plan, pipeline, X, fit_seconds=fit_seconds)
     ctx.client.log_text(run_id, table.to_csv(index=False), "shap/feature_importance.csv")
     figure = plots.importance_plot(table)
-    ctx.client.log_figure(run_id, figure, "shap/feature_importance.png")
+    ctx.client.log_figure(run_id, figure, "shap/feature_importance.png", save_kwargs=_SAVE)
     plots.close(figure)
     top = [str(f) for f in table["feature"].head(TOP_FEATURES_AS_TAGS)]
     return top

@@ -1,9 +1,10 @@
-"""Entry point of a trial worker process (``python -m automl.worker <fd>``).
+"""Entry point of a trial worker process (``python -m automl.worker <fd> <runner>``).
 
-The parent sends one ``("setup", runner, dict)`` message, then ``("task", dict)`` messages; the
-worker answers ``("ready", pid)`` once set up and ``("done", result)`` or ``("error", traceback)``
-per task. ``runner`` is a module with ``context_from_setup(setup)`` and ``run_trial(context, task)``:
-``automl.trial`` for tables, ``automl.forecast.trial`` for time series.
+``runner`` is a module with ``context_from_setup(setup)`` and ``run_trial(context, task)``:
+``automl.trial`` for tables, ``automl.forecast.trial`` for time series. The worker imports it
+at once, then the parent sends one ``("setup", dict)`` message and ``("task", dict)`` messages;
+the worker answers ``("ready", pid)`` once set up and ``("done", result)`` or
+``("error", traceback)`` per task.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ import traceback
 from multiprocessing.connection import Connection
 
 
-def main(fd: int) -> None:
+def main(fd: int, runner_name: str) -> None:
     conn = Connection(fd)
-    _, runner_name, setup = conn.recv()
     runner = importlib.import_module(runner_name)
+    try:
+        _, setup = conn.recv()
+    except EOFError:  # the search ended (or failed) before it needed this worker
+        return
     context = runner.context_from_setup(setup)
     conn.send(("ready", os.getpid()))
     while True:
@@ -35,4 +39,4 @@ def main(fd: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), sys.argv[2])

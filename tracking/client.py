@@ -266,15 +266,27 @@ class TrackingClient:
             data = json.dumps(dictionary, indent=2, default=str)
         self._repo(run_id, for_write=True).write_bytes(artifact_file, data.encode("utf-8"))
 
-    def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> None:
-        """Save a matplotlib (or plotly) figure to ``artifact_file`` (format from extension)."""
+    def log_figure(
+        self,
+        run_id: str,
+        figure: Any,
+        artifact_file: str,
+        *,
+        save_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Save a matplotlib (or plotly) figure to ``artifact_file`` (format from extension).
+
+        ``save_kwargs`` go to matplotlib's ``savefig`` (default: ``bbox_inches="tight"``), as
+        in MLflow; a figure laid out already saves faster without the tight bounding box.
+        """
         repo = self._repo(run_id, for_write=True)
         extension = os.path.splitext(str(artifact_file))[1].lower().lstrip(".")
         if not extension:
             raise InvalidInputError(f"artifact_file {artifact_file!r} needs an extension (.png)")
         buffer = io.BytesIO()
         if hasattr(figure, "savefig"):
-            figure.savefig(buffer, format=extension, bbox_inches="tight")
+            kwargs = {"bbox_inches": "tight"} if save_kwargs is None else dict(save_kwargs)
+            figure.savefig(buffer, format=extension, **kwargs)
         elif hasattr(figure, "write_html") and extension == "html":
             buffer.write(figure.to_html(include_plotlyjs="cdn").encode("utf-8"))
         elif hasattr(figure, "to_image"):

@@ -253,9 +253,11 @@ def log_text(text: str, artifact_file: str) -> None:
     _client().log_text(_run_id(), text, artifact_file)
 
 
-def log_figure(figure: Any, artifact_file: str) -> None:
-    """Save a figure as an artifact."""
-    _client().log_figure(_run_id(), figure, artifact_file)
+def log_figure(
+    figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None
+) -> None:
+    """Save a figure as an artifact (``save_kwargs`` go to matplotlib's ``savefig``)."""
+    _client().log_figure(_run_id(), figure, artifact_file, save_kwargs=save_kwargs)
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:

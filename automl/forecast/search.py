@@ -265,7 +265,7 @@ class _ForecastSearch:
         metric = self.args["primary_metric"]
         progress = SearchProgress(self.budget.timeout_s, metric, enabled=self.verbose)
         executor = TrialExecutor(
-            self.n_workers, 1, self.ctx.to_setup(), runner="automl.forecast.trial"
+            self.n_workers, 1, runner="automl.forecast.trial", setup=self.ctx.to_setup()
         )
         if self.budget.max_trials != 1:
             executor.start()
