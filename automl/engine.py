@@ -1,10 +1,10 @@
 """The search: one Optuna study per experiment, trials in worker processes, a hard deadline.
 
 ``run_search`` is what ``classify`` and ``regress`` call. It validates everything before touching
-the store, prepares the data once (plan, split, snapshot), runs a cheap baseline in this process
-while the workers start, then lets the workers run the portfolio of strong defaults followed by
-TPE until the time or trial budget is spent. Whatever is still running at the deadline is killed
-and recorded as KILLED. The winner is registered.
+the store, prepares the data once (plan, split, snapshot) while the worker processes start, then
+runs a cheap baseline, the portfolio of strong defaults and TPE until the time or trial budget is
+spent. Whatever is still running at the deadline is killed and recorded as KILLED. The winner is
+registered.
 """
 
 from __future__ import annotations
@@ -60,10 +60,6 @@ class SearchBudget:
     @classmethod
     def resolve(cls, timeout_minutes: float | None, max_trials: int | None) -> SearchBudget:
         if timeout_minutes is None and max_trials is None:
-            logger.info(
-                "no timeout_minutes or max_trials given: using timeout_minutes=%s",
-                DEFAULT_TIMEOUT_MINUTES,
-            )
             timeout_minutes = DEFAULT_TIMEOUT_MINUTES
         timeout_s = None if timeout_minutes is None else float(timeout_minutes) * 60.0
         return cls(timeout_s=timeout_s, max_trials=max_trials)
@@ -103,7 +99,7 @@ def _max_train_rows(timeout_s: float | None) -> int:
     """How many training rows trials may use: enough to learn, few enough to finish in budget."""
     if timeout_s is None:
         return 1_000_000
-    return int(min(1_000_000, max(20_000, timeout_s * 4_000)))
+    return int(min(1_000_000, max(20_000, timeout_s * 1_500)))
 
 
 class _Search:
@@ -602,6 +598,14 @@ def _run_search(
         prepared, plan, _max_train_rows(budget.timeout_s)
     )
     alerts = list(alerts) + list(sample_alerts)
+    if timeout_minutes is None and max_trials is None:
+        alerts.append(
+            data_module.alert(
+                "budget",
+                f"no timeout_minutes or max_trials given: the search stops after "
+                f"{DEFAULT_TIMEOUT_MINUTES:g} minutes",
+            )
+        )
     for alert in alerts:
         logger.warning("%s: %s", alert.get("kind"), alert.get("message"))
     prep_seconds = time.perf_counter() - t
