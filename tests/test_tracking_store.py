@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 import tracking
 from tracking import Metric, RunStatus, ViewType
+from tracking import schema as tracking_schema
 
 pytest_plugins = ["tracking_fixtures"]
 
@@ -70,7 +71,10 @@ def test_tables_do_not_collide_with_optuna(client):
     optuna_like = {"studies", "trials", "version_info", "alembic_version"}
     assert "tracking_schema_version" in names
     assert not names & optuna_like
-    assert all(name.startswith("tracking_") for name in names)
+    # every tracking table is prefixed (other packages may share the database, e.g. registry_*)
+    ours = set(tracking_schema.metadata.tables) | set(tracking_schema.version_metadata.tables)
+    assert ours <= names
+    assert all(name.startswith("tracking_") for name in ours)
 
 
 def test_search_runs_filter_and_order(client):
