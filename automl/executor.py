@@ -162,6 +162,19 @@ class TrialExecutor:
                 seconds=seconds,
             )
 
+    def cancel_running(self, on_killed: Callable[[Any, float], None] | None = None) -> None:
+        """Kill the workers that are running a task (not replaced); idle workers stay."""
+        now = time.monotonic()
+        for worker in [w for w in self._workers if w.task_key is not None]:
+            worker.process.kill()
+            worker.process.wait()
+            if worker.conn is not None:
+                worker.conn.close()
+            self._workers.remove(worker)
+            self.busy_seconds += now - worker.started_at
+            if on_killed is not None:
+                on_killed(worker.task_key, now - worker.started_at)
+
     def kill(self, on_killed: Callable[[Any, float], None] | None = None) -> None:
         """Stop every worker now; ``on_killed(key, seconds)`` is called for each task in flight."""
         now = time.monotonic()

@@ -22,14 +22,13 @@ import optuna
 
 import registry
 import tracking
-from automl.data import AutoMLInputError, load_dataset
+from automl.data import AutoMLInputError, alert, load_dataset
 from automl.engine import SearchBudget
 from automl.executor import TaskResult, TrialExecutor
 from automl.forecast import families
-from automl.forecast.backtest import fit_final
 from automl.forecast.data import prepare_panel
 from automl.forecast.metrics import check_metric
-from automl.forecast.trial import ForecastContext, run_forecast_trial
+from automl.forecast.trial import ForecastContext, refit_winner, run_forecast_trial
 from automl.progress import SearchProgress
 from automl.summary import AutoMLSummary, TrialInfo
 
@@ -101,8 +100,15 @@ class _ForecastSearch:
         self.refit_estimate = 0.0
         reserve = max(_RESERVE_MIN_S, _RESERVE_SHARE * (budget.timeout_s or 0.0))
         self.deadline = started + budget.timeout_s - reserve if budget.timeout_s else float("inf")
+        # The promised end: budget plus max(2 %, 5 s), less the time to log and register.
+        self.hard_end = (
+            started + budget.timeout_s + max(5.0, 0.02 * budget.timeout_s) - 2.0
+            if budget.timeout_s
+            else float("inf")
+        )
 
     def setup(self, experiment_name: str, alerts: list[dict]) -> None:
+        self.alerts = alerts
         panel = self.args["panel"]
         experiment = self.client.get_experiment_by_name(experiment_name)
         if experiment is None:
@@ -289,9 +295,13 @@ class _ForecastSearch:
                 for result in executor.results(timeout=wait):
                     self.record(self.in_flight.pop(result.key), result)
                 progress.update(len(self.trials), len(self.in_flight), *self.best())
-        finally:
+        except BaseException:
             executor.kill(on_killed=self.mark_killed)
+            raise
+        finally:
             progress.close(len(self.trials), *self.best())
+        executor.cancel_running(on_killed=self.mark_killed)
+        self.executor = executor  # its idle workers refit the winner
 
     def finalize(self, register_model_name: str) -> tuple[str | None, Any]:
         """Refit the winner on all data, log it in the parent run and register it."""
@@ -301,37 +311,65 @@ class _ForecastSearch:
         t = time.perf_counter()
         best = done[0]
         params = {k: v for k, v in best.params.items() if k != "model_family"}
-        model = fit_final(
-            best.params["model_family"], params, self.ctx.panel, self.ctx.horizon,
-            random_state=self.args["seed"], n_jobs=self.n_workers,
-        )  # fmt: skip
-        info = self.client.log_model(
-            self.parent_run_id,
-            model,
-            "model",
-            None,
-            task="forecast",
-            metadata={
-                "model_family": best.params["model_family"],
-                "best_trial_run_id": best.run_id,
-                "horizon": self.ctx.horizon,
-                "frequency": self.ctx.panel.freq.alias,
-                "trained_on": "all data",
-            },
-        )
+        metadata = {
+            "model_family": best.params["model_family"],
+            "best_trial_run_id": best.run_id,
+            "horizon": self.ctx.horizon,
+            "frequency": self.ctx.panel.freq.alias,
+            "trained_on": "all data",
+        }
+        model_uri = self._refit_in_worker(best, params, metadata)
+        if model_uri is None:
+            # Not refit within the budget: register the winning trial's own model instead.
+            self.alerts.append(
+                alert(
+                    "budget",
+                    f"the winner ({best.model_description}) was not refit on all data within the "
+                    "time budget; the registered model is the trial's, trained up to the test "
+                    "window",
+                )
+            )
+            version = self._register(best.model_uri, register_model_name, best, "trial model")
+            self.timings["refit_and_register"] = time.perf_counter() - t
+            return best.model_uri, version
+        version = self._register(model_uri, register_model_name, best, "refit on all data")
+        self.timings["refit_and_register"] = time.perf_counter() - t
+        return model_uri, version
+
+    def _refit_in_worker(self, best: TrialInfo, params: dict, metadata: dict) -> str | None:
+        """The refit model's URI, or None when no worker could finish it before the hard end."""
+        executor = self.executor
+        task = {
+            "kind": "refit",
+            "run_id": self.parent_run_id,
+            "config": {"family": best.params["model_family"], "params": params},
+            "metadata": metadata,
+        }
+        try:
+            if not executor.idle_count():
+                if self.hard_end == float("inf"):  # no time budget: refit here
+                    return refit_winner(self.ctx, task)["model_uri"]
+                return None
+            executor.submit("refit", task)
+            while time.monotonic() < self.hard_end:
+                for result in executor.results(timeout=0.2):
+                    return result.value["model_uri"] if result.ok else None
+            return None
+        finally:
+            executor.kill()
+
+    def _register(self, model_uri: str, name: str, best: TrialInfo, how: str) -> Any:
         description = ", ".join(
             f"{k}={v:.5g}"
             for k, v in sorted(best.metrics.items())
             if k.startswith(("val_", "test_"))
         )
-        version = registry.register_model(
-            info.model_uri,
-            register_model_name,
+        return registry.register_model(
+            model_uri,
+            name,
             tags={"run_id": best.run_id, "task": "forecast"},
-            description=f"AutoML forecast winner {best.model_description}, refit on all data: {description}",
+            description=f"AutoML forecast winner {best.model_description}, {how}: {description}",
         )
-        self.timings["refit_and_register"] = time.perf_counter() - t
-        return info.model_uri, version
 
     def close_parent(self, summary: AutoMLSummary) -> None:
         out: dict[str, float] = {"n_trials": float(len(summary.all_trials))}
@@ -389,8 +427,8 @@ def forecast(
         identity_col=identity_col,
     )
     names = families.available_families(exclude_frameworks, panel.season_length)
-    for alert in alerts:
-        logger.warning("%s: %s", alert["kind"], alert["message"])
+    for item in alerts:
+        logger.warning("%s: %s", item["kind"], item["message"])
     budget = SearchBudget.resolve(timeout_minutes, max_trials)
     experiment_name = experiment_name or (
         f"automl_forecast_{target_col}_{time.strftime('%Y%m%d-%H%M%S')}"

@@ -14,7 +14,7 @@ from typing import Any
 
 import tracking
 from automl.forecast import plots
-from automl.forecast.backtest import backtest
+from automl.forecast.backtest import backtest, fit_final
 from automl.forecast.data import Panel
 
 logger = logging.getLogger(__name__)
@@ -79,8 +79,25 @@ def trial_params(ctx: ForecastContext, config: dict[str, Any]) -> dict[str, Any]
     return params
 
 
+def refit_winner(ctx: ForecastContext, task: dict[str, Any]) -> dict[str, Any]:
+    """Refit the winning configuration on all data and log it as ``model`` of run ``run_id``."""
+    config = task["config"]
+    model = fit_final(
+        config["family"], config["params"], ctx.panel, ctx.horizon, random_state=ctx.seed, n_jobs=1
+    )
+    info = ctx.client.log_model(
+        task["run_id"], model, "model", None, task="forecast", metadata=task["metadata"]
+    )
+    return {"state": "COMPLETE", "model_uri": info.model_uri}
+
+
 def run_forecast_trial(ctx: ForecastContext, task: dict[str, Any]) -> dict[str, Any]:
-    """Backtest and log one configuration into run ``task["run_id"]``; never raises for a bad fit."""
+    """Backtest and log one configuration into run ``task["run_id"]``; never raises for a bad fit.
+
+    A task with ``"kind": "refit"`` refits the winner on all data instead (see ``refit_winner``).
+    """
+    if task.get("kind") == "refit":
+        return refit_winner(ctx, task)
     run_id, number, config = task["run_id"], task["number"], task["config"]
     client = ctx.client
     timings: dict[str, float] = {}
