@@ -74,6 +74,13 @@ class AutoMLSummary:
         return self.trials[0]
 
     @property
+    def registered_model_uri(self) -> str | None:
+        """``models:/<name>/<version>`` of the registered winner (for forecasts: refit on all
+        data when the budget allowed it), or None when nothing finished."""
+        version = self.registered_model_version
+        return None if version is None else f"models:/{version.name}/{version.version}"
+
+    @property
     def metric_distribution(self) -> pd.Series:
         """Primary validation metric of every finished trial (for a histogram or describe())."""
         return pd.Series(

@@ -163,7 +163,7 @@ def run_automl(
         verbose=False,
     )
     wall = time.perf_counter() - t
-    model = tracking.load_model(f"runs:/{summary.parent_run_id}/model")
+    model = tracking.load_model(summary.registered_model_uri)
     pred = model.predict()
     by_id = {k: g["yhat"].to_numpy() for k, g in pred.groupby("unique_id")}
     best = summary.best_trial

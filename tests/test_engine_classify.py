@@ -80,6 +80,7 @@ def test_classify_tracks_every_trial_and_registers_the_best(cancer):
     np.testing.assert_allclose(registered.predict_proba(X), by_run.predict_proba(X))
     assert set(by_run.predict(X)) <= {"malignant", "benign"}
     assert "cancer" in str(summary) and "rank" in str(summary)
+    assert summary.registered_model_uri == f"models:/cancer/{version.version}"
 
 
 def test_regress_returns_within_its_time_budget(diabetes):

@@ -32,7 +32,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.output and summary.trials:
         import tracking
 
-        model = tracking.load_model(f"runs:/{summary.parent_run_id}/model")
+        model = tracking.load_model(summary.registered_model_uri)
         model.predict().to_csv(args.output, index=False)
         print(f"forecast written to {args.output}")
     return 0
