@@ -221,7 +221,9 @@ class _ForecastSearch:
             self.seen[_config_key(config)] = reply["value"]
             seconds = reply.get("metrics", {}).get("fit_time_seconds", 0.0)
             if reply["value"] <= min(self.seen_values, default=float("inf")):
-                self.refit_estimate = seconds / (N_FOLDS + 1)
+                # a refit is one fit on all data, but per-series model selection and start-up
+                # make it cost about as much as the whole backtest: keep that much back
+                self.refit_estimate = seconds
             self.seen_values.append(reply["value"])
         else:
             self.study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
@@ -347,7 +349,8 @@ class _ForecastSearch:
         }
         try:
             if not executor.idle_count():
-                if self.hard_end == float("inf"):  # no time budget: refit here
+                # Every worker was stopped mid-trial: refit here if the estimate says it fits.
+                if time.monotonic() + self.refit_estimate < self.hard_end:
                     return refit_winner(self.ctx, task)["model_uri"]
                 return None
             executor.submit("refit", task)
