@@ -108,16 +108,13 @@ def _log_plots(ctx: TrialContext, run_id: str, result: fit.FitResult) -> None:
         plots.close(figure)
 
 
-def _log_importance(
-    ctx: TrialContext, run_id: str, pipeline, X: pd.DataFrame, fit_seconds: float
-) -> list[str]:
-    table = importance.shap_importance(ctx.plan, pipeline, X, fit_seconds=fit_seconds)
+def _log_importance(ctx: TrialContext, run_id: str, table: pd.DataFrame) -> list[str]:
+    """Log the SHAP table and its bar chart; return the top features (logged as tags)."""
     ctx.client.log_text(run_id, table.to_csv(index=False), "shap/feature_importance.csv")
     figure = plots.importance_plot(table)
     ctx.client.log_figure(run_id, figure, "shap/feature_importance.png", save_kwargs=_SAVE)
     plots.close(figure)
-    top = [str(f) for f in table["feature"].head(TOP_FEATURES_AS_TAGS)]
-    return top
+    return [str(f) for f in table["feature"].head(TOP_FEATURES_AS_TAGS)]
 
 
 def _params_to_log(ctx: TrialContext, config: dict[str, Any]) -> dict[str, Any]:
@@ -183,10 +180,12 @@ def run_trial(ctx: TrialContext, task: dict[str, Any]) -> dict[str, Any]:
 
     t = time.perf_counter()
     X_val, _ = _features(ctx, "val")
-    top_features = _log_importance(ctx, run_id, pipeline, X_val, result.fit_seconds)
+    table = importance.shap_importance(ctx.plan, pipeline, X_val, fit_seconds=result.fit_seconds)
     timings["shap"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    client.log_metric(run_id, "shap_time_seconds", timings["shap"])
+    top_features = _log_importance(ctx, run_id, table)
     _log_plots(ctx, run_id, result)
     tags = {"automl.trial_state": "COMPLETE", "automl.trial_number": str(number)}
     tags.update({f"shap.top_feature_{i + 1}": f for i, f in enumerate(top_features)})
