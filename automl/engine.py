@@ -497,6 +497,18 @@ def _optuna_storage(url: str) -> optuna.storages.RDBStorage:
     return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
 
 
+@contextlib.contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    """Optuna's per-trial INFO lines would drown the progress bar; our runs record it all."""
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(max(level, optuna.logging.WARNING))
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(level)
+
+
+@_quiet_optuna()
 def run_search(
     dataset: pd.DataFrame | str | os.PathLike,
     *,
@@ -519,42 +531,6 @@ def run_search(
     verbose: bool = True,
 ) -> AutoMLSummary:
     """Search models for ``task`` on ``dataset``; see :func:`automl.classify` for the arguments."""
-    with _quiet_optuna():
-        return _run_search(**locals())
-
-
-@contextlib.contextmanager
-def _quiet_optuna() -> Iterator[None]:
-    """Optuna's per-trial INFO lines would drown the progress bar; our runs record it all."""
-    level = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(max(level, optuna.logging.WARNING))
-    try:
-        yield
-    finally:
-        optuna.logging.set_verbosity(level)
-
-
-def _run_search(
-    dataset: pd.DataFrame | str | os.PathLike,
-    *,
-    task: str,
-    target_col: str,
-    primary_metric: str,
-    timeout_minutes: float | None,
-    max_trials: int | None,
-    exclude_cols: list[str] | None,
-    exclude_frameworks: list[str] | None,
-    imputers: dict[str, Any] | None,
-    pos_label: Any,
-    time_col: str | None,
-    split_col: str | None,
-    sample_weight_col: str | None,
-    experiment_name: str | None,
-    register_model_name: str | None,
-    n_jobs: int | None,
-    seed: int,
-    verbose: bool,
-) -> AutoMLSummary:
     started = time.monotonic()
     t = time.perf_counter()
     frame = data_module.load_dataset(dataset)
@@ -572,14 +548,8 @@ def _run_search(
         time_col=time_col,
         split_col=split_col,
         sample_weight_col=sample_weight_col,
+        n_jobs=n_jobs,
     )
-    if n_jobs is not None and (
-        isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0
-    ):
-        raise data_module.AutoMLInputError(
-            f"n_jobs: expected a positive number of worker processes (or -1 for all cores), "
-            f"got {n_jobs!r}"
-        )
     budget = SearchBudget.resolve(timeout_minutes, max_trials)
     plan, alerts, prepared = make_plan(
         frame,

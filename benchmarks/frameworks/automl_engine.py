@@ -47,10 +47,7 @@ class AutoMLEngine:
         )
         self.n_trials = len(self.summary.trials)
         best = self.summary.best_trial
-        config = getattr(best, "config", None) or {}
-        self.best_model = (
-            str(config.get("family", config)) if isinstance(config, dict) else str(config)
-        )
+        self.best_model = best.model_description
         breakdown = getattr(self.summary, "time_breakdown", None)
         self.time_breakdown = {k: float(v) for k, v in breakdown.items()} if breakdown else None
         self.details = _details(self.summary)
