@@ -166,14 +166,14 @@ def run_trial(ctx: TrialContext, task: dict[str, Any]) -> dict[str, Any]:
     t = time.perf_counter()
     metric_key = f"val_{ctx.plan.primary_metric_key}"
     client.log_batch(run_id, metrics=metrics, params=_params_to_log(ctx, config))
-    model_info = tracking.log_model(
+    model_info = client.log_model(
+        run_id,
         pipeline,
         artifact_path="model",
         input_example=ctx.data.head(5).drop(
             columns=[ctx.plan.target_col, SPLIT_COL, FOLD_COL], errors="ignore"
         ),
         task=ctx.plan.task,
-        run_id=run_id,
         metadata={"model_family": config["family"], "primary_metric": metric_key},
     )
     timings["logging"] = time.perf_counter() - t

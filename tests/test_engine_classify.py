@@ -157,3 +157,22 @@ def test_rerunning_an_experiment_resumes_its_optuna_study(diabetes):
     later = lambda s: {t.model_description for t in s.all_trials if t.number > 0}  # noqa: E731
     assert not later(first) & later(second)
     assert second.registered_model_version.version == 2
+
+
+def test_trials_log_into_the_store_chosen_with_set_tracking_uri(diabetes, tmp_path):
+    # The worker processes must use the search's store, not their own default one.
+    store = tmp_path / "elsewhere" / "team.db"
+    store.parent.mkdir()
+    tracking.set_tracking_uri(f"sqlite:///{store}")
+    summary = automl.regress(
+        diabetes,
+        target_col="target",
+        max_trials=3,
+        timeout_minutes=10,
+        experiment_name="elsewhere",
+        verbose=False,
+    )
+    assert [t.state for t in summary.all_trials] == ["COMPLETE"] * 3
+    assert not (tmp_path / "automl-runs").exists()
+    model = automl.load_model(summary.best_trial.run_id)
+    assert len(model.predict(diabetes.drop(columns="target").head(4))) == 4
