@@ -32,7 +32,7 @@ from automl.executor import TaskResult, TrialExecutor
 from automl.plan import DataPlan, make_plan
 from automl.progress import SearchProgress
 from automl.summary import AutoMLSummary, TrialInfo
-from automl.trial import TrialContext, run_trial
+from automl.trial import CHARTED_TOP_K, TrialContext, run_trial
 
 logger = logging.getLogger("automl")
 
@@ -304,6 +304,7 @@ class _Search:
         self.study.tell(trial.optuna_trial, value, state=state)
 
     def task(self, trial: _Trial, prunable: bool = True) -> dict[str, Any]:
+        done = self.finished()
         return {
             "run_id": trial.run_id,
             "number": trial.number,
@@ -311,6 +312,10 @@ class _Search:
             "optuna_trial_id": trial.optuna_trial._trial_id
             if prunable and trial.optuna_trial is not None
             else None,
+            "chart_if_better_than": done[CHARTED_TOP_K - 1].evaluation_metric_score
+            if len(done) >= CHARTED_TOP_K
+            else None,
+            "greater_is_better": self.metric.greater_is_better,
         }
 
     def record(self, trial: _Trial, result: TaskResult) -> None:

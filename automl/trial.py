@@ -24,6 +24,10 @@ logger = logging.getLogger(__name__)
 SPLIT_COL = "_automl_split"
 FOLD_COL = "_automl_fold"
 TOP_FEATURES_AS_TAGS = 5
+# Charts (evaluation plots, the SHAP bar chart) cost more than many fits on small data: they are
+# drawn for trials that enter the leaderboard's top this-many when they finish. Every trial keeps
+# its metrics, model, SHAP table and notebook.
+CHARTED_TOP_K = 5
 # automl.plots lays its figures out itself: no tight bounding box (a second draw pass) needed.
 _SAVE = {"dpi": 80}
 
@@ -108,13 +112,22 @@ def _log_plots(ctx: TrialContext, run_id: str, result: fit.FitResult) -> None:
         plots.close(figure)
 
 
-def _log_importance(ctx: TrialContext, run_id: str, table: pd.DataFrame) -> list[str]:
-    """Log the SHAP table and its bar chart; return the top features (logged as tags)."""
+def _log_importance(ctx: TrialContext, run_id: str, table: pd.DataFrame, chart: bool) -> list[str]:
+    """Log the SHAP table (and its bar chart); return the top features (logged as tags)."""
     ctx.client.log_text(run_id, table.to_csv(index=False), "shap/feature_importance.csv")
-    figure = plots.importance_plot(table)
-    ctx.client.log_figure(run_id, figure, "shap/feature_importance.png", save_kwargs=_SAVE)
-    plots.close(figure)
+    if chart:
+        figure = plots.importance_plot(table)
+        ctx.client.log_figure(run_id, figure, "shap/feature_importance.png", save_kwargs=_SAVE)
+        plots.close(figure)
     return [str(f) for f in table["feature"].head(TOP_FEATURES_AS_TAGS)]
+
+
+def _charted(task: dict[str, Any], value: float) -> bool:
+    """Whether this trial gets charts: it beats the leaderboard's k-th best (or there is none)."""
+    bar = task.get("chart_if_better_than")
+    if bar is None:
+        return True
+    return value > bar if task.get("greater_is_better", True) else value < bar
 
 
 def _params_to_log(ctx: TrialContext, config: dict[str, Any]) -> dict[str, Any]:
@@ -185,9 +198,13 @@ def run_trial(ctx: TrialContext, task: dict[str, Any]) -> dict[str, Any]:
 
     t = time.perf_counter()
     client.log_metric(run_id, "shap_time_seconds", timings["shap"])
-    top_features = _log_importance(ctx, run_id, table)
-    _log_plots(ctx, run_id, result)
+    charted = _charted(task, metrics[metric_key])
+    top_features = _log_importance(ctx, run_id, table, chart=charted)
     tags = {"automl.trial_state": "COMPLETE", "automl.trial_number": str(number)}
+    if charted:
+        _log_plots(ctx, run_id, result)
+    else:
+        tags["automl.charts"] = f"not drawn: outside the top {CHARTED_TOP_K} when it finished"
     tags.update({f"shap.top_feature_{i + 1}": f for i, f in enumerate(top_features)})
     client.log_batch(run_id, tags=tags)
     timings["logging"] += time.perf_counter() - t

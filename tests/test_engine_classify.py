@@ -176,3 +176,33 @@ def test_trials_log_into_the_store_chosen_with_set_tracking_uri(diabetes, tmp_pa
     assert not (tmp_path / "automl-runs").exists()
     model = automl.load_model(summary.best_trial.run_id)
     assert len(model.predict(diabetes.drop(columns="target").head(4))) == 4
+
+
+def test_charts_are_drawn_for_trials_entering_the_top_five(diabetes):
+    # A split column means holdout validation: no pruning, so every trial completes.
+    parts = np.resize(["train", "train", "train", "val", "test"], len(diabetes))
+    summary = automl.regress(
+        diabetes.assign(part=parts),
+        target_col="target",
+        split_col="part",
+        max_trials=14,
+        timeout_minutes=10,
+        n_jobs=1,  # one trial at a time: each knows the leaderboard of all before it
+        experiment_name="charts",
+        verbose=False,
+    )
+    assert len(summary.trials) > 5
+    # every trial has its SHAP table; charts for trials entering the top 5 (always the winner)
+    client = tracking.TrackingClient()
+    charted = []
+    for trial in summary.trials:
+        files = {a.path for a in client.list_artifacts(trial.run_id, "shap")}
+        assert "shap/feature_importance.csv" in files
+        has_chart = "shap/feature_importance.png" in files
+        tags = client.get_run(trial.run_id).data.tags
+        assert has_chart != ("automl.charts" in tags), (trial.number, tags.get("automl.charts"))
+        if has_chart:
+            charted.append(trial.number)
+            assert client.list_artifacts(trial.run_id, "plots")
+    assert summary.best_trial.number in charted
+    assert len(charted) < len(summary.trials)
