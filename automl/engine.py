@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import statistics
 import tempfile
 import time
 import warnings
@@ -89,6 +90,14 @@ def _model_description(config: dict[str, Any], width: int = 90) -> str:
     )
     text = f"{config['family']}({params})"
     return text if len(text) <= width else text[: width - 4] + "...)"
+
+
+def _size_ratio(params: dict[str, Any], seen: dict[str, Any]) -> float:
+    """How much bigger ``params`` is than a finished trial's ``seen`` (tree counts of forests)."""
+    new, old = params.get("n_estimators"), seen.get("n_estimators")
+    if params.get("early_stopping_rounds") or not new or not old:
+        return 1.0  # boosting: early stopping decides the rounds
+    return float(new) / float(old)
 
 
 def _default_experiment_name(task: str, target_col: str) -> str:
@@ -254,14 +263,27 @@ class _Search:
         limit = self.budget.max_trials
         return limit is None or self.next_number < limit
 
-    def new_trial(self, ask_optuna: bool = True) -> _Trial:
-        """Take the next configuration (portfolio first, then Optuna's) and open its run."""
+    def new_trial(self, ask_optuna: bool = True, time_left: float = float("inf")) -> _Trial | None:
+        """Take the next configuration (portfolio first, then Optuna's) and open its run.
+
+        Configurations expected to outlast ``time_left`` are not started: a default is dropped,
+        and Optuna is steered to a family that fits. ``None`` when no family is expected to fit.
+        """
         if ask_optuna:
             self._skip_defaults_already_run()
+        while self.portfolio and self.estimated_seconds(self.portfolio[0]) > time_left:
+            self.portfolio.pop(0)
         default = self.portfolio.pop(0) if self.portfolio else None
         optuna_trial = None
         if ask_optuna or default is None:
-            optuna_trial = self._ask(default)
+            family = None
+            if default is None:
+                fitting = self._families_that_fit(time_left)
+                if not fitting:
+                    return None
+                if len(fitting) < len(self.families):
+                    family = self._preferred_family(fitting)
+            optuna_trial = self._ask(default, family)
             config = default or families.suggest(optuna_trial, self.plan, self.families)
         else:
             config = default
@@ -274,6 +296,44 @@ class _Search:
             tags={"automl.role": "trial", "automl.trial_number": str(number)},
         )
         return _Trial(number, run.info.run_id, config, optuna_trial)
+
+    def estimated_seconds(self, config: dict[str, Any]) -> float:
+        """How long a trial of ``config`` is expected to take, from the trials seen so far.
+
+        The median duration of finished trials of its family (forests scaled by their tree
+        count); without one, the longest a trial of the family has already run (killed or still
+        running) is a lower bound. 0 when nothing is known: unknown families are tried.
+        """
+        family = config["family"]
+        finished = [
+            t.duration * _size_ratio(config["params"], t.params)
+            for t in self.trials
+            if t.state == "COMPLETE" and t.params["model_family"] == family
+        ]
+        if finished:
+            return statistics.median(finished)
+        now = time.monotonic()
+        seen = [
+            t.duration
+            for t in self.trials
+            if t.state == "KILLED" and t.params["model_family"] == family
+        ]
+        seen += [now - t.started for t in self.in_flight.values() if t.config["family"] == family]
+        return max(seen, default=0.0)
+
+    def _families_that_fit(self, time_left: float) -> list[str]:
+        return [
+            f
+            for f in self.families
+            if self.estimated_seconds({"family": f, "params": {}}) <= time_left
+        ]
+
+    def _preferred_family(self, fitting: list[str]) -> str:
+        """Of the families that fit, the one with the best trial so far; else the quickest."""
+        for trial in self.finished():
+            if trial.params["model_family"] in fitting:
+                return trial.params["model_family"]
+        return min(fitting, key=lambda f: self.estimated_seconds({"family": f, "params": {}}))
 
     def _skip_defaults_already_run(self) -> None:
         """When an experiment is resumed, its study already holds some portfolio results."""
@@ -289,10 +349,13 @@ class _Search:
             c for c in self.portfolio if families.to_optuna_params(c, self.plan) not in done
         ]
 
-    def _ask(self, default: dict[str, Any] | None) -> optuna.trial.Trial:
-        """An Optuna trial; for a portfolio default, one that records exactly its values."""
+    def _ask(self, default: dict[str, Any] | None, family: str | None = None) -> optuna.trial.Trial:
+        """An Optuna trial; for a portfolio default, one that records exactly its values; with
+        ``family``, one of that family (the sampler chooses its hyperparameters)."""
         if default is not None:
             self.study.enqueue_trial(families.to_optuna_params(default, self.plan))
+        elif family:
+            self.study.enqueue_trial({"family": family}, skip_if_exists=False)
         optuna_trial = self.study.ask()
         families.suggest(optuna_trial, self.plan, self.families)
         return optuna_trial
@@ -417,14 +480,22 @@ class _Search:
                     break
                 if not self.in_flight and now >= self.deadline and have_result:
                     break
+                nothing_fits = False
                 while (
                     executor.idle_count()
                     and self.trials_left()
                     and (self.next_number == 0 or now < self.deadline - _MIN_START_S)
                 ):
-                    trial = self.new_trial()
+                    time_left = float("inf") if self.next_number == 0 else self.deadline - now
+                    trial = self.new_trial(time_left=time_left)
+                    if trial is None:
+                        nothing_fits = True
+                        break
                     self.in_flight[trial.number] = trial
                     executor.submit(trial.number, self.task(trial, prunable=trial.number > 0))
+                if nothing_fits and not self.in_flight and have_result:
+                    logger.info("no model family is expected to finish in the time left: done")
+                    break
                 for result in executor.results(timeout=0.2):
                     self.record(self.in_flight.pop(result.key), result)
                 progress.update(len(self.trials), len(self.in_flight), *self.best())
