@@ -273,3 +273,38 @@ def test_exclude_frameworks_keeps_the_baselines():
     assert portfolio(["theta"], 12, 6) == [
         {"family": "theta", "params": {"theta": 2.0, "deseasonalize": True}}
     ]
+
+
+def test_lightgbm_caps_its_lags_by_the_histories_instead_of_failing():
+    # 30 points per series: 36 lags exceed every history, yet the model fits and forecasts
+    df = _multi_series(3, n=30)
+    panel, _ = prepare_panel(
+        df, target_col="sales", time_col="date", horizon=6, identity_col="store"
+    )
+    params = {"n_lags": 36, "n_estimators": 30, "num_leaves": 4, "min_child_samples": 5}
+    model = ForecastModel("lightgbm", params, horizon=6).fit(panel)
+    assert model.global_.n_lags == 29 and model.n_fallback_ == 0
+    assert model.predict()["yhat"].notna().all()
+    # a fitted model keeps its capped lags through pickling (what the registry stores)
+    assert pickle.loads(pickle.dumps(model)).global_.n_lags == 29
+
+
+def test_heuristic_ets_start_matches_the_estimated_one_and_covers_short_series():
+    from automl.forecast.local import ets
+
+    y = _airline_like(72)
+    fast = ets(y, 12, 12, trend="add_damped", seasonal="mul", init="heuristic")
+    slow = ets(y, 12, 12, trend="add_damped", seasonal="mul", init="estimated")
+    assert np.max(np.abs(fast.mean / slow.mean - 1)) < 0.05
+    # 14 points are too few for the heuristic seasonal start: the states are estimated instead
+    short = ets(y[:14], 4, 4, trend="add_damped", seasonal="add", init="heuristic")
+    assert np.all(np.isfinite(short.mean))
+
+
+def test_portfolio_tries_the_likeliest_winners_first():
+    from automl.forecast.families import available_families, portfolio
+
+    names = available_families(None, season_length=12)
+    assert [c["family"] for c in portfolio(names, 12, 18)][:3] == [
+        "seasonal_naive", "theta", "ensemble",
+    ]  # fmt: skip

@@ -86,11 +86,17 @@ def _lightgbm(trial: optuna.Trial, m: int, horizon: int) -> dict:
     }
 
 
+# The order is the portfolio's: with a short budget only the first few defaults are tried, so the
+# families most likely to win come first. Seasonal naive is the baseline that runs while the
+# workers start. Theta is next: strong on monthly data at a fraction of a second for 50 series,
+# a safety net when the budget is too short for anything else. The Theta/ETS/seasonal-naive
+# combination follows, the most accurate default on the M3 monthly and Tourism quarterly
+# benchmark sets (Theta alone loses to ETS on Tourism) at about 10 times Theta's fit time.
+# Naive and drift rarely beat seasonal naive on seasonal data and come last.
 FAMILIES: dict[str, ForecastFamily] = {
     f.name: f
     for f in (
         ForecastFamily("seasonal_naive", "baseline", _no_params, lambda m, h: {}),
-        ForecastFamily("naive", "baseline", _no_params, lambda m, h: {}),
         ForecastFamily(
             "theta", "statsmodels", _theta, lambda m, h: {"theta": 2.0, "deseasonalize": True}
         ),
@@ -106,14 +112,15 @@ FAMILIES: dict[str, ForecastFamily] = {
             _lightgbm,
             lambda m, h: {"n_lags": _lgbm_lags(m, h), "objective": "l1"},
         ),
-        ForecastFamily("stl", "statsmodels", _stl, lambda m, h: {"model": "ets", "robust": False}),
-        ForecastFamily("drift", "baseline", _no_params, lambda m, h: {}),
         ForecastFamily(
             "arima",
             "statsmodels",
             _arima,
             lambda m, h: {"max_p": 2, "max_q": 2, "seasonal": "deseasonalize", "criterion": "aicc"},
         ),
+        ForecastFamily("stl", "statsmodels", _stl, lambda m, h: {"model": "ets", "robust": False}),
+        ForecastFamily("naive", "baseline", _no_params, lambda m, h: {}),
+        ForecastFamily("drift", "baseline", _no_params, lambda m, h: {}),
     )
 }
 
@@ -140,7 +147,7 @@ def available_families(exclude_frameworks: list[str] | None, season_length: int)
 
 
 def portfolio(names: list[str], season_length: int, horizon: int) -> list[dict]:
-    """Strong default configurations, cheapest and most reliable first."""
+    """Strong default configurations, in ``FAMILIES`` order (the likeliest winners first)."""
     return [{"family": n, "params": FAMILIES[n].defaults(season_length, horizon)} for n in names]
 
 

@@ -43,7 +43,20 @@ class GlobalLGBM:
 
     @property
     def n_lags(self) -> int:
-        return int(self.params["n_lags"])
+        """The lags in use: ``params["n_lags"]``, capped by the histories at ``fit``."""
+        return int(getattr(self, "n_lags_", self.params["n_lags"]))
+
+    @staticmethod
+    def usable_lags(requested: int, lengths: list[int]) -> int:
+        """``requested`` capped so that at least half of the series are longer than it.
+
+        A series no longer than the lags gives no training row and is forecast by the baseline;
+        when the lags exceed every history (short series, or early backtest cutoffs) the model
+        would have nothing to learn from. Fewer lags degrade it gracefully instead.
+        """
+        if not lengths:
+            return requested
+        return max(2, min(requested, int(np.median(lengths)) - 1))
 
     @property
     def windows(self) -> list[int]:
@@ -70,6 +83,7 @@ class GlobalLGBM:
     def fit(self, values: list[np.ndarray], starts: np.ndarray) -> GlobalLGBM:
         import lightgbm as lgb
 
+        self.n_lags_ = self.usable_lags(int(self.params["n_lags"]), [len(y) for y in values])
         L = self.n_lags
         cap = int(self.params["max_samples_per_series"])
         X_parts, y_parts = [], []

@@ -98,6 +98,7 @@ class _ForecastSearch:
         self.seen: dict[str, float | None] = {}
         self.seen_values: list[float] = []
         self.refit_estimate = 0.0
+        self.family_seconds: dict[str, float] = {}
         reserve = max(_RESERVE_MIN_S, _RESERVE_SHARE * (budget.timeout_s or 0.0))
         self.deadline = started + budget.timeout_s - reserve if budget.timeout_s else float("inf")
         # The promised end: budget plus max(2 %, 5 s), less the time to log and register.
@@ -227,7 +228,25 @@ class _ForecastSearch:
             self.seen_values.append(reply["value"])
         else:
             self.study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
+        family = config["family"]
+        self.family_seconds[family] = max(duration, self.family_seconds.get(family, 0.0))
         self._add(trial, reply["state"], reply.get("metrics", {}), duration, reply)
+
+    def expected_seconds(self) -> float:
+        """How long the next trial will likely take: its family's slowest trial so far, or the
+        slowest trial of any family when the family is new or not known before Optuna asks.
+
+        Near the deadline a trial that cannot finish is not started: it would be killed
+        unfinished, and with it the warm worker that would otherwise refit the winner at once.
+        """
+        slowest = max(self.family_seconds.values(), default=0.0)
+        if self.portfolio:
+            return self.family_seconds.get(self.portfolio[0]["family"], slowest)
+        return slowest
+
+    def can_start(self, deadline: float) -> bool:
+        """Whether a new trial would likely finish before ``deadline``."""
+        return time.monotonic() < deadline - max(_MIN_START_S, self.expected_seconds())
 
     def _add(self, trial: tuple, state: str, metrics: dict, duration: float, reply: dict) -> None:
         number, run_id, config, _, _ = trial
@@ -285,11 +304,11 @@ class _ForecastSearch:
                 now = time.monotonic()
                 # keep back the time the current winner needs to be refit on all data
                 deadline = self.deadline - self.refit_estimate
-                if now >= deadline or (not self.trials_left() and not self.in_flight):
-                    break
-                while (
-                    executor.idle_count() and self.trials_left() and now < deadline - _MIN_START_S
+                if now >= deadline or (
+                    not self.in_flight and (not self.trials_left() or not self.can_start(deadline))
                 ):
+                    break
+                while executor.idle_count() and self.trials_left() and self.can_start(deadline):
                     trial = self.new_trial()
                     self.in_flight[trial[0]] = trial
                     executor.submit(trial[0], self.task(trial))

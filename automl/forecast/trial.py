@@ -152,7 +152,7 @@ def run_forecast_trial(ctx: ForecastContext, task: dict[str, Any]) -> dict[str, 
         figure = plots.forecast_plot(
             result.model, ctx.panel, ctx.horizon, f"trial {number}: {config['family']}"
         )
-        client.log_figure(run_id, figure, "plots/test_forecast.png")
+        client.log_figure(run_id, figure, "plots/test_forecast.png", save_kwargs=plots.SAVE_KWARGS)
         plots.close(figure)
     except Exception as exc:  # noqa: BLE001 - a plot failure does not void the trial
         logger.warning("trial %s: forecast plot failed: %s", number, exc)
