@@ -45,10 +45,14 @@ _GRACE_MIN_S, _GRACE_SHARE, _WRAP_UP_S = 5.0, 0.02, 1.5
 # Do not start a new trial in the last seconds of the budget: it would only be killed.
 _MIN_START_S = 1.0
 # With budgets this small on data this small, the baseline runs in this process, before the
-# workers start; otherwise it is the first task of a worker like any other trial.
-_IN_PROCESS_BASELINE_ROWS = 20_000
+# workers start. Otherwise, on data this small, this process runs the cheap defaults (linear
+# baseline, decision tree) itself while the workers are still importing their libraries.
+_IN_PROCESS_ROWS = 20_000
 _IN_PROCESS_BASELINE_MAX_BUDGET_S = 30.0
 _BASELINE_FAMILIES = ("logistic_regression", "linear_regression")
+_CHEAP_FAMILIES = (*_BASELINE_FAMILIES, "decision_tree")
+# The run tag that says a trial ran in the search's own process rather than in a worker.
+RAN_IN_TAG = "automl.ran_in"
 
 
 @dataclass
@@ -145,6 +149,7 @@ class _Search:
         workers = min(self.n_workers, budget.max_trials or self.n_workers)
         self.executor = TrialExecutor(workers, self.threads)
         self._defaults_checked = False
+        self.in_process_seconds = 0.0
         self.timings: dict[str, float] = {}
         self.trials: list[TrialInfo] = []
         self.in_flight: dict[int, _Trial] = {}
@@ -167,6 +172,7 @@ class _Search:
         if experiment is None:
             experiment_id = self.client.create_experiment(self.experiment_name)
             experiment = self.client.get_experiment(experiment_id)
+            self._defaults_checked = True  # a new experiment: no study results to skip
         self.experiment = experiment
         parent = self.client.create_run(
             experiment.experiment_id,
@@ -287,13 +293,18 @@ class _Search:
             config = default or families.suggest(optuna_trial, self.plan, self.families)
         else:
             config = default
+        return self._open_trial(config, optuna_trial)
+
+    def _open_trial(
+        self, config: dict[str, Any], optuna_trial: optuna.trial.Trial | None, **tags: str
+    ) -> _Trial:
         number = self.next_number
         self.next_number += 1
         run = self.client.create_run(
             self.experiment.experiment_id,
             run_name=f"trial-{number:03d}-{config['family']}",
             parent_run_id=self.parent_run_id,
-            tags={"automl.role": "trial", "automl.trial_number": str(number)},
+            tags={"automl.role": "trial", "automl.trial_number": str(number), **tags},
         )
         return _Trial(number, run.info.run_id, config, optuna_trial)
 
@@ -454,10 +465,12 @@ class _Search:
         """Hand trials to idle workers until a budget is spent; kill what runs at the deadline.
 
         The first trial is the cheapest baseline; with a tiny budget on small data it runs in
-        this process before the workers start, otherwise in a worker (started, by
-        ``start_workers``, while the data was being prepared). Until some trial has finished,
-        the deadline stretches into the promised slack so that even a tiny budget yields one
-        model.
+        this process before the workers start. Otherwise the workers were started (by
+        ``start_workers``) while the data was being prepared, and until one of them is ready
+        this process runs the cheap defaults itself (small data only), so that the seconds a
+        worker spends importing its libraries are not lost to the search. Until some trial has
+        finished, the deadline stretches into the promised slack so that even a tiny budget
+        yields one model.
         """
         progress = SearchProgress(
             self.budget.timeout_s, self.metric.key, enabled=self.verbose, started=self.started
@@ -466,7 +479,7 @@ class _Search:
         try:
             if self.baseline_in_process():
                 # Workers start after it: on few cores they would only slow the baseline down.
-                self.run_baseline_here()
+                self.run_here(self.new_trial(ask_optuna=False))
                 if not self.trials_left() or time.monotonic() >= self.deadline - _MIN_START_S:
                     return
                 executor.start()
@@ -496,7 +509,8 @@ class _Search:
                 if nothing_fits and not self.in_flight and have_result:
                     logger.info("no model family is expected to finish in the time left: done")
                     break
-                for result in executor.results(timeout=0.2):
+                ran_here = self.run_cheap_trial_while_workers_boot()
+                for result in executor.results(timeout=0.0 if ran_here else 0.2):
                     self.record(self.in_flight.pop(result.key), result)
                 progress.update(len(self.trials), len(self.in_flight), *self.best())
         finally:
@@ -504,7 +518,7 @@ class _Search:
             self.timings["worker_busy"] = executor.busy_seconds
             if executor.started_at:
                 self.worker_capacity = executor.n_workers * (time.monotonic() - executor.started_at)
-            self.timings["worker_busy"] += getattr(self, "baseline_seconds", 0.0)
+            self.timings["worker_busy"] += self.in_process_seconds
             progress.close(len(self.trials), *self.best())
 
     def start_workers(self) -> None:
@@ -518,15 +532,51 @@ class _Search:
         return (
             timeout is not None
             and timeout <= _IN_PROCESS_BASELINE_MAX_BUDGET_S
-            and len(self.prepared) <= _IN_PROCESS_BASELINE_ROWS
+            and len(self.prepared) <= _IN_PROCESS_ROWS
         )
 
-    def run_baseline_here(self) -> None:
-        trial = self.new_trial(ask_optuna=False)
+    def run_cheap_trial_while_workers_boot(self) -> bool:
+        """Run the next cheap default here if every worker is still starting; True if one ran.
+
+        A worker needs seconds to import its libraries, which this process has done already.
+        Only cheap models on small data run here, so that the search is never held up long
+        once a worker is ready.
+        """
+        executor = self.executor
+        if executor.idle_count() or not executor.booting_count() or not self.trials_left():
+            return False
+        if len(self.prepared) > _IN_PROCESS_ROWS:
+            return False
+        self._skip_defaults_already_run()
+        # the first default of each cheap family: the workers bring the stronger models
+        config = next(
+            (
+                c
+                for c in self.portfolio
+                if c["family"] in _CHEAP_FAMILIES
+                and not any(t.params["model_family"] == c["family"] for t in self.trials)
+            ),
+            None,
+        )
+        if config is None:
+            return False
+        if time.monotonic() + self.estimated_seconds(config) >= self.deadline - _MIN_START_S:
+            return False
+        self.portfolio.remove(config)
+        self.run_here(self._open_trial(config, None, **{RAN_IN_TAG: "search process"}))
+        return True
+
+    def run_here(self, trial: _Trial) -> None:
+        """Run ``trial`` in this process (Optuna is told when its study exists)."""
         started = time.monotonic()
-        reply = run_trial(self.context(), self.task(trial, prunable=False))
-        self.baseline_seconds = time.monotonic() - started
-        self.record(trial, TaskResult(key=trial.number, ok=True, value=reply))
+        try:
+            reply = run_trial(self.context(), self.task(trial, prunable=False))
+        except Exception as exc:  # noqa: BLE001 - recorded as the trial's failure, as in a worker
+            result = TaskResult(key=trial.number, ok=False, error=f"{type(exc).__name__}: {exc}")
+        else:
+            result = TaskResult(key=trial.number, ok=True, value=reply)
+        self.in_process_seconds += time.monotonic() - started
+        self.record(trial, result)
 
     # -- wrap up ----------------------------------------------------------------------------
     def register_winner(self) -> Any:

@@ -101,6 +101,10 @@ class TrialExecutor:
     def idle_count(self) -> int:
         return sum(1 for w in self._workers if w.ready and w.task_key is None)
 
+    def booting_count(self) -> int:
+        """Workers still starting (importing their libraries), not yet ready for a task."""
+        return sum(1 for w in self._workers if not w.ready and w.process.poll() is None)
+
     def alive_count(self) -> int:
         return sum(1 for w in self._workers if w.process.poll() is None)
 

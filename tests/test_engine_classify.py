@@ -12,6 +12,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes
 import automl
 import registry
 import tracking
+from automl.engine import RAN_IN_TAG
 
 pytestmark = pytest.mark.xdist_group("engine")
 
@@ -206,3 +207,31 @@ def test_charts_are_drawn_for_trials_entering_the_top_five(diabetes):
             assert client.list_artifacts(trial.run_id, "plots")
     assert summary.best_trial.number in charted
     assert len(charted) < len(summary.trials)
+
+
+def test_cheap_defaults_run_in_the_search_process_while_the_workers_start(diabetes):
+    # A worker needs seconds to import its libraries; the search process has them already and
+    # runs the linear baseline (and the decision tree) itself meanwhile.
+    summary = automl.regress(
+        diabetes,
+        target_col="target",
+        max_trials=5,
+        timeout_minutes=2,
+        n_jobs=1,
+        experiment_name="while-workers-start",
+        verbose=False,
+    )
+    assert [t.state for t in summary.all_trials] == ["COMPLETE"] * 5
+    client = tracking.TrackingClient()
+    ran_in = {
+        t.number: client.get_run(t.run_id).data.tags.get(RAN_IN_TAG) for t in summary.all_trials
+    }
+    first = summary.all_trials[0]
+    assert ran_in[0] == "search process" and first.params["model_family"] == "linear_regression"
+    assert None in ran_in.values()  # the others ran in the worker
+    here = [t for t in summary.all_trials if ran_in[t.number]]
+    assert {t.params["model_family"] for t in here} <= {"linear_regression", "decision_tree"}
+    # a trial run here is tracked like any other: model, notebook, Optuna verdict
+    model = automl.load_model(first.run_id)
+    assert len(model.predict(diabetes.drop(columns="target").head(3))) == 3
+    assert first.notebook_path and client.get_run(first.run_id).data.tags["automl.optuna_trial"]
