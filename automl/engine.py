@@ -33,7 +33,7 @@ from automl.executor import TaskResult, TrialExecutor
 from automl.plan import DataPlan, make_plan
 from automl.progress import SearchProgress
 from automl.summary import AutoMLSummary, TrialInfo
-from automl.trial import CHARTED_TOP_K, TrialContext, run_trial
+from automl.trial import CHARTED_TOP_K, SPLIT_COL, TrialContext, run_trial
 
 logger = logging.getLogger("automl")
 
@@ -44,6 +44,8 @@ _RESERVE_MIN_S, _RESERVE_SHARE = 0.5, 0.015
 _GRACE_MIN_S, _GRACE_SHARE, _WRAP_UP_S = 5.0, 0.02, 1.5
 # Do not start a new trial in the last seconds of the budget: it would only be killed.
 _MIN_START_S = 1.0
+# Besides the fit itself, refitting the holdout winner scores it and logs its model.
+_REFIT_OVERHEAD_S = 1.0
 # With budgets this small on data this small, the baseline runs in this process, before the
 # workers start. Otherwise, on data this small, this process runs the cheap defaults (linear
 # baseline, decision tree) itself while the workers are still importing their libraries.
@@ -150,6 +152,9 @@ class _Search:
         self.executor = TrialExecutor(workers, self.threads)
         self._defaults_checked = False
         self.in_process_seconds = 0.0
+        # Holdout winners are refit on train+val at the end: the search keeps that time back.
+        self.refit_estimate = 0.0
+        self.refit_model_uri: str | None = None
         self.timings: dict[str, float] = {}
         self.trials: list[TrialInfo] = []
         self.in_flight: dict[int, _Trial] = {}
@@ -412,6 +417,19 @@ class _Search:
         else:
             self._tell(trial, state=optuna.trial.TrialState.FAIL)
         self._add_info(trial, state, reply.get("metrics", {}), reply["config"], duration, reply)
+        holdout = self.plan.validation == "holdout"
+        if state == "COMPLETE" and holdout and self.finished()[0].run_id == trial.run_id:
+            # a new winner: keep back the time to refit it, unless that time has passed already
+            seconds = self._refit_seconds(reply["metrics"])
+            self.refit_estimate = seconds if time.monotonic() + seconds < self.deadline else 0.0
+
+    def _refit_seconds(self, trial_metrics: dict[str, float]) -> float:
+        """Expected duration of refitting a trial on train+val: its fit scaled by the rows."""
+        parts = self.prepared[SPLIT_COL].value_counts()
+        rows = max(1, int(parts.get("train", 0)))
+        scale = (rows + int(parts.get("val", 0))) / rows
+        fit_seconds = trial_metrics.get("fit_time_seconds", 0.0) * scale
+        return fit_seconds + trial_metrics.get("predict_time_seconds", 0.0) + _REFIT_OVERHEAD_S
 
     def _add_info(
         self,
@@ -475,51 +493,123 @@ class _Search:
         progress = SearchProgress(
             self.budget.timeout_s, self.metric.key, enabled=self.verbose, started=self.started
         )
-        executor = self.executor
         try:
-            if self.baseline_in_process():
-                # Workers start after it: on few cores they would only slow the baseline down.
-                self.run_here(self.new_trial(ask_optuna=False))
-                if not self.trials_left() or time.monotonic() >= self.deadline - _MIN_START_S:
-                    return
-                executor.start()
-            executor.send_setup(self.context().to_setup())
-            while True:
-                now = time.monotonic()
-                have_result = any(t.state == "COMPLETE" for t in self.trials)
-                if now >= (self.deadline if have_result else self.grace_deadline):
-                    break
-                if not self.in_flight and not self.trials_left():
-                    break
-                if not self.in_flight and now >= self.deadline and have_result:
-                    break
-                nothing_fits = False
-                while (
-                    executor.idle_count()
-                    and self.trials_left()
-                    and (self.next_number == 0 or now < self.deadline - _MIN_START_S)
-                ):
-                    time_left = float("inf") if self.next_number == 0 else self.deadline - now
-                    trial = self.new_trial(time_left=time_left)
-                    if trial is None:
-                        nothing_fits = True
-                        break
-                    self.in_flight[trial.number] = trial
-                    executor.submit(trial.number, self.task(trial, prunable=trial.number > 0))
-                if nothing_fits and not self.in_flight and have_result:
-                    logger.info("no model family is expected to finish in the time left: done")
-                    break
-                ran_here = self.run_cheap_trial_while_workers_boot()
-                for result in executor.results(timeout=0.0 if ran_here else 0.2):
-                    self.record(self.in_flight.pop(result.key), result)
-                progress.update(len(self.trials), len(self.in_flight), *self.best())
+            self._search(progress)
+        except BaseException:
+            self.executor.kill(on_killed=self.mark_killed)
+            self._account_workers()
+            raise
         finally:
-            executor.kill(on_killed=self.mark_killed)
-            self.timings["worker_busy"] = executor.busy_seconds
-            if executor.started_at:
-                self.worker_capacity = executor.n_workers * (time.monotonic() - executor.started_at)
-            self.timings["worker_busy"] += self.in_process_seconds
             progress.close(len(self.trials), *self.best())
+        # Trials still running at the deadline are stopped; idle workers stay for the refit.
+        self.executor.cancel_running(on_killed=self.mark_killed)
+
+    def _search(self, progress: SearchProgress) -> None:
+        executor = self.executor
+        if self.baseline_in_process():
+            # Workers start after it: on few cores they would only slow the baseline down.
+            self.run_here(self.new_trial(ask_optuna=False))
+            if not self.trials_left() or time.monotonic() >= self.deadline - _MIN_START_S:
+                return
+            executor.start()
+        executor.send_setup(self.context().to_setup())
+        while True:
+            now = time.monotonic()
+            # the time a holdout winner needs to be refit on train+val is kept back
+            deadline = self.deadline - self.refit_estimate
+            have_result = any(t.state == "COMPLETE" for t in self.trials)
+            if now >= (deadline if have_result else self.grace_deadline):
+                break
+            if not self.in_flight and not self.trials_left():
+                break
+            nothing_fits = False
+            while (
+                executor.idle_count()
+                and self.trials_left()
+                and (self.next_number == 0 or now < deadline - _MIN_START_S)
+            ):
+                time_left = float("inf") if self.next_number == 0 else deadline - now
+                trial = self.new_trial(time_left=time_left)
+                if trial is None:
+                    nothing_fits = True
+                    break
+                self.in_flight[trial.number] = trial
+                executor.submit(trial.number, self.task(trial, prunable=trial.number > 0))
+            if nothing_fits and not self.in_flight and have_result:
+                logger.info("no model family is expected to finish in the time left: done")
+                break
+            ran_here = self.run_cheap_trial_while_workers_boot()
+            for result in executor.results(timeout=0.0 if ran_here else 0.2):
+                self.record(self.in_flight.pop(result.key), result)
+            progress.update(len(self.trials), len(self.in_flight), *self.best())
+
+    def _account_workers(self) -> None:
+        """Worker time for the breakdown: capacity (workers x their lifetime) and busy time."""
+        executor = self.executor
+        self.timings["worker_busy"] = executor.busy_seconds + self.in_process_seconds
+        if executor.started_at:
+            self.worker_capacity = executor.n_workers * (time.monotonic() - executor.started_at)
+
+    def refit_winner(self) -> None:
+        """Refit a holdout winner on train+val, in an idle worker, before it is registered.
+
+        Holdout trials learn from the train part only (60 % of the rows; cross-validated ones
+        are refit on train+val already). The refit model is logged in the parent run and
+        registered; the trial keeps its own model, metrics and notebook. When the refit cannot
+        finish within the budget, the trial's model is registered and an alert says so.
+        """
+        try:
+            done = self.finished()
+            if self.plan.validation != "holdout" or not done:
+                return
+            best = done[0]
+            params = {k: v for k, v in best.params.items() if k != "model_family"}
+            task = {
+                "kind": "refit",
+                "run_id": self.parent_run_id,
+                "config": {"family": best.params["model_family"], "params": params},
+                "metadata": {"best_trial_run_id": best.run_id, "trained_on": "train+val"},
+            }
+            reply = self._run_refit(task, self._refit_seconds(best.metrics))
+            if reply is None:
+                self.alerts.append(
+                    data_module.alert(
+                        "budget",
+                        f"the winner ({best.model_description}) was not refit on train+validation "
+                        "within the time budget: the registered model is the trial's own, "
+                        "trained on the train part",
+                    )
+                )
+                return
+            self.refit_model_uri = reply["model_uri"]
+            for phase, seconds in reply.get("timings", {}).items():
+                self.timings[phase] = self.timings.get(phase, 0.0) + seconds
+        finally:
+            self.executor.kill()
+            self._account_workers()
+
+    def _run_refit(self, task: dict[str, Any], expected_s: float) -> dict[str, Any] | None:
+        """The refit's reply, or None when it failed or would not finish within the budget."""
+        executor, end = self.executor, self.deadline
+        if time.monotonic() + expected_s >= end:
+            return None
+        if executor.idle_count():
+            executor.submit("refit", task)
+            while time.monotonic() < end:
+                for result in executor.results(timeout=min(0.2, max(0.0, end - time.monotonic()))):
+                    if not result.ok:
+                        logger.warning("refit of the winner failed: %s", result.error)
+                    return result.value if result.ok else None
+            return None
+        # No worker is left (each was stopped mid-trial): refit here, the estimate says it fits.
+        started = time.monotonic()
+        try:
+            return run_trial(self.context(), task)
+        except Exception as exc:  # noqa: BLE001 - the search's results stand without the refit
+            logger.warning("refit of the winner failed: %s", exc, exc_info=True)
+            return None
+        finally:
+            self.in_process_seconds += time.monotonic() - started
 
     def start_workers(self) -> None:
         """Start the worker processes now, so they import while the experiment is set up."""
@@ -590,11 +680,17 @@ class _Search:
             for k, v in sorted(best.metrics.items())
             if k.startswith(("val_", "test_"))
         )
+        refit = self.refit_model_uri is not None
         version = registry.register_model(
-            best.model_uri,
+            self.refit_model_uri or best.model_uri,
             self.register_model_name,
-            tags={"run_id": best.run_id, "experiment": self.experiment_name},
-            description=f"AutoML winner {best.model_description}: {description}",
+            tags={
+                "run_id": best.run_id,
+                "experiment": self.experiment_name,
+                "trained_on": "train+val" if refit else self.plan.validation,
+            },
+            description=f"AutoML winner {best.model_description}"
+            f"{', refit on train+validation' if refit else ''}: {description}",
         )
         self.timings["registration"] = time.perf_counter() - t
         return version
@@ -613,6 +709,7 @@ class _Search:
             self.parent_run_id, summary.leaderboard.to_csv(index=False), "automl/leaderboard.csv"
         )
         self.client.log_dict(self.parent_run_id, summary.time_breakdown, "automl/time.json")
+        self.client.log_dict(self.parent_run_id, {"alerts": self.alerts}, "automl/alerts.json")
         self.client.set_terminated(self.parent_run_id, "FINISHED")
 
 
@@ -728,6 +825,7 @@ def run_search(
     try:
         exploration = search.write_exploration_notebook()
         search.run()
+        search.refit_winner()
     except BaseException:
         search.executor.kill()
         search.client.set_terminated(search.parent_run_id, "KILLED")

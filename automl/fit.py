@@ -294,6 +294,37 @@ def _fit_and_score(
     )
 
 
+def refit_on_train_and_val(
+    plan: Any, config: Mapping[str, Any], df_prepared: pd.DataFrame, n_threads: int = 1
+) -> FitResult:
+    """Fit a finished holdout trial's ``config`` on train+val; score train+val and test.
+
+    A holdout trial learns from the train part only (60 % of the rows); the winner is refit on
+    train and validation together (80 %) before it is registered, as FLAML's ``retrain_full``
+    does. ``config`` is the one the trial returned (LightGBM's round count fixed), so the refit
+    is the same model on more rows; the test part stays held out and scores it.
+    """
+    _check_config(plan, config, df_prepared)
+    config = {"family": config["family"], "params": dict(config.get("params") or {})}
+    if _uses_early_stopping(config):
+        config = _final_config(config, config["params"]["n_estimators"])
+    split = df_prepared[SPLIT_COL]
+    pool, test = df_prepared[split != "test"], df_prepared[split == "test"]
+    with warnings.catch_warnings(), sklearn.config_context(skip_parameter_validation=True):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        X, y, w = xy(plan, pool)
+        started = time.perf_counter()
+        pipeline = _fit_plain(plan, config, X, y, w, n_threads)
+        fit_seconds = time.perf_counter() - started
+        metrics = metrics_module.prefixed(_scores(plan, pipeline, X, y, w)[0], "train")
+        if len(test):
+            X_te, y_te, w_te = xy(plan, test)
+            metrics.update(
+                metrics_module.prefixed(_scores(plan, pipeline, X_te, y_te, w_te)[0], "test")
+            )
+    return FitResult(pipeline, metrics, config, fit_seconds)
+
+
 def _mean(values: list[float]) -> float:
     """Mean ignoring NaN (a fold where a metric is undefined); NaN when all are."""
     with warnings.catch_warnings():

@@ -75,8 +75,10 @@ class AutoMLSummary:
 
     @property
     def registered_model_uri(self) -> str | None:
-        """``models:/<name>/<version>`` of the registered winner (for forecasts: refit on all
-        data when the budget allowed it), or None when nothing finished."""
+        """``models:/<name>/<version>`` of the registered winner, or None when nothing finished.
+
+        When the budget allowed it, that model is the winner refit on more data than its trial
+        saw: train+validation for holdout searches, all data for forecasts."""
         version = self.registered_model_version
         return None if version is None else f"models:/{version.name}/{version.version}"
 

@@ -142,12 +142,44 @@ def _params_to_log(ctx: TrialContext, config: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+def refit_winner(ctx: TrialContext, task: dict[str, Any]) -> dict[str, Any]:
+    """Refit the winning holdout configuration on train+val and log it as ``model`` of run
+    ``task["run_id"]`` (the search's parent run), with its scores as ``refit_*`` metrics."""
+    started = time.perf_counter()
+    result = fit.refit_on_train_and_val(ctx.plan, task["config"], ctx.data, ctx.n_threads)
+    timings = {"fitting": time.perf_counter() - started}
+    t = time.perf_counter()
+    model_info = ctx.client.log_model(
+        task["run_id"],
+        result.pipeline,
+        artifact_path="model",
+        input_example=ctx.data.head(5).drop(
+            columns=[ctx.plan.target_col, SPLIT_COL, FOLD_COL], errors="ignore"
+        ),
+        task=ctx.plan.task,
+        metadata={**task["metadata"], "model_family": result.config["family"]},
+    )
+    metrics = {f"refit_{k}": v for k, v in result.metrics.items()}
+    metrics["refit_fit_time_seconds"] = result.fit_seconds
+    ctx.client.log_batch(task["run_id"], metrics=metrics)
+    timings["logging"] = time.perf_counter() - t
+    return {
+        "state": "COMPLETE",
+        "model_uri": model_info.model_uri,
+        "metrics": result.metrics,
+        "timings": timings,
+    }
+
+
 def run_trial(ctx: TrialContext, task: dict[str, Any]) -> dict[str, Any]:
     """Fit, score and log one trial into the run ``task["run_id"]``; never raises for a bad fit.
 
     Returns a plain dict (it crosses a process boundary): state COMPLETE / PRUNED / FAIL, the
     primary validation value, metrics, the configuration actually used and where time went.
+    A task with ``"kind": "refit"`` refits the winner instead (see :func:`refit_winner`).
     """
+    if task.get("kind") == "refit":
+        return refit_winner(ctx, task)
     run_id, number, config = task["run_id"], task["number"], task["config"]
     client = ctx.client
     timings: dict[str, float] = {}

@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             s, ms = score(series, fc)
             rows.append({"dataset": name, "n_series": len(series), "framework": f"statsforecast {model}",
                          "smape": s, "mase": ms, "wall_s": seconds, "note": ""})  # fmt: skip
-        budget = args.budget_minutes or max(1.0, max(sec for _, sec in sf.values()) / 60)
+        budget = args.budget_minutes or max(5.0, max(sec for _, sec in sf.values())) / 60
         fc, wall, info = run_automl(frame, h, budget, args.n_jobs, args.seed, work)
         s, ms = score(series, fc)
         note = f"budget {budget:.2f} min, {info['finished']}/{info['trials']} trials, best {info['best']}"

@@ -235,3 +235,40 @@ def test_cheap_defaults_run_in_the_search_process_while_the_workers_start(diabet
     model = automl.load_model(first.run_id)
     assert len(model.predict(diabetes.drop(columns="target").head(3))) == 3
     assert first.notebook_path and client.get_run(first.run_id).data.tags["automl.optuna_trial"]
+
+
+def test_a_holdout_winner_is_refit_on_train_and_validation_before_it_is_registered(diabetes):
+    parts = np.resize(["train", "train", "train", "val", "test"], len(diabetes))
+    summary = automl.regress(
+        diabetes.assign(part=parts),
+        target_col="target",
+        split_col="part",
+        max_trials=3,
+        timeout_minutes=2,
+        experiment_name="refit",
+        register_model_name="refit-winner",
+        verbose=False,
+    )
+    best = summary.best_trial
+    version = summary.registered_model_version
+    # the registered model is the parent run's refit, not the trial's own model
+    assert version.source == f"runs:/{summary.parent_run_id}/model"
+    assert version.tags["run_id"] == best.run_id and version.tags["trained_on"] == "train+val"
+    parent = tracking.TrackingClient().get_run(summary.parent_run_id).data
+    rmse = "test_root_mean_squared_error"
+    assert {f"refit_{rmse}", "refit_train_root_mean_squared_error"} <= set(parent.metrics)
+    # it saw the validation rows too, so it predicts differently from the trial's model
+    X = diabetes.drop(columns="target")
+    refit = automl.load_model(summary.registered_model_uri)
+    assert not np.allclose(refit.predict(X), best.load_model().predict(X))
+    assert parent.metrics[f"refit_{rmse}"] != best.metrics[rmse]
+    # the trial itself is untouched: its model and notebook still reproduce its own metrics
+    assert best.model_uri == f"runs:/{best.run_id}/model" and best.notebook_path
+
+
+def test_a_cross_validated_winner_is_registered_as_its_trial_trained_it(diabetes):
+    summary = automl.regress(
+        diabetes, target_col="target", max_trials=2, experiment_name="cv-no-refit", verbose=False
+    )
+    assert summary.validation == "cv"
+    assert summary.registered_model_version.source == summary.best_trial.model_uri

@@ -53,7 +53,10 @@ class AutoMLEngine:
         self.details = _details(self.summary)
 
     def predict(self, X: pd.DataFrame) -> tuple[np.ndarray, list | None]:
-        self.model = self.summary.best_trial.load_model()
+        # the registered winner: refit on train+validation when the search used a holdout
+        self.model = automl.load_model(
+            self.summary.registered_model_uri or self.summary.best_trial.model_uri
+        )
         if self.task == "regression":
             return np.asarray(self.model.predict(X), dtype=float), None
         proba = self.model.predict_proba(X)
