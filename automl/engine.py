@@ -593,23 +593,17 @@ class _Search:
         executor, end = self.executor, self.deadline
         if time.monotonic() + expected_s >= end:
             return None
+        result = None
         if executor.idle_count():
             executor.submit("refit", task)
-            while time.monotonic() < end:
-                for result in executor.results(timeout=min(0.2, max(0.0, end - time.monotonic()))):
-                    if not result.ok:
-                        logger.warning("refit of the winner failed: %s", result.error)
-                    return result.value if result.ok else None
-            return None
-        # No worker is left (each was stopped mid-trial): refit here, the estimate says it fits.
-        started = time.monotonic()
-        try:
-            return run_trial(self.context(), task)
-        except Exception as exc:  # noqa: BLE001 - the search's results stand without the refit
-            logger.warning("refit of the winner failed: %s", exc, exc_info=True)
-            return None
-        finally:
-            self.in_process_seconds += time.monotonic() - started
+            while result is None and time.monotonic() < end:
+                wait = min(0.2, max(0.0, end - time.monotonic()))
+                result = next(iter(executor.results(timeout=wait)), None)
+        else:  # no worker is left (each was stopped mid-trial): refit here, the estimate fits
+            result = self._run_in_process("refit", task)
+        if result is not None and not result.ok:
+            logger.warning("refit of the winner failed: %s", result.error)
+        return result.value if result is not None and result.ok else None
 
     def start_workers(self) -> None:
         """Start the worker processes now, so they import while the experiment is set up."""
@@ -658,15 +652,18 @@ class _Search:
 
     def run_here(self, trial: _Trial) -> None:
         """Run ``trial`` in this process (Optuna is told when its study exists)."""
+        self.record(trial, self._run_in_process(trial.number, self.task(trial, prunable=False)))
+
+    def _run_in_process(self, key: Any, task: dict[str, Any]) -> TaskResult:
+        """Run ``task`` in this process as a worker would: an exception is a failed result."""
         started = time.monotonic()
         try:
-            reply = run_trial(self.context(), self.task(trial, prunable=False))
-        except Exception as exc:  # noqa: BLE001 - recorded as the trial's failure, as in a worker
-            result = TaskResult(key=trial.number, ok=False, error=f"{type(exc).__name__}: {exc}")
-        else:
-            result = TaskResult(key=trial.number, ok=True, value=reply)
-        self.in_process_seconds += time.monotonic() - started
-        self.record(trial, result)
+            return TaskResult(key=key, ok=True, value=run_trial(self.context(), task))
+        except Exception as exc:  # noqa: BLE001 - reported like a worker's error, not raised
+            logger.debug("task %s failed in the search process", key, exc_info=True)
+            return TaskResult(key=key, ok=False, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self.in_process_seconds += time.monotonic() - started
 
     # -- wrap up ----------------------------------------------------------------------------
     def register_winner(self) -> Any:
