@@ -515,8 +515,10 @@ class _Search:
         executor.send_setup(self.context().to_setup())
         while True:
             now = time.monotonic()
-            # the time a holdout winner needs to be refit on train+val is kept back
-            deadline = self.deadline - self.refit_estimate
+            # the time a holdout winner needs to be refit on train+val is kept back (plus the
+            # moment it takes to stop the trials still running)
+            reserve = self.refit_estimate + _MIN_START_S if self.refit_estimate else 0.0
+            deadline = self.deadline - reserve
             have_result = any(t.state == "COMPLETE" for t in self.trials)
             if now >= (deadline if have_result else self.grace_deadline):
                 break
