@@ -680,13 +680,15 @@ class _Search:
             if k.startswith(("val_", "test_"))
         )
         refit = self.refit_model_uri is not None
+        holdout = self.plan.validation == "holdout"
         version = registry.register_model(
             self.refit_model_uri or best.model_uri,
             self.register_model_name,
             tags={
                 "run_id": best.run_id,
                 "experiment": self.experiment_name,
-                "trained_on": "train+val" if refit else self.plan.validation,
+                # cross-validated trials are refit on train+val; holdout ones saw train only
+                "trained_on": "train" if holdout and not refit else "train+val",
             },
             description=f"AutoML winner {best.model_description}"
             f"{', refit on train+validation' if refit else ''}: {description}",

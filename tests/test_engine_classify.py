@@ -271,4 +271,6 @@ def test_a_cross_validated_winner_is_registered_as_its_trial_trained_it(diabetes
         diabetes, target_col="target", max_trials=2, experiment_name="cv-no-refit", verbose=False
     )
     assert summary.validation == "cv"
-    assert summary.registered_model_version.source == summary.best_trial.model_uri
+    version = summary.registered_model_version
+    assert version.source == summary.best_trial.model_uri
+    assert version.tags["trained_on"] == "train+val"  # each CV trial is refit on train+val
