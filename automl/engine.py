@@ -10,6 +10,7 @@ registered.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import statistics
@@ -423,12 +424,16 @@ class _Search:
             seconds = self._refit_seconds(reply["metrics"])
             self.refit_estimate = seconds if time.monotonic() + seconds < self.deadline else 0.0
 
-    def _refit_seconds(self, trial_metrics: dict[str, float]) -> float:
-        """Expected duration of refitting a trial on train+val: its fit scaled by the rows."""
+    @functools.cached_property
+    def _refit_rows_ratio(self) -> float:
+        """Rows of train+val over rows of train: how much more data the refit learns from."""
         parts = self.prepared[SPLIT_COL].value_counts()
         rows = max(1, int(parts.get("train", 0)))
-        scale = (rows + int(parts.get("val", 0))) / rows
-        fit_seconds = trial_metrics.get("fit_time_seconds", 0.0) * scale
+        return (rows + int(parts.get("val", 0))) / rows
+
+    def _refit_seconds(self, trial_metrics: dict[str, float]) -> float:
+        """Expected duration of refitting a trial on train+val: its fit scaled by the rows."""
+        fit_seconds = trial_metrics.get("fit_time_seconds", 0.0) * self._refit_rows_ratio
         return fit_seconds + trial_metrics.get("predict_time_seconds", 0.0) + _REFIT_OVERHEAD_S
 
     def _add_info(

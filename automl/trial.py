@@ -142,6 +142,21 @@ def _params_to_log(ctx: TrialContext, config: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
+def _log_pipeline(ctx: TrialContext, run_id: str, pipeline: Any, metadata: dict[str, Any]) -> Any:
+    """Log a fitted pipeline as ``model`` of ``run_id``, with raw input columns as its example."""
+    example = ctx.data.head(5).drop(
+        columns=[ctx.plan.target_col, SPLIT_COL, FOLD_COL], errors="ignore"
+    )
+    return ctx.client.log_model(
+        run_id,
+        pipeline,
+        artifact_path="model",
+        input_example=example,
+        task=ctx.plan.task,
+        metadata=metadata,
+    )
+
+
 def refit_winner(ctx: TrialContext, task: dict[str, Any]) -> dict[str, Any]:
     """Refit the winning holdout configuration on train+val and log it as ``model`` of run
     ``task["run_id"]`` (the search's parent run), with its scores as ``refit_*`` metrics."""
@@ -149,16 +164,8 @@ def refit_winner(ctx: TrialContext, task: dict[str, Any]) -> dict[str, Any]:
     result = fit.refit_on_train_and_val(ctx.plan, task["config"], ctx.data, ctx.n_threads)
     timings = {"fitting": time.perf_counter() - started}
     t = time.perf_counter()
-    model_info = ctx.client.log_model(
-        task["run_id"],
-        result.pipeline,
-        artifact_path="model",
-        input_example=ctx.data.head(5).drop(
-            columns=[ctx.plan.target_col, SPLIT_COL, FOLD_COL], errors="ignore"
-        ),
-        task=ctx.plan.task,
-        metadata={**task["metadata"], "model_family": result.config["family"]},
-    )
+    metadata = {**task["metadata"], "model_family": result.config["family"]}
+    model_info = _log_pipeline(ctx, task["run_id"], result.pipeline, metadata)
     metrics = {f"refit_{k}": v for k, v in result.metrics.items()}
     metrics["refit_fit_time_seconds"] = result.fit_seconds
     ctx.client.log_batch(task["run_id"], metrics=metrics)
@@ -211,16 +218,8 @@ def run_trial(ctx: TrialContext, task: dict[str, Any]) -> dict[str, Any]:
     t = time.perf_counter()
     metric_key = f"val_{ctx.plan.primary_metric_key}"
     client.log_batch(run_id, metrics=metrics, params=_params_to_log(ctx, config))
-    model_info = client.log_model(
-        run_id,
-        pipeline,
-        artifact_path="model",
-        input_example=ctx.data.head(5).drop(
-            columns=[ctx.plan.target_col, SPLIT_COL, FOLD_COL], errors="ignore"
-        ),
-        task=ctx.plan.task,
-        metadata={"model_family": config["family"], "primary_metric": metric_key},
-    )
+    metadata = {"model_family": config["family"], "primary_metric": metric_key}
+    model_info = _log_pipeline(ctx, run_id, pipeline, metadata)
     timings["logging"] = time.perf_counter() - t
 
     t = time.perf_counter()

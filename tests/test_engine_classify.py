@@ -29,6 +29,11 @@ def diabetes() -> pd.DataFrame:
     return load_diabetes(as_frame=True, scaled=False).frame
 
 
+def _with_split_column(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a ``part`` column (60/20/20 train/val/test): holdout validation."""
+    return frame.assign(part=np.resize(["train", "train", "train", "val", "test"], len(frame)))
+
+
 def _child_runs(summary: automl.AutoMLSummary) -> pd.DataFrame:
     return tracking.search_runs(
         [summary.experiment.experiment_id], filter_string="tags.`automl.role` = 'trial'"
@@ -181,9 +186,8 @@ def test_trials_log_into_the_store_chosen_with_set_tracking_uri(diabetes, tmp_pa
 
 def test_charts_are_drawn_for_trials_entering_the_top_five(diabetes):
     # A split column means holdout validation: no pruning, so every trial completes.
-    parts = np.resize(["train", "train", "train", "val", "test"], len(diabetes))
     summary = automl.regress(
-        diabetes.assign(part=parts),
+        _with_split_column(diabetes),
         target_col="target",
         split_col="part",
         max_trials=14,
@@ -238,9 +242,8 @@ def test_cheap_defaults_run_in_the_search_process_while_the_workers_start(diabet
 
 
 def test_a_holdout_winner_is_refit_on_train_and_validation_before_it_is_registered(diabetes):
-    parts = np.resize(["train", "train", "train", "val", "test"], len(diabetes))
     summary = automl.regress(
-        diabetes.assign(part=parts),
+        _with_split_column(diabetes),
         target_col="target",
         split_col="part",
         timeout_minutes=0.6,  # the search runs to the deadline, keeping the refit's time back
