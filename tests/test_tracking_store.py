@@ -121,6 +121,21 @@ def test_experiments_search_tags_delete_restore(client):
     assert client.get_run(run_id).info.lifecycle_stage == "deleted"  # deleted before: stays
 
 
+def test_restore_keeps_a_run_deleted_in_the_same_millisecond_deleted(client, monkeypatch):
+    # On a fast machine a run's own deletion and its experiment's can share a timestamp.
+    from tracking import store as store_module
+
+    monkeypatch.setattr(store_module, "now_ms", lambda: 1_700_000_000_000)
+    exp_id = client.create_experiment("same-ms")
+    deleted = client.create_run(exp_id).info.run_id
+    kept = client.create_run(exp_id).info.run_id
+    client.delete_run(deleted)
+    client.delete_experiment(exp_id)
+    client.restore_experiment(exp_id)
+    assert client.get_run(kept).info.lifecycle_stage == "active"
+    assert client.get_run(deleted).info.lifecycle_stage == "deleted"
+
+
 def test_tags_delete_and_run_status(client):
     run_id = client.create_run("0", tags={"a": "1", "b": "2"}).info.run_id
     client.delete_tag(run_id, "a")

@@ -318,6 +318,14 @@ class SqlStore:
             stamp = now_ms()
             runs = t.runs.c
             if stage == LifecycleStage.DELETED:
+                # The stamp marks the runs deleted with the experiment (restore brings back only
+                # those): it must differ from a run deleted on its own in the same millisecond.
+                latest = conn.execute(
+                    sa.select(sa.func.max(runs.deleted_time)).where(
+                        runs.experiment_id == row.experiment_id
+                    )
+                ).scalar()
+                stamp = max(stamp, (latest or 0) + 1)
                 conn.execute(
                     t.runs.update()
                     .where(runs.experiment_id == row.experiment_id)
