@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.datasets import ALL_TABULAR, suite_names
-from benchmarks.frameworks import FRAMEWORKS
+from benchmarks.frameworks import FRAMEWORKS, framework_python
 from benchmarks.report import git_commit, write_report
 
 HERE = Path(__file__).resolve().parent
@@ -93,7 +93,13 @@ def run_one(
     with tempfile.TemporaryDirectory(prefix="bench-job-") as tmp:
         job_file, result_file = Path(tmp) / "job.json", Path(tmp) / "result.json"
         job_file.write_text(json.dumps(job))
-        cmd = [sys.executable, "-m", "benchmarks.worker", str(job_file), str(result_file)]
+        cmd = [
+            framework_python(framework),
+            "-m",
+            "benchmarks.worker",
+            str(job_file),
+            str(result_file),
+        ]
         code, wall = run_guarded(cmd, guard_s, logs / f"{dataset}-{framework}.log")
         result = json.loads(result_file.read_text()) if result_file.exists() else {}
     record.update(result)

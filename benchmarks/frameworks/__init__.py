@@ -10,6 +10,8 @@ the framework that needs it.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from pathlib import Path
 from typing import Protocol
 
@@ -19,10 +21,19 @@ import pandas as pd
 _ADAPTERS = {
     "automl": ("benchmarks.frameworks.automl_engine", "AutoMLEngine"),
     "flaml": ("benchmarks.frameworks.flaml_automl", "FLAMLAutoML"),
+    "autogluon": ("benchmarks.frameworks.autogluon_tabular", "AutoGluonTabular"),
     "constant": ("benchmarks.frameworks.baselines", "ConstantPredictor"),
     "randomforest": ("benchmarks.frameworks.baselines", "RandomForest"),
 }
 FRAMEWORKS = tuple(_ADAPTERS)
+
+
+def framework_python(name: str) -> str:
+    """The interpreter that runs ``name``'s worker: ``AUTOML_BENCH_PYTHON_<NAME>`` or this one.
+
+    A peer whose pins clash with ours (AutoGluon) is installed in a virtualenv of its own.
+    """
+    return os.environ.get(f"AUTOML_BENCH_PYTHON_{name.upper()}", sys.executable)
 
 
 class Adapter(Protocol):
