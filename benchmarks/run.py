@@ -191,6 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--cores", type=int, default=os.cpu_count() or 1, help="cores per framework")
     p.add_argument("--seed", type=int, default=0, help="seed of the outer 80/20 split and searches")
+    p.add_argument(
+        "--seeds",
+        type=lambda v: [int(x) for x in _csv(v)],
+        help="several outer seeds (e.g. 0,1,2): each dataset is scored by its mean over them",
+    )
     p.add_argument("--guard", type=float, help="kill a run after this many seconds (2*budget+60)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
     p.add_argument(
@@ -234,16 +239,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(f"--frameworks: unknown {unknown}; choose from {', '.join(FRAMEWORKS)}")
     if args.budget <= 0:
         raise SystemExit("--budget must be a positive number of seconds")
-    records = run_benchmark(
-        names,
-        args.frameworks,
-        args.budget,
-        args.cores,
-        args.seed,
-        args.out,
-        args.guard,
-        args.reuse,
-    )
+    seeds = args.seeds or [args.seed]
+    records = [
+        record
+        for seed in seeds
+        for record in run_benchmark(
+            names,
+            args.frameworks,
+            args.budget,
+            args.cores,
+            seed,
+            args.out,
+            args.guard,
+            args.reuse,
+        )
+    ]
     command = "python -m benchmarks.run " + " ".join(
         shlex.quote(a) for a in _without_note(argv if argv is not None else sys.argv[1:])
     )
@@ -253,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.out,
         budget_s=args.budget,
         cores=args.cores,
-        seed=args.seed,
+        seed=seeds,
         command=command,
         note=args.note,
         results_md=args.write_results,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import time
@@ -190,3 +191,23 @@ def test_engine_time_table_shares_core_seconds_and_flags_unaccounted_time():
     assert row["unaccounted_pct"] == pytest.approx(20.0)
     assert row["not_fitting_pct"] == pytest.approx(40.0)
     assert "| d | 50.0 | 80.0 |" in markdown_time(time_frame([record], "automl"))
+
+
+def test_several_outer_seeds_are_averaged_per_dataset(tmp_path):
+    args = ["--suite", "smoke", "--datasets", "iris", "--frameworks", "constant,randomforest"]
+    args += ["--budget", "3", "--cores", "1", "--out", str(tmp_path / "out"), "--seeds", "0,1"]
+    assert run.main(args) == 0
+    stored = [
+        json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()
+    ]
+    assert sorted((r["framework"], r["seed"]) for r in stored) == [
+        ("constant", 0),
+        ("constant", 1),
+        ("randomforest", 0),
+        ("randomforest", 1),
+    ]
+    forest = [r["score"] for r in stored if r["framework"] == "randomforest"]
+    table = pd.read_csv(tmp_path / "out" / "results.csv").set_index("dataset")
+    assert len(table) == 1
+    assert table.loc["iris", "score_randomforest"] == pytest.approx(np.mean(forest), abs=1e-12)
+    assert "outer split seeds 0, 1" in (tmp_path / "out" / "RESULTS.md").read_text()
