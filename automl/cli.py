@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "automl.forecast.cli",
     "tracking.cli",
     "registry.cli",
+    "automl.serving.cli",
 )
 
 
