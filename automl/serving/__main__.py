@@ -1,0 +1,5 @@
+import sys
+
+from automl.serving.cli import main
+
+sys.exit(main())
