@@ -64,7 +64,7 @@ class RegistryClient:
     def __init__(self, tracking_uri: str | None = None) -> None:
         self.tracking = tracking.TrackingClient(tracking_uri)
         self.tracking_uri = self.tracking.tracking_uri
-        self.store = RegistryStore(self.tracking)
+        self.store = RegistryStore(self.tracking.engine)
 
     # ------------------------------------------------------------------ models
     def create_registered_model(

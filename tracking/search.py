@@ -271,14 +271,14 @@ def decode_token(token: str | None) -> int:
         return offset
     except Exception as exc:
         raise InvalidInputError(
-            f"page_token {token!r} is not a token returned by a previous search"
+            f"page_token: {token!r} is not a token from a previous page of this search"
         ) from exc
 
 
 def check_max_results(max_results: Any, limit: int = 50_000) -> int:
     """Positive int up to ``limit``."""
     if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
-        raise InvalidInputError(f"max_results must be a positive integer, got {max_results!r}")
+        raise InvalidInputError(f"max_results: expected a positive integer, got {max_results!r}")
     if max_results > limit:
-        raise InvalidInputError(f"max_results={max_results} exceeds the limit of {limit}")
+        raise InvalidInputError(f"max_results: {max_results} exceeds the limit of {limit}")
     return max_results
