@@ -317,15 +317,32 @@ class TrackingClient:
         metadata: dict[str, Any] | None = None,
     ) -> ModelInfo:
         """Serialise ``model`` with its metadata into the run (see ``tracking.models``)."""
+        from tracking.model_digests import record_digest
         from tracking.models import save_model
 
         repo = self._repo(run_id, for_write=True)
-        return save_model(
+        info = save_model(
             repo, run_id, model, artifact_path, input_example, task=task, metadata=metadata
         )
+        record_digest(
+            self.engine,
+            run_id,
+            info.artifact_path,
+            info.metadata["model_file"],
+            info.sha256,
+            info.created,
+        )
+        return info
 
     def load_model(self, model_uri: str) -> Any:
         """Load a ``Predictor`` from ``runs:/``, ``models:/`` (registry) or a local path."""
+        from tracking.model_digests import recorded_digest
         from tracking.models import load_model_from_path
 
-        return load_model_from_path(self.local_path(model_uri), model_uri)
+        if uri_scheme(model_uri) in (None, "file"):
+            return load_model_from_path(self.local_path(model_uri), model_uri)
+        run_id, artifact_path = parse_runs_uri(to_runs_uri(model_uri))
+        path = self._repo(run_id).download_artifacts(artifact_path)
+        expected = recorded_digest(self.engine, run_id, artifact_path)
+        where = f"run {run_id}, model {artifact_path!r} ({model_uri})"
+        return load_model_from_path(path, model_uri, expected=expected, where=where)

@@ -41,7 +41,8 @@ class ModelVersionMismatchWarning(UserWarning):
 
 
 class ModelIntegrityError(TrackingError):
-    """``model.joblib`` does not match the sha256 recorded in ``MLmodel.json``."""
+    """A model file differs from the one logged (sha256), or ``MLmodel.json`` points outside
+    the model's folder; the message names the run and what changed."""
 
 
 class _ModuleCollector(pickle.Pickler):
@@ -322,21 +323,51 @@ def read_model_metadata(path: str) -> dict[str, Any]:
         return json.load(handle)
 
 
-def load_model_from_path(path: str, uri: str | None = None) -> Predictor:
-    """Verify the checksum, warn on version mismatch, unpickle, wrap in a ``Predictor``."""
+def _confined_model_file(path: str, name: Any, where: str) -> str:
+    """The model file's real path, refused unless it lies inside the model's own folder."""
+    if not isinstance(name, str) or not name:
+        raise ModelIntegrityError(f"{where}: {METADATA_FILE} has no valid model_file ({name!r})")
+    folder = os.path.realpath(path)
+    target = os.path.realpath(os.path.join(folder, name))
+    if os.path.dirname(target) != folder and not target.startswith(folder + os.sep):
+        raise ModelIntegrityError(
+            f"{where}: {METADATA_FILE} points model_file at {name!r}, which resolves to "
+            f"{target}, outside the model folder {folder}; it is not loaded"
+        )
+    return target
+
+
+def load_model_from_path(
+    path: str, uri: str | None = None, *, expected: tuple[str, str] | None = None, where: str = ""
+) -> Predictor:
+    """Verify the checksum, warn on version mismatch, unpickle, wrap in a ``Predictor``.
+
+    ``expected`` is the (model_file, sha256) the store recorded at log time; when given, it is
+    the reference (``MLmodel.json`` can be rewritten by whoever writes the folder).
+    """
     import joblib
 
     uri = uri or path
+    where = where or f"model {uri}"
     info = read_model_metadata(path)
-    model_file = os.path.join(path, info.get("model_file", MODEL_FILE))
+    name = info.get("model_file", MODEL_FILE)
+    if expected is not None and name != expected[0]:
+        raise ModelIntegrityError(
+            f"{where}: {METADATA_FILE} names model_file {name!r}, but the store recorded "
+            f"{expected[0]!r} when the model was logged; it is not loaded"
+        )
+    model_file = _confined_model_file(path, name, where)
     if not os.path.isfile(model_file):
         raise ResourceNotFoundError(f"model {uri} has no {MODEL_FILE}")
     digest = _sha256(model_file)
-    if digest != info.get("sha256"):
+    reference = expected[1] if expected is not None else info.get("sha256")
+    source = (
+        "the store recorded at log time" if expected is not None else f"{METADATA_FILE} records"
+    )
+    if digest != reference:
         raise ModelIntegrityError(
-            f"model {uri}: sha256 of {os.path.basename(model_file)} is {digest}, but "
-            f"{METADATA_FILE} records {info.get('sha256')}; the file was modified or corrupted, "
-            "so it is not loaded"
+            f"{where}: sha256 of {os.path.basename(model_file)} is {digest}, but "
+            f"{source} {reference}; the file was modified or corrupted, so it is not loaded"
         )
     _check_versions(info, uri)
     return Predictor(joblib.load(model_file), info)
