@@ -5,10 +5,13 @@
     and_expr := atom (AND atom)*
     atom     := '(' or_expr ')' | ident comparator value | ident IS [NOT] NULL
               | ident [NOT] IN '(' value (',' value)* ')'
-    ident    := [metrics|params|tags|attributes '.'] key      (key bare, `quoted` or "quoted")
+    ident    := [entity '.'] key      (entity bare or `quoted`; key bare, `quoted` or "quoted")
+    entity   := metrics | params | tags | attributes (and singular forms)
     order_by := ident [ASC|DESC]
 
-Errors are ``FilterSyntaxError`` carrying the offending token and its position.
+Errors are ``FilterSyntaxError`` carrying the offending token and its position. A filter may
+nest parentheses ``MAX_FILTER_DEPTH`` deep and hold ``MAX_FILTER_CLAUSES`` comparisons, so no
+input exhausts Python's stack or the database's expression-tree limit (SQLite's is 1000).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ ENTITY_ALIASES = {
     "attr": "attribute",
     "run": "attribute",
 }
+MAX_FILTER_DEPTH = 32
+MAX_FILTER_CLAUSES = 200
 KEYWORDS = {"AND", "OR", "NOT", "LIKE", "ILIKE", "IN", "IS", "NULL", "ASC", "DESC"}
 
 _TOKEN = re.compile(
@@ -45,6 +50,7 @@ _TOKEN = re.compile(
   | (?P<comma>,)
   | (?P<squote>'(?:[^'\\]|\\.|'')*')
   | (?P<dquote>"(?:[^"\\]|\\.|"")*")
+  | (?P<bentity>`[A-Za-z_]+`\.)
   | (?P<bquote>`(?:[^`]|``)*`)
   | (?P<word>[A-Za-z_][\w.\-:]*)
   """,
@@ -54,7 +60,8 @@ _TOKEN = re.compile(
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # number | op | lparen | rparen | comma | squote | dquote | bquote | word | end
+    kind: str  # number | op | lparen | rparen | comma | squote | dquote | bquote | bentity
+    # | word | end
     text: str
     pos: int
 
@@ -130,6 +137,8 @@ class _Parser:
         self.what = what
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0
+        self.clauses = 0
 
     @property
     def tok(self) -> Token:
@@ -153,6 +162,8 @@ class _Parser:
     # identifiers ---------------------------------------------------------------------------
     def identifier(self) -> Identifier:
         token = self.tok
+        if token.kind == "bentity":
+            return self.backticked_entity(token)
         if token.kind == "bquote" or token.kind == "dquote":
             self.advance()
             return Identifier("attribute", _unquote(token), token.pos, token.text, self.text)
@@ -181,6 +192,23 @@ class _Parser:
             return Identifier(entity, key, token.pos, word + nxt.text, self.text)
         return Identifier(entity, key, token.pos, word, self.text)
 
+    def backticked_entity(self, token: Token) -> Identifier:
+        """`` `metric`.a `` or `` `tags`.`source name` `` (as MLflow's grammar accepts)."""
+        prefix = token.text[1:-2]
+        entity = ENTITY_ALIASES.get(prefix.lower())
+        if entity is None:
+            raise self.error(
+                f"unknown entity type {prefix!r}; use metrics., params., tags. or attributes.",
+                token,
+            )
+        self.advance()
+        nxt = self.tok
+        if nxt.pos != token.pos + len(token.text) or nxt.kind not in ("word", "bquote", "dquote"):
+            raise self.error(f"expected a key right after {token.text!r}")
+        self.advance()
+        key = nxt.text if nxt.kind == "word" else _unquote(nxt)
+        return Identifier(entity, key, token.pos, token.text + nxt.text, self.text)
+
     # filters -------------------------------------------------------------------------------
     def or_expr(self) -> Any:
         items = [self.and_expr()]
@@ -198,12 +226,25 @@ class _Parser:
 
     def atom(self) -> Any:
         if self.tok.kind == "lparen":
+            if self.depth >= MAX_FILTER_DEPTH:
+                raise self.error(
+                    f"parentheses nest deeper than the limit of {MAX_FILTER_DEPTH}; "
+                    "flatten the filter"
+                )
+            self.depth += 1
             opening = self.advance()
             inner = self.or_expr()
+            self.depth -= 1
             if self.tok.kind != "rparen":
                 raise self.error(f"expected ')' to close the '(' at position {opening.pos}")
             self.advance()
             return inner
+        self.clauses += 1
+        if self.clauses > MAX_FILTER_CLAUSES:
+            raise self.error(
+                f"more than the limit of {MAX_FILTER_CLAUSES} comparisons; split the search or "
+                "use IN (...) for many values"
+            )
         ident = self.identifier()
         token = self.tok
         if token.kind == "op":
