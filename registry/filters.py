@@ -20,7 +20,7 @@ from tracking.exceptions import FilterSyntaxError
 
 _TOKEN = re.compile(
     r"""\s*(?:
-        (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+        (?P<string>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")
       | (?P<number>-?\d+(?:\.\d+)?)
       | (?P<op>!=|<>|>=|<=|=|>|<|\(|\)|,)
       | (?P<ident>(?:tags|tag)\.(?:`[^`]+`|[\w.\-]+)|`[^`]+`|[A-Za-z_][\w.]*)
@@ -44,7 +44,9 @@ class Clause:
 
 
 def _unquote(token: str) -> str:
-    body = token[1:-1]
+    """Quoted literal -> text: a doubled quote (``'it''s'``) or a backslash escapes, as in
+    tracking's grammar."""
+    body = token[1:-1].replace(token[0] * 2, token[0])
     return re.sub(r"\\(.)", r"\1", body)
 
 
@@ -253,13 +255,16 @@ def _as_int(field: str, value: object, op: str) -> object:
     if op in {"LIKE", "ILIKE"}:
         raise FilterSyntaxError(f"filter_string: {field} is a number; use =, !=, IN or NOT IN")
     try:
-        if isinstance(value, list):
-            return [int(str(v)) for v in value]
-        return int(str(value))
+        numbers = [int(str(v)) for v in value] if isinstance(value, list) else [int(str(value))]
     except ValueError:
         raise FilterSyntaxError(
             f"filter_string: {field} must be an integer, got {value!r}"
         ) from None
+    if any(abs(n) > 2**31 - 1 for n in numbers):
+        raise FilterSyntaxError(
+            f"filter_string: {field} {value!r} is out of range (versions go up to {2**31 - 1})"
+        )
+    return numbers if isinstance(value, list) else numbers[0]
 
 
 def sort_key(column: Column, dialect: str) -> ColumnElement:

@@ -10,12 +10,15 @@ from tracking.exceptions import InvalidInputError
 
 MAX_NAME_LENGTH = 256
 MAX_ALIAS_LENGTH = 255
+MAX_VERSION = 2**31 - 1  # the versions table's INTEGER column
+_RESERVED_NAMES = {".", "..", "latest"}
 _ALIAS = re.compile(r"^[A-Za-z0-9_\-]+$")
 _VERSION_LIKE = re.compile(r"^[vV]\d+$")
 
 
 def model_name(name: object) -> str:
-    """A registered model name: non-empty, no '/' or '@' (they delimit ``models:/`` URIs)."""
+    """A registered model name: non-empty, no '/' or '@' (they delimit ``models:/`` URIs), no
+    control characters, and not '.', '..' or 'latest' (path-like or reserved in URIs)."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidInputError(
             f"name: a registered model name must be a non-empty string, got {name!r}"
@@ -25,6 +28,16 @@ def model_name(name: object) -> str:
     if "/" in name or "@" in name:
         raise InvalidInputError(
             f"name: {name!r} contains '/' or '@', which delimit models:/ URIs; choose another name"
+        )
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise InvalidInputError(
+            f"name: {name!r} contains a control character (newline, NUL, ...); registered model "
+            "names must be printable text"
+        )
+    if name.lower() in _RESERVED_NAMES:
+        raise InvalidInputError(
+            f"name: {name!r} is reserved ('.' and '..' read as paths, 'latest' as "
+            "models:/<name>/latest); choose another name"
         )
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidInputError(f"name: longer than {MAX_NAME_LENGTH} characters")
@@ -39,8 +52,10 @@ def version_number(version: object) -> int:
         number = int(str(version).strip())
     except ValueError:
         raise InvalidInputError(f"version: expected a positive integer, got {version!r}") from None
-    if number < 1:
-        raise InvalidInputError(f"version: expected a positive integer, got {version!r}")
+    if number < 1 or number > MAX_VERSION:
+        raise InvalidInputError(
+            f"version: expected a positive integer up to {MAX_VERSION}, got {version!r}"
+        )
     return number
 
 

@@ -100,4 +100,7 @@ def test_model_replaced_after_registration_is_refused(versions):
     for load in (registry.load_model, tracking.load_model):
         with pytest.raises(tracking.ModelIntegrityError, match="changed since registration"):
             load("models:/churn/3")
-    registry.load_model(versions[2])  # the run's own (consistent) model still loads by run
+    # Loading by run is refused too (issue 17.1): the store keeps the digest logged with the run,
+    # so a consistent MLmodel.json + model.joblib pair copied in is still a changed model.
+    with pytest.raises(tracking.ModelIntegrityError, match="recorded at log time"):
+        registry.load_model(versions[2])
