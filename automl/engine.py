@@ -30,7 +30,10 @@ import registry
 import tracking
 from automl import data as data_module
 from automl import families, metrics, notebooks, split
-from automl.executor import TaskResult, TrialExecutor
+from automl.core import tags
+from automl.core.executor import TaskResult
+from automl.core.local_executor import LocalProcessExecutor
+from automl.core.records import TaskKind, TrialConfig, WorkerTask
 from automl.plan import DataPlan, make_plan
 from automl.progress import SearchProgress
 from automl.summary import AutoMLSummary, TrialInfo
@@ -55,7 +58,7 @@ _IN_PROCESS_BASELINE_MAX_BUDGET_S = 30.0
 _BASELINE_FAMILIES = ("logistic_regression", "linear_regression")
 _CHEAP_FAMILIES = (*_BASELINE_FAMILIES, "decision_tree")
 # The run tag that says a trial ran in the search's own process rather than in a worker.
-RAN_IN_TAG = "automl.ran_in"
+RAN_IN_TAG = tags.RAN_IN
 
 
 @dataclass
@@ -150,7 +153,7 @@ class _Search:
         self.client = tracking.TrackingClient()
         self.worker_capacity = 0.0
         workers = min(self.n_workers, budget.max_trials or self.n_workers)
-        self.executor = TrialExecutor(workers, self.threads)
+        self.executor = LocalProcessExecutor(workers, self.threads, runner="automl.trial")
         self._defaults_checked = False
         self.in_process_seconds = 0.0
         # Holdout winners are refit on train+val at the end: the search keeps that time back.
@@ -383,20 +386,21 @@ class _Search:
         self.client.set_tag(trial.run_id, "automl.optuna_trial", str(trial.optuna_trial.number))
         self.study.tell(trial.optuna_trial, value, state=state)
 
-    def task(self, trial: _Trial, prunable: bool = True) -> dict[str, Any]:
+    def task(self, trial: _Trial, prunable: bool = True) -> WorkerTask:
         done = self.finished()
-        return {
-            "run_id": trial.run_id,
-            "number": trial.number,
-            "config": trial.config,
-            "optuna_trial_id": trial.optuna_trial._trial_id
+        return WorkerTask(
+            kind=TaskKind.TRIAL,
+            run_id=trial.run_id,
+            number=trial.number,
+            config=TrialConfig.from_dict(trial.config),
+            optuna_trial_id=trial.optuna_trial._trial_id
             if prunable and trial.optuna_trial is not None
             else None,
-            "chart_if_better_than": done[CHARTED_TOP_K - 1].evaluation_metric_score
+            chart_if_better_than=done[CHARTED_TOP_K - 1].evaluation_metric_score
             if len(done) >= CHARTED_TOP_K
             else None,
-            "greater_is_better": self.metric.greater_is_better,
-        }
+            greater_is_better=self.metric.greater_is_better,
+        )
 
     def record(self, trial: _Trial, result: TaskResult) -> None:
         """Turn a worker's reply into an Optuna verdict and a TrialInfo."""
@@ -408,20 +412,20 @@ class _Search:
             self._add_info(trial, "FAIL", {}, trial.config, duration)
             return
         reply = result.value
-        for phase, seconds in reply.get("timings", {}).items():
+        for phase, seconds in reply.timings.items():
             self.timings[phase] = self.timings.get(phase, 0.0) + seconds
-        state = reply["state"]
+        state = reply.state
         if state == "COMPLETE":
-            self._tell(trial, reply["value"])
+            self._tell(trial, reply.value)
         elif state == "PRUNED":
             self._tell(trial, state=optuna.trial.TrialState.PRUNED)
         else:
             self._tell(trial, state=optuna.trial.TrialState.FAIL)
-        self._add_info(trial, state, reply.get("metrics", {}), reply["config"], duration, reply)
+        self._add_info(trial, state, reply.metrics, reply.config.as_dict(), duration, reply)
         holdout = self.plan.validation == "holdout"
         if state == "COMPLETE" and holdout and self.finished()[0].run_id == trial.run_id:
             # a new winner: keep back the time to refit it, unless that time has passed already
-            seconds = self._refit_seconds(reply["metrics"])
+            seconds = self._refit_seconds(reply.metrics)
             self.refit_estimate = seconds if time.monotonic() + seconds < self.deadline else 0.0
 
     @functools.cached_property
@@ -443,9 +447,8 @@ class _Search:
         trial_metrics: dict[str, float],
         config: dict[str, Any],
         duration: float,
-        reply: dict[str, Any] | None = None,
+        reply: Any = None,
     ) -> None:
-        reply = reply or {}
         self.trials.append(
             TrialInfo(
                 run_id=trial.run_id,
@@ -455,10 +458,10 @@ class _Search:
                 params={"model_family": config["family"], **config["params"]},
                 model_description=_model_description(config),
                 duration=duration,
-                evaluation_metric_score=reply.get("value"),
-                model_uri=reply.get("model_uri"),
-                notebook_path=reply.get("notebook_path"),
-                top_features=reply.get("top_features", []),
+                evaluation_metric_score=getattr(reply, "value", None),
+                model_uri=getattr(reply, "model_uri", None),
+                notebook_path=getattr(reply, "notebook_path", None),
+                top_features=list(getattr(reply, "top_features", [])),
             )
         )
 
@@ -501,13 +504,13 @@ class _Search:
         try:
             self._search(progress)
         except BaseException:
-            self.executor.kill(on_killed=self.mark_killed)
+            self.executor.shutdown(on_killed=self.mark_killed)
             self._account_workers()
             raise
         finally:
             progress.close(len(self.trials), *self.best())
         # Trials still running at the deadline are stopped; idle workers stay for the refit.
-        self.executor.cancel_running(on_killed=self.mark_killed)
+        self.executor.kill_running(on_killed=self.mark_killed)
 
     def _search(self, progress: SearchProgress) -> None:
         executor = self.executor
@@ -546,7 +549,7 @@ class _Search:
                 logger.info("no model family is expected to finish in the time left: done")
                 break
             ran_here = self.run_cheap_trial_while_workers_boot()
-            for result in executor.results(timeout=0.0 if ran_here else 0.2):
+            for result in executor.poll(timeout=0.0 if ran_here else 0.2):
                 self.record(self.in_flight.pop(result.key), result)
             progress.update(len(self.trials), len(self.in_flight), *self.best())
 
@@ -554,8 +557,8 @@ class _Search:
         """Worker time for the breakdown: capacity (workers x their lifetime) and busy time."""
         executor = self.executor
         self.timings["worker_busy"] = executor.busy_seconds + self.in_process_seconds
-        if executor.started_at:
-            self.worker_capacity = executor.n_workers * (time.monotonic() - executor.started_at)
+        if executor.started:
+            self.worker_capacity = executor.capacity_seconds()
 
     def refit_winner(self) -> None:
         """Refit a holdout winner on train+val, in an idle worker, before it is registered.
@@ -571,12 +574,12 @@ class _Search:
                 return
             best = done[0]
             params = {k: v for k, v in best.params.items() if k != "model_family"}
-            task = {
-                "kind": "refit",
-                "run_id": self.parent_run_id,
-                "config": {"family": best.params["model_family"], "params": params},
-                "metadata": {"best_trial_run_id": best.run_id, "trained_on": "train+val"},
-            }
+            task = WorkerTask(
+                kind=TaskKind.REFIT,
+                run_id=self.parent_run_id,
+                config=TrialConfig(best.params["model_family"], params),
+                metadata={"best_trial_run_id": best.run_id, "trained_on": "train+val"},
+            )
             reply = self._run_refit(task, self._refit_seconds(best.metrics))
             if reply is None:
                 self.alerts.append(
@@ -588,14 +591,14 @@ class _Search:
                     )
                 )
                 return
-            self.refit_model_uri = reply["model_uri"]
-            for phase, seconds in reply.get("timings", {}).items():
+            self.refit_model_uri = reply.model_uri
+            for phase, seconds in reply.timings.items():
                 self.timings[phase] = self.timings.get(phase, 0.0) + seconds
         finally:
-            self.executor.kill()
+            self.executor.shutdown()
             self._account_workers()
 
-    def _run_refit(self, task: dict[str, Any], expected_s: float) -> dict[str, Any] | None:
+    def _run_refit(self, task: WorkerTask, expected_s: float) -> Any:
         """The refit's reply, or None when it failed or would not finish within the budget."""
         executor, end = self.executor, self.deadline
         if time.monotonic() + expected_s >= end:
@@ -605,7 +608,7 @@ class _Search:
             executor.submit("refit", task)
             while result is None and time.monotonic() < end:
                 wait = min(0.2, max(0.0, end - time.monotonic()))
-                result = next(iter(executor.results(timeout=wait)), None)
+                result = next(iter(executor.poll(timeout=wait)), None)
         else:  # no worker is left (each was stopped mid-trial): refit here, the estimate fits
             result = self._run_in_process("refit", task)
         if result is not None and not result.ok:
@@ -661,7 +664,7 @@ class _Search:
         """Run ``trial`` in this process (Optuna is told when its study exists)."""
         self.record(trial, self._run_in_process(trial.number, self.task(trial, prunable=False)))
 
-    def _run_in_process(self, key: Any, task: dict[str, Any]) -> TaskResult:
+    def _run_in_process(self, key: Any, task: WorkerTask) -> TaskResult:
         """Run ``task`` in this process as a worker would: an exception is a failed result."""
         started = time.monotonic()
         try:
@@ -826,14 +829,14 @@ def run_search(
     try:
         search.setup_tracking()
     except BaseException:
-        search.executor.kill()
+        search.executor.shutdown()
         raise
     try:
         exploration = search.write_exploration_notebook()
         search.run()
         search.refit_winner()
     except BaseException:
-        search.executor.kill()
+        search.executor.shutdown()
         search.client.set_terminated(search.parent_run_id, "KILLED")
         raise
     version = search.register_winner()

@@ -17,6 +17,8 @@ import pandas as pd
 
 import tracking
 from automl import fit, importance, plots, preprocessing
+from automl.core import tags
+from automl.core.records import TaskKind, TrialConfig, TrialState, WorkerReply, WorkerTask
 from automl.plan import DataPlan
 
 logger = logging.getLogger(__name__)
@@ -122,12 +124,12 @@ def _log_importance(ctx: TrialContext, run_id: str, table: pd.DataFrame, chart: 
     return [str(f) for f in table["feature"].head(TOP_FEATURES_AS_TAGS)]
 
 
-def _charted(task: dict[str, Any], value: float) -> bool:
+def _charted(task: WorkerTask, value: float) -> bool:
     """Whether this trial gets charts: it beats the leaderboard's k-th best (or there is none)."""
-    bar = task.get("chart_if_better_than")
+    bar = task.chart_if_better_than
     if bar is None:
         return True
-    return value > bar if task.get("greater_is_better", True) else value < bar
+    return value > bar if task.greater_is_better else value < bar
 
 
 def _params_to_log(ctx: TrialContext, config: dict[str, Any]) -> dict[str, Any]:
@@ -157,41 +159,41 @@ def _log_pipeline(ctx: TrialContext, run_id: str, pipeline: Any, metadata: dict[
     )
 
 
-def refit_winner(ctx: TrialContext, task: dict[str, Any]) -> dict[str, Any]:
+def refit_winner(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
     """Refit the winning holdout configuration on train+val and log it as ``model`` of run
-    ``task["run_id"]`` (the search's parent run), with its scores as ``refit_*`` metrics."""
+    ``task.run_id`` (the search's parent run), with its scores as ``refit_*`` metrics."""
     started = time.perf_counter()
-    result = fit.refit_on_train_and_val(ctx.plan, task["config"], ctx.data, ctx.n_threads)
+    result = fit.refit_on_train_and_val(ctx.plan, task.config.as_dict(), ctx.data, ctx.n_threads)
     timings = {"fitting": time.perf_counter() - started}
     t = time.perf_counter()
-    metadata = {**task["metadata"], "model_family": result.config["family"]}
-    model_info = _log_pipeline(ctx, task["run_id"], result.pipeline, metadata)
+    metadata = {**task.metadata, "model_family": result.config["family"]}
+    model_info = _log_pipeline(ctx, task.run_id, result.pipeline, metadata)
     metrics = {f"refit_{k}": v for k, v in result.metrics.items()}
     metrics["refit_fit_time_seconds"] = result.fit_seconds
-    ctx.client.log_batch(task["run_id"], metrics=metrics)
+    ctx.client.log_batch(task.run_id, metrics=metrics)
     timings["logging"] = time.perf_counter() - t
-    return {
-        "state": "COMPLETE",
-        "model_uri": model_info.model_uri,
-        "metrics": result.metrics,
-        "timings": timings,
-    }
+    return WorkerReply(
+        state=TrialState.COMPLETE,
+        model_uri=model_info.model_uri,
+        metrics=dict(result.metrics),
+        timings=timings,
+    )
 
 
-def run_trial(ctx: TrialContext, task: dict[str, Any]) -> dict[str, Any]:
-    """Fit, score and log one trial into the run ``task["run_id"]``; never raises for a bad fit.
+def run_trial(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
+    """Fit, score and log one trial into the run ``task.run_id``; never raises for a bad fit.
 
-    Returns a plain dict (it crosses a process boundary): state COMPLETE / PRUNED / FAIL, the
-    primary validation value, metrics, the configuration actually used and where time went.
-    A task with ``"kind": "refit"`` refits the winner instead (see :func:`refit_winner`).
+    The reply says COMPLETE / PRUNED / FAIL, the primary validation value, metrics, the
+    configuration actually used and where time went. A refit task refits the winner instead
+    (see :func:`refit_winner`).
     """
-    if task.get("kind") == "refit":
+    if task.kind is TaskKind.REFIT:
         return refit_winner(ctx, task)
-    run_id, number, config = task["run_id"], task["number"], task["config"]
+    run_id, number, config = task.run_id, task.number, task.config.as_dict()
     client = ctx.client
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    report = ctx.pruning_callback(task.get("optuna_trial_id"))
+    report = ctx.pruning_callback(task.optuna_trial_id)
     try:
         result = fit.fit_and_score(
             ctx.plan, config, ctx.data, n_threads=ctx.n_threads, report=report
@@ -199,16 +201,28 @@ def run_trial(ctx: TrialContext, task: dict[str, Any]) -> dict[str, Any]:
     except fit.TrialPruned as pruned:
         timings["fitting"] = time.perf_counter() - started
         client.log_batch(run_id, metrics=pruned.metrics, params=_params_to_log(ctx, config))
-        client.set_tag(run_id, "automl.trial_state", "PRUNED")
+        client.set_tag(run_id, tags.TRIAL_STATE, TrialState.PRUNED.value)
         client.set_terminated(run_id, "FINISHED")
-        return {"state": "PRUNED", "metrics": pruned.metrics, "config": config, "timings": timings}
+        return WorkerReply(
+            state=TrialState.PRUNED,
+            metrics=dict(pruned.metrics),
+            config=TrialConfig.from_dict(config),
+            timings=timings,
+        )
     except Exception as exc:  # noqa: BLE001 - a failing configuration is a result, not a crash
         logger.debug("trial %s failed", number, exc_info=True)
         timings["fitting"] = time.perf_counter() - started
         message = f"{type(exc).__name__}: {exc}"[:5000]
-        client.log_batch(run_id, tags={"automl.trial_state": "FAIL", "automl.error": message})
+        client.log_batch(
+            run_id, tags={tags.TRIAL_STATE: TrialState.FAIL.value, tags.ERROR: message}
+        )
         client.set_terminated(run_id, "FAILED")
-        return {"state": "FAIL", "error": message, "config": config, "timings": timings}
+        return WorkerReply(
+            state=TrialState.FAIL,
+            error=message,
+            config=TrialConfig.from_dict(config),
+            timings=timings,
+        )
     timings["fitting"] = time.perf_counter() - started
     pipeline, config = result.pipeline, result.config
     metrics = dict(result.metrics)
@@ -231,13 +245,15 @@ def run_trial(ctx: TrialContext, task: dict[str, Any]) -> dict[str, Any]:
     client.log_metric(run_id, "shap_time_seconds", timings["shap"])
     charted = _charted(task, metrics[metric_key])
     top_features = _log_importance(ctx, run_id, table, chart=charted)
-    tags = {"automl.trial_state": "COMPLETE", "automl.trial_number": str(number)}
+    run_tags = {tags.TRIAL_STATE: TrialState.COMPLETE.value, tags.TRIAL_NUMBER: str(number)}
     if charted:
         _log_plots(ctx, run_id, result)
     else:
-        tags["automl.charts"] = f"not drawn: outside the top {CHARTED_TOP_K} when it finished"
-    tags.update({f"shap.top_feature_{i + 1}": f for i, f in enumerate(top_features)})
-    client.log_batch(run_id, tags=tags)
+        run_tags[tags.CHARTS] = f"not drawn: outside the top {CHARTED_TOP_K} when it finished"
+    run_tags.update(
+        {f"{tags.SHAP_TOP_FEATURE_PREFIX}{i + 1}": f for i, f in enumerate(top_features)}
+    )
+    client.log_batch(run_id, tags=run_tags)
     timings["logging"] += time.perf_counter() - t
 
     t = time.perf_counter()
@@ -245,21 +261,21 @@ def run_trial(ctx: TrialContext, task: dict[str, Any]) -> dict[str, Any]:
         notebook_path = _write_notebook(ctx, run_id, number, config, metrics)
     except Exception as exc:  # noqa: BLE001 - the trial stands even if its notebook cannot be made
         logger.warning("trial %s: notebook not rendered: %s", number, exc, exc_info=True)
-        client.set_tag(run_id, "automl.notebook_error", f"{type(exc).__name__}: {exc}"[:5000])
+        client.set_tag(run_id, tags.NOTEBOOK_ERROR, f"{type(exc).__name__}: {exc}"[:5000])
         notebook_path = None
     timings["notebooks"] = time.perf_counter() - t
 
     client.set_terminated(run_id, "FINISHED")
-    return {
-        "state": "COMPLETE",
-        "value": metrics[metric_key],
-        "metrics": metrics,
-        "config": config,
-        "timings": timings,
-        "model_uri": model_info.model_uri,
-        "notebook_path": notebook_path,
-        "top_features": top_features,
-    }
+    return WorkerReply(
+        state=TrialState.COMPLETE,
+        value=metrics[metric_key],
+        metrics=metrics,
+        config=TrialConfig.from_dict(config),
+        timings=timings,
+        model_uri=model_info.model_uri,
+        notebook_path=notebook_path,
+        top_features=top_features,
+    )
 
 
 def _write_notebook(
@@ -286,5 +302,5 @@ def _write_notebook(
     return str(path)
 
 
-# What ``automl.worker`` calls in a runner module.
+# What ``automl.core.worker`` calls in a runner module.
 context_from_setup = TrialContext.from_setup

@@ -1,6 +1,6 @@
-"""Worker processes that run trials and can be stopped at a hard deadline.
+"""The local implementation of :class:`~automl.core.executor.Executor`: worker processes.
 
-Each worker is a fresh ``python -m automl.worker`` process that talks to the parent over a
+Each worker is a fresh ``python -m automl.core.worker`` process that talks to the parent over a
 socket pair it inherits. Starting workers as their own interpreter (rather than by
 ``fork`` or ``spawn`` from the caller) means a user's unguarded script is never re-imported and
 no OpenMP or database state is inherited. A trial that is still running when the budget ends is
@@ -14,11 +14,14 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection, wait
 from typing import Any
+
+from automl.core.executor import Executor, OnKilled, TaskResult
+from automl.core.records import WorkerTask
 
 logger = logging.getLogger(__name__)
 
@@ -33,19 +36,8 @@ class _Worker:
 
 
 @dataclass
-class TaskResult:
-    """What came back for one task: the worker's reply, or why there is none."""
-
-    key: Any
-    ok: bool
-    value: Any = None
-    error: str | None = None
-    seconds: float = 0.0
-
-
-@dataclass
-class TrialExecutor:
-    """A small pool of trial workers with per-task kill.
+class LocalProcessExecutor(Executor):
+    """A small pool of trial worker processes on this machine, with per-task kill.
 
     Workers can be started before the experiment is set up: they import the ``runner`` module
     (whose ``context_from_setup`` and ``run_trial`` they call; forecasting has its own) and wait.
@@ -56,8 +48,8 @@ class TrialExecutor:
 
     n_workers: int
     threads_per_worker: int
-    runner: str = "automl.trial"
-    setup: dict[str, Any] | None = None
+    runner: str
+    setup: Any = None
     _workers: list[_Worker] = field(default_factory=list, init=False, repr=False)
     busy_seconds: float = field(default=0.0, init=False)
     started_at: float = field(default=0.0, init=False)
@@ -68,7 +60,7 @@ class TrialExecutor:
         for _ in range(self.n_workers):
             self._spawn()
 
-    def send_setup(self, setup: dict[str, Any]) -> None:
+    def send_setup(self, setup: Any) -> None:
         """Give every worker (and every worker started later) what all trials share."""
         self.setup = setup
         for worker in self._workers:
@@ -83,7 +75,7 @@ class TrialExecutor:
         parent_end, child_end = Pipe(duplex=True)
         fd = child_end.fileno()
         process = subprocess.Popen(
-            [sys.executable, "-m", "automl.worker", str(fd), self.runner],
+            [sys.executable, "-m", "automl.core.worker", str(fd), self.runner],
             env=env,
             stdin=subprocess.DEVNULL,
             pass_fds=(fd,),
@@ -98,6 +90,13 @@ class TrialExecutor:
         """Keys of tasks in flight, with their start times."""
         return {w.task_key: w.started_at for w in self._workers if w.task_key is not None}
 
+    @property
+    def started(self) -> bool:
+        return self.started_at > 0.0
+
+    def capacity_seconds(self) -> float:
+        return self.n_workers * (time.monotonic() - self.started_at) if self.started_at else 0.0
+
     def idle_count(self) -> int:
         return sum(1 for w in self._workers if w.ready and w.task_key is None)
 
@@ -105,10 +104,7 @@ class TrialExecutor:
         """Workers still starting (importing their libraries), not yet ready for a task."""
         return sum(1 for w in self._workers if not w.ready and w.process.poll() is None)
 
-    def alive_count(self) -> int:
-        return sum(1 for w in self._workers if w.process.poll() is None)
-
-    def submit(self, key: Any, task: dict[str, Any]) -> None:
+    def submit(self, key: Any, task: WorkerTask) -> None:
         """Give ``task`` to an idle worker; the reply comes back tagged with ``key``."""
         for worker in self._workers:
             if worker.ready and worker.task_key is None and worker.conn is not None:
@@ -118,7 +114,7 @@ class TrialExecutor:
                 return
         raise RuntimeError("no idle worker")
 
-    def results(self, timeout: float) -> Iterator[TaskResult]:
+    def poll(self, timeout: float) -> Iterator[TaskResult]:
         """Wait up to ``timeout`` seconds and yield whatever replies have arrived."""
         conns = {w.conn: w for w in self._workers if w.conn is not None}
         if not conns:
@@ -166,7 +162,7 @@ class TrialExecutor:
                 seconds=seconds,
             )
 
-    def cancel_running(self, on_killed: Callable[[Any, float], None] | None = None) -> None:
+    def kill_running(self, on_killed: OnKilled | None = None) -> None:
         """Kill the workers that are running a task (not replaced); idle workers stay."""
         now = time.monotonic()
         for worker in [w for w in self._workers if w.task_key is not None]:
@@ -179,7 +175,7 @@ class TrialExecutor:
             if on_killed is not None:
                 on_killed(worker.task_key, now - worker.started_at)
 
-    def kill(self, on_killed: Callable[[Any, float], None] | None = None) -> None:
+    def shutdown(self, on_killed: OnKilled | None = None) -> None:
         """Stop every worker now; ``on_killed(key, seconds)`` is called for each task in flight."""
         now = time.monotonic()
         for worker in self._workers:
@@ -195,10 +191,3 @@ class TrialExecutor:
             if worker.conn is not None:
                 worker.conn.close()
         self._workers.clear()
-
-    def __enter__(self) -> TrialExecutor:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.kill()

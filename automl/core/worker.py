@@ -1,10 +1,10 @@
-"""Entry point of a trial worker process (``python -m automl.worker <fd> <runner>``).
+"""Entry point of a local worker process (``python -m automl.core.worker <fd> <runner>``).
 
-``runner`` is a module with ``context_from_setup(setup)`` and ``run_trial(context, task)``:
-``automl.trial`` for tables, ``automl.forecast.trial`` for time series. The worker imports it
-at once, then the parent sends one ``("setup", dict)`` message and ``("task", dict)`` messages;
-the worker answers ``("ready", pid)`` once set up and ``("done", result)`` or
-``("error", traceback)`` per task.
+``runner`` names a module with ``context_from_setup(setup)`` and
+``run_trial(context, task: WorkerTask) -> WorkerReply`` (each task strategy names its own). The
+worker imports it at once, then the parent sends one ``("setup", setup)`` message and
+``("task", WorkerTask)`` messages; the worker answers ``("ready", pid)`` once set up and
+``("done", WorkerReply)`` or ``("error", traceback)`` per task.
 """
 
 from __future__ import annotations

@@ -22,9 +22,11 @@ import optuna
 
 import registry
 import tracking
+from automl.core.executor import TaskResult
+from automl.core.local_executor import LocalProcessExecutor
+from automl.core.records import TaskKind, TrialConfig, TrialState, WorkerReply, WorkerTask
 from automl.data import AutoMLInputError, alert, load_dataset
 from automl.engine import SearchBudget
-from automl.executor import TaskResult, TrialExecutor
 from automl.forecast import families
 from automl.forecast.data import prepare_panel
 from automl.forecast.metrics import check_metric
@@ -204,33 +206,35 @@ class _ForecastSearch:
         return number, run.info.run_id, config, optuna_trial, time.monotonic()
 
     @staticmethod
-    def task(trial: tuple) -> dict[str, Any]:
+    def task(trial: tuple) -> WorkerTask:
         number, run_id, config, _, _ = trial
-        return {"run_id": run_id, "number": number, "config": config}
+        return WorkerTask(
+            kind=TaskKind.TRIAL, run_id=run_id, number=number, config=TrialConfig.from_dict(config)
+        )
 
     def record(self, trial: tuple, result: TaskResult) -> None:
         number, run_id, config, optuna_trial, started = trial
         duration = time.monotonic() - started
-        reply = result.value if result.ok else {"state": "FAIL", "config": config}
+        reply = result.value if result.ok else WorkerReply(TrialState.FAIL)
         if not result.ok:
             self.client.set_tag(run_id, "automl.error", (result.error or "")[-5000:])
             self.client.set_terminated(run_id, "FAILED")
-        for phase, seconds in reply.get("timings", {}).items():
+        for phase, seconds in reply.timings.items():
             self.timings[phase] = self.timings.get(phase, 0.0) + seconds
-        if reply["state"] == "COMPLETE":
-            self.study.tell(optuna_trial, reply["value"])
-            self.seen[_config_key(config)] = reply["value"]
-            seconds = reply.get("metrics", {}).get("fit_time_seconds", 0.0)
-            if reply["value"] <= min(self.seen_values, default=float("inf")):
+        if reply.state == "COMPLETE":
+            self.study.tell(optuna_trial, reply.value)
+            self.seen[_config_key(config)] = reply.value
+            seconds = reply.metrics.get("fit_time_seconds", 0.0)
+            if reply.value <= min(self.seen_values, default=float("inf")):
                 # a refit is one fit on all data, but per-series model selection and start-up
                 # make it cost about as much as the whole backtest: keep that much back
                 self.refit_estimate = seconds
-            self.seen_values.append(reply["value"])
+            self.seen_values.append(reply.value)
         else:
             self.study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
         family = config["family"]
         self.family_seconds[family] = max(duration, self.family_seconds.get(family, 0.0))
-        self._add(trial, reply["state"], reply.get("metrics", {}), duration, reply)
+        self._add(trial, reply.state, reply.metrics, duration, reply)
 
     def expected_seconds(self) -> float:
         """How long the next trial will likely take: its family's slowest trial so far, or the
@@ -248,7 +252,7 @@ class _ForecastSearch:
         """Whether a new trial would likely finish before ``deadline``."""
         return time.monotonic() < deadline - max(_MIN_START_S, self.expected_seconds())
 
-    def _add(self, trial: tuple, state: str, metrics: dict, duration: float, reply: dict) -> None:
+    def _add(self, trial: tuple, state: str, metrics: dict, duration: float, reply: Any) -> None:
         number, run_id, config, _, _ = trial
         self.trials.append(
             TrialInfo(
@@ -259,9 +263,9 @@ class _ForecastSearch:
                 params={"model_family": config["family"], **config["params"]},
                 model_description=_description(config),
                 duration=duration,
-                evaluation_metric_score=reply.get("value"),
-                model_uri=reply.get("model_uri"),
-                notebook_path=reply.get("notebook_path"),
+                evaluation_metric_score=getattr(reply, "value", None),
+                model_uri=getattr(reply, "model_uri", None),
+                notebook_path=getattr(reply, "notebook_path", None),
             )
         )
 
@@ -274,7 +278,7 @@ class _ForecastSearch:
         )
         self.client.set_terminated(run_id, "KILLED")
         self.study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
-        self._add(trial, "KILLED", {}, seconds, {})
+        self._add(trial, "KILLED", {}, seconds, None)
 
     def finished(self) -> list[TrialInfo]:
         done = [t for t in self.trials if t.state == "COMPLETE"]
@@ -291,7 +295,7 @@ class _ForecastSearch:
     def run(self) -> None:
         metric = self.args["primary_metric"]
         progress = SearchProgress(self.budget.timeout_s, metric, enabled=self.verbose)
-        executor = TrialExecutor(
+        executor = LocalProcessExecutor(
             self.n_workers, 1, runner="automl.forecast.trial", setup=self.ctx.to_setup()
         )
         if self.budget.max_trials != 1:
@@ -313,15 +317,15 @@ class _ForecastSearch:
                     self.in_flight[trial[0]] = trial
                     executor.submit(trial[0], self.task(trial))
                 wait = min(0.25, max(0.0, deadline - time.monotonic()))
-                for result in executor.results(timeout=wait):
+                for result in executor.poll(timeout=wait):
                     self.record(self.in_flight.pop(result.key), result)
                 progress.update(len(self.trials), len(self.in_flight), *self.best())
         except BaseException:
-            executor.kill(on_killed=self.mark_killed)
+            executor.shutdown(on_killed=self.mark_killed)
             raise
         finally:
             progress.close(len(self.trials), *self.best())
-        executor.cancel_running(on_killed=self.mark_killed)
+        executor.kill_running(on_killed=self.mark_killed)
         self.executor = executor  # its idle workers refit the winner
 
     def finalize(self, register_model_name: str) -> tuple[str | None, Any]:
@@ -360,25 +364,25 @@ class _ForecastSearch:
     def _refit_in_worker(self, best: TrialInfo, params: dict, metadata: dict) -> str | None:
         """The refit model's URI, or None when no worker could finish it before the hard end."""
         executor = self.executor
-        task = {
-            "kind": "refit",
-            "run_id": self.parent_run_id,
-            "config": {"family": best.params["model_family"], "params": params},
-            "metadata": metadata,
-        }
+        task = WorkerTask(
+            kind=TaskKind.REFIT,
+            run_id=self.parent_run_id,
+            config=TrialConfig(best.params["model_family"], params),
+            metadata=metadata,
+        )
         try:
             if not executor.idle_count():
                 # Every worker was stopped mid-trial: refit here if the estimate says it fits.
                 if time.monotonic() + self.refit_estimate < self.hard_end:
-                    return refit_winner(self.ctx, task)["model_uri"]
+                    return refit_winner(self.ctx, task).model_uri
                 return None
             executor.submit("refit", task)
             while time.monotonic() < self.hard_end:
-                for result in executor.results(timeout=0.2):
-                    return result.value["model_uri"] if result.ok else None
+                for result in executor.poll(timeout=0.2):
+                    return result.value.model_uri if result.ok else None
             return None
         finally:
-            executor.kill()
+            executor.shutdown()
 
     def _register(self, model_uri: str, name: str, best: TrialInfo, how: str) -> Any:
         description = ", ".join(

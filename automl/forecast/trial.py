@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import tracking
+from automl.core import tags
+from automl.core.records import TaskKind, TrialConfig, TrialState, WorkerReply, WorkerTask
 from automl.forecast import plots
 from automl.forecast.backtest import backtest, fit_final
 from automl.forecast.data import Panel
@@ -79,26 +81,27 @@ def trial_params(ctx: ForecastContext, config: dict[str, Any]) -> dict[str, Any]
     return params
 
 
-def refit_winner(ctx: ForecastContext, task: dict[str, Any]) -> dict[str, Any]:
+def refit_winner(ctx: ForecastContext, task: WorkerTask) -> WorkerReply:
     """Refit the winning configuration on all data and log it as ``model`` of run ``run_id``."""
-    config = task["config"]
+    config = task.config
     model = fit_final(
-        config["family"], config["params"], ctx.panel, ctx.horizon, random_state=ctx.seed, n_jobs=1
+        config.family, config.params, ctx.panel, ctx.horizon, random_state=ctx.seed, n_jobs=1
     )
     info = ctx.client.log_model(
-        task["run_id"], model, "model", None, task="forecast", metadata=task["metadata"]
+        task.run_id, model, "model", None, task="forecast", metadata=task.metadata
     )
-    return {"state": "COMPLETE", "model_uri": info.model_uri}
+    return WorkerReply(state=TrialState.COMPLETE, model_uri=info.model_uri)
 
 
-def run_forecast_trial(ctx: ForecastContext, task: dict[str, Any]) -> dict[str, Any]:
-    """Backtest and log one configuration into run ``task["run_id"]``; never raises for a bad fit.
+def run_forecast_trial(ctx: ForecastContext, task: WorkerTask) -> WorkerReply:
+    """Backtest and log one configuration into run ``task.run_id``; never raises for a bad fit.
 
-    A task with ``"kind": "refit"`` refits the winner on all data instead (see ``refit_winner``).
+    A refit task refits the winner on all data instead (see ``refit_winner``).
     """
-    if task.get("kind") == "refit":
+    if task.kind is TaskKind.REFIT:
         return refit_winner(ctx, task)
-    run_id, number, config = task["run_id"], task["number"], task["config"]
+    run_id, number, config = task.run_id, task.number, task.config.as_dict()
+    typed = TrialConfig.from_dict(config)
     client = ctx.client
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -115,10 +118,12 @@ def run_forecast_trial(ctx: ForecastContext, task: dict[str, Any]) -> dict[str, 
     except Exception as exc:  # noqa: BLE001 - a failing configuration is a result, not a crash
         logger.debug("forecast trial %s failed", number, exc_info=True)
         message = f"{type(exc).__name__}: {exc}"[:5000]
-        client.log_batch(run_id, tags={"automl.trial_state": "FAIL", "automl.error": message})
+        client.log_batch(
+            run_id, tags={tags.TRIAL_STATE: TrialState.FAIL.value, tags.ERROR: message}
+        )
         client.set_terminated(run_id, "FAILED")
         timings["fitting"] = time.perf_counter() - started
-        return {"state": "FAIL", "error": message, "config": config, "timings": timings}
+        return WorkerReply(state=TrialState.FAIL, error=message, config=typed, timings=timings)
     fit_seconds = time.perf_counter() - started
     timings["fitting"] = fit_seconds
 
@@ -157,7 +162,7 @@ def run_forecast_trial(ctx: ForecastContext, task: dict[str, Any]) -> dict[str, 
     except Exception as exc:  # noqa: BLE001 - a plot failure does not void the trial
         logger.warning("trial %s: forecast plot failed: %s", number, exc)
     client.log_batch(
-        run_id, tags={"automl.trial_state": "COMPLETE", "automl.trial_number": str(number)}
+        run_id, tags={tags.TRIAL_STATE: TrialState.COMPLETE.value, tags.TRIAL_NUMBER: str(number)}
     )
     timings["logging"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -167,27 +172,27 @@ def run_forecast_trial(ctx: ForecastContext, task: dict[str, Any]) -> dict[str, 
             notebook_path = _write_notebook(ctx, run_id, number, config, metrics)
         except Exception as exc:  # noqa: BLE001 - the trial stands even without its notebook
             logger.warning("trial %s: notebook not rendered: %s", number, exc)
-            client.set_tag(run_id, "automl.notebook_error", f"{type(exc).__name__}: {exc}"[:5000])
+            client.set_tag(run_id, tags.NOTEBOOK_ERROR, f"{type(exc).__name__}: {exc}"[:5000])
     timings["notebooks"] = time.perf_counter() - t
     client.set_terminated(run_id, "FINISHED")
     value = metrics.get(f"val_{ctx.primary_metric}")
     if value is None:
-        return {
-            "state": "FAIL",
-            "error": f"val_{ctx.primary_metric} is undefined for this data",
-            "config": config,
-            "metrics": metrics,
-            "timings": timings,
-        }
-    return {
-        "state": "COMPLETE",
-        "value": value,
-        "metrics": metrics,
-        "config": config,
-        "timings": timings,
-        "model_uri": model_info.model_uri,
-        "notebook_path": notebook_path,
-    }
+        return WorkerReply(
+            state=TrialState.FAIL,
+            error=f"val_{ctx.primary_metric} is undefined for this data",
+            config=typed,
+            metrics=metrics,
+            timings=timings,
+        )
+    return WorkerReply(
+        state=TrialState.COMPLETE,
+        value=value,
+        metrics=metrics,
+        config=typed,
+        timings=timings,
+        model_uri=model_info.model_uri,
+        notebook_path=notebook_path,
+    )
 
 
 def _write_notebook(
@@ -220,6 +225,6 @@ def _write_notebook(
     return str(path)
 
 
-# What ``automl.worker`` calls in a runner module.
+# What ``automl.core.worker`` calls in a runner module.
 context_from_setup = ForecastContext.from_setup
 run_trial = run_forecast_trial

@@ -1,0 +1,72 @@
+"""Typed records that cross module and process boundaries: trial state, config, task, reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class TrialState(StrEnum):
+    """What became of a trial. A ``str`` so that ``state == "COMPLETE"`` keeps working."""
+
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    PRUNED = "PRUNED"
+    FAIL = "FAIL"
+    KILLED = "KILLED"
+
+
+class TaskKind(StrEnum):
+    """What a worker is asked to do."""
+
+    TRIAL = "trial"
+    REFIT = "refit"
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    """A model family and its hyperparameters, kept apart."""
+
+    family: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``{"family": ..., "params": ...}`` form the family code works with."""
+        return {"family": self.family, "params": dict(self.params)}
+
+    @classmethod
+    def from_dict(cls, config: dict[str, Any]) -> TrialConfig:
+        return cls(family=str(config["family"]), params=dict(config.get("params", {})))
+
+
+@dataclass(frozen=True)
+class WorkerTask:
+    """One job for a worker: a trial to fit and log into ``run_id``, or the winner's refit."""
+
+    kind: TaskKind
+    run_id: str
+    config: TrialConfig
+    number: int = -1
+    # Optuna's trial id for intermediate reports (pruning); None when not prunable.
+    optuna_trial_id: int | None = None
+    # Charts are drawn only when the trial beats this score (the leaderboard's k-th best).
+    chart_if_better_than: float | None = None
+    greater_is_better: bool = True
+    # For a refit: what the logged model's metadata says (trained_on, best trial, ...).
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class WorkerReply:
+    """What a worker answers for a task (a trial's outcome, or the refit's model)."""
+
+    state: TrialState
+    config: TrialConfig | None = None
+    value: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    model_uri: str | None = None
+    notebook_path: str | None = None
+    top_features: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    error: str | None = None

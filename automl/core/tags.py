@@ -1,0 +1,27 @@
+"""Run tag keys and values the search writes, in one place (as MLflow's ``utils/mlflow_tags``).
+
+Readers (the CLI, the summary, the UI) use these names instead of string literals.
+"""
+
+from __future__ import annotations
+
+ROLE = "automl.role"
+ROLE_PARENT = "parent"
+ROLE_TRIAL = "trial"
+TASK = "automl.task"
+TARGET_COL = "automl.target_col"
+TIME_COL = "automl.time_col"
+PRIMARY_METRIC = "automl.primary_metric"
+OPTUNA_STUDY = "automl.optuna_study"
+OPTUNA_TRIAL = "automl.optuna_trial"
+BEST_RUN_ID = "automl.best_run_id"
+TRIAL_NUMBER = "automl.trial_number"
+TRIAL_STATE = "automl.trial_state"
+ERROR = "automl.error"
+NOTEBOOK_ERROR = "automl.notebook_error"
+CHARTS = "automl.charts"
+# Set on trials that ran in the search's own process rather than in a worker.
+RAN_IN = "automl.ran_in"
+RAN_IN_SEARCH_PROCESS = "search process"
+# ``shap.top_feature_1`` ... on each trial, its most important input columns.
+SHAP_TOP_FEATURE_PREFIX = "shap.top_feature_"
