@@ -20,6 +20,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from tracking.exceptions import InvalidInputError
+
 T = TypeVar("T")
 
 _WRITE_OPTION = "tracking_write"
@@ -54,9 +56,29 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+POSTGRES_EXTRA = "pip install 'automl-tracked[postgres]'"
+
+
 def create_engine(url: str) -> Engine:
-    """Build a new engine for ``url`` with the store's connection settings."""
+    """Build a new engine for ``url`` with the store's connection settings.
+
+    A bare ``postgresql://`` URL uses psycopg 3 (the ``postgres`` extra), not SQLAlchemy's
+    default psycopg2; a missing driver is an error naming the URI and the install command.
+    """
     parsed = sa.engine.make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        return _create_engine(parsed)
+    except ModuleNotFoundError as exc:
+        shown = parsed.render_as_string(hide_password=True)
+        raise InvalidInputError(
+            f"tracking_uri {shown!r}: the database driver {exc.name!r} is not installed; "
+            f"for PostgreSQL run {POSTGRES_EXTRA}"
+        ) from None
+
+
+def _create_engine(parsed: sa.engine.URL) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         memory = parsed.database in (None, "", ":memory:")
         kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 30}}
