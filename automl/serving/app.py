@@ -3,7 +3,7 @@
 ``GET /ping`` and ``/health`` answer 200 once every route's model is loaded, ``GET /version``
 names the server and the versions served, ``POST /invocations`` scores a payload on the route
 the request is assigned to and ``GET /metrics`` gives the per-route counters. Predictions run in
-a thread pool bounded by a time limit, so a slow prediction answers 504 and the server stays up.
+a thread pool per route bounded by a time limit, so a slow prediction answers 504 and the server stays up.
 """
 
 from __future__ import annotations
@@ -55,7 +55,11 @@ class ScoringService:
         self.models = [FollowedModel(r.model_uri) for r in config.routes]  # verified here
         self.assigner = RouteAssigner(list(config.routes))
         self.metrics = ServingMetrics(self.names)
-        self.executor = ThreadPoolExecutor(config.predict_threads, thread_name_prefix="predict")
+        # One pool per route: a route whose predictions hang cannot starve the others.
+        self.executors = [
+            ThreadPoolExecutor(config.predict_threads, thread_name_prefix=f"predict-{name}")
+            for name in self.names
+        ]
         self.logger: InferenceLogger | None = None
         if config.log_predictions:
             self.logger = InferenceLogger(
@@ -111,7 +115,7 @@ class ScoringService:
         }
         try:
             body = await self.read_body(request)
-            future = self.executor.submit(
+            future = self.executors[index].submit(
                 score_request, body, request.headers.get("content-type"), model
             )
             try:
@@ -155,7 +159,8 @@ class ScoringService:
         return response
 
     def close(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        for executor in self.executors:
+            executor.shutdown(wait=False, cancel_futures=True)
         if self.logger is not None:
             self.logger.close()
 

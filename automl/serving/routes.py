@@ -38,7 +38,7 @@ def parse_route(text: str) -> Route:
             f"--route {text!r}: route name {name!r} must be 1-64 letters, digits, '_', '.' or '-'"
         )
     uri, sep, percent_text = rest.rpartition(":")
-    if not sep or not uri or uri.endswith(":"):
+    if not sep or not uri or percent_text.startswith("/"):  # "models:/x" has no percent
         raise ValueError(f"--route {text!r}: missing ':PERCENT' after the model URI; {ROUTE_FORM}")
     try:
         percent = float(percent_text)
