@@ -24,11 +24,11 @@ from tracking.entities import (
     RunStatus,
     ViewType,
 )
-from tracking.exceptions import InvalidInputError
+from tracking.exceptions import InvalidInputError, ResourceNotFoundError
 from tracking.resolvers import parse_runs_uri, to_runs_uri, uri_scheme
 from tracking.schema import ensure_schema
 from tracking.store import SqlStore, now_ms
-from tracking.validation import check_run_id
+from tracking.validation import check_artifact_path, check_run_id
 
 T = TypeVar("T")
 
@@ -333,6 +333,24 @@ class TrackingClient:
             info.created,
         )
         return info
+
+    def delete_model(self, run_id: str, artifact_path: str = "model") -> None:
+        """Delete a logged model's folder (and its recorded digest), keeping the run's metrics,
+        params, tags and other artifacts: what a retention policy (keep the top-k models) uses.
+        A notebook of the run can rebuild the model."""
+        import shutil
+
+        from tracking.model_digests import forget_digest
+        from tracking.models import METADATA_FILE
+
+        repo = self._repo(run_id, for_write=True)
+        folder = repo.path(artifact_path)
+        if not os.path.isfile(os.path.join(folder, METADATA_FILE)):
+            raise ResourceNotFoundError(
+                f"artifact_path: run {run_id} has no model at {artifact_path!r}"
+            )
+        shutil.rmtree(folder)
+        forget_digest(self.engine, check_run_id(run_id), check_artifact_path(artifact_path))
 
     def load_model(self, model_uri: str) -> Any:
         """Load a ``Predictor`` from ``runs:/``, ``models:/`` (registry) or a local path."""

@@ -64,3 +64,16 @@ def recorded_digest(engine: Engine, run_id: str, artifact_path: str) -> tuple[st
             )
         ).first()
     return None if row is None else (row.model_file, row.sha256)
+
+
+def forget_digest(engine: Engine, run_id: str, artifact_path: str) -> None:
+    """Drop the digest of a model whose files were deleted."""
+    ensure_schema(engine, COMPONENT, metadata, SCHEMA_VERSION)
+    run_in_transaction(
+        engine,
+        lambda conn: conn.execute(
+            sa.delete(digests).where(
+                digests.c.run_id == run_id, digests.c.artifact_path == artifact_path
+            )
+        ),
+    )
