@@ -1,0 +1,82 @@
+"""Frame <-> stored bytes and online rows: Parquet chunks, canonical key JSON, value JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from automl.features.constants import CHUNK_ROWS
+from tracking import InvalidInputError
+
+
+def to_chunks(df: pd.DataFrame) -> list[bytes]:
+    """``df`` as Parquet blobs of at most ``CHUNK_ROWS`` rows each."""
+    blobs = []
+    for start in range(0, max(len(df), 1), CHUNK_ROWS):
+        table = pa.Table.from_pandas(df.iloc[start : start + CHUNK_ROWS], preserve_index=False)
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer, compression="zstd")
+        blobs.append(buffer.getvalue())
+    return blobs
+
+
+def from_chunks(blobs: Sequence[bytes]) -> pa.Table:
+    """Concatenate Parquet blobs into one Arrow table (columns missing in older chunks -> null)."""
+    tables = [pq.read_table(io.BytesIO(blob)) for blob in blobs]
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def normalize_key(value: object, kind: str, column: str) -> int | str:
+    """One key value in its canonical form (``"5"`` -> 5 for an integer key)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        raise InvalidInputError(f"{column}: key value is missing (null); every key needs a value")
+    if kind == "int":
+        try:
+            number = int(value)  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            raise InvalidInputError(
+                f"{column}: key value {value!r} is not an integer, as this key's column is"
+            ) from None
+        if isinstance(value, float) and number != value:
+            raise InvalidInputError(f"{column}: key value {value!r} is not an integer")
+        return number
+    return str(value)
+
+
+def entity_keys(df: pd.DataFrame, keys: Sequence[str], kinds: Sequence[str]) -> list[str]:
+    """Canonical JSON text of each row's key values (the online table's key)."""
+    columns = []
+    for column, kind in zip(keys, kinds, strict=True):
+        values = df[column].tolist()
+        columns.append([normalize_key(v, kind, column) for v in values])
+    return [json.dumps(list(row), separators=(",", ":")) for row in zip(*columns, strict=True)]
+
+
+def values_json(df: pd.DataFrame) -> list[str]:
+    """Each row of ``df`` as a JSON object (NaN -> null, datetimes as ISO text)."""
+    if df.empty:
+        return []
+    text = df.to_json(orient="records", lines=True, date_format="iso", date_unit="ns")
+    return text.strip().split("\n")
+
+
+def restore_dtypes(df: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
+    """Cast decoded online values back to the table's dtypes (ints with gaps become floats)."""
+    for column, dtype in dtypes.items():
+        if column not in df.columns:
+            continue
+        if dtype.startswith("datetime64"):
+            df[column] = pd.to_datetime(df[column], utc=True).dt.tz_localize(None)
+        elif dtype.startswith(("int", "uint")):
+            df[column] = df[column].astype("float64" if df[column].isna().any() else dtype)
+        elif dtype.startswith("float"):
+            df[column] = df[column].astype(dtype)
+        elif dtype == "bool" and not df[column].isna().any():
+            df[column] = df[column].astype(bool)
+    return df

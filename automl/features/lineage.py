@@ -1,0 +1,98 @@
+"""Lineage: which feature tables and versions a run / model version used, and the reverse.
+
+A run that trained on a training set carries its ``FeatureSpec`` (artifact + tag) and one
+``features_usage`` row per table version, so both directions are single queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+import registry
+from automl.features import schema, validation
+from automl.features.constants import SPEC_ARTIFACT, SPEC_TAG
+from automl.features.entities import FeatureSpec
+from automl.features.store import FeatureStore, _now_ms
+from automl.features.training_set import TrainingSet
+
+
+@dataclass(frozen=True)
+class TableUse:
+    """A run that trained on a version of a table, and the model versions registered from it."""
+
+    table_name: str
+    table_version: int
+    run_id: str
+    model_versions: list[tuple[str, int]]
+
+
+def log_feature_spec(store: FeatureStore, run_id: str, spec: FeatureSpec) -> None:
+    """Record ``spec`` on run ``run_id``: JSON artifact, tag, and usage rows for lineage."""
+    text = spec.to_json()
+    store.client.log_text(run_id, text, SPEC_ARTIFACT)
+    store.client.set_tag(
+        run_id, SPEC_TAG, ",".join(f"{lk.table_name}@v{lk.table_version}" for lk in spec.lookups)
+    )
+    now = _now_ms()
+    pairs = sorted({(lk.table_name, lk.table_version) for lk in spec.lookups})
+
+    def work(conn: sa.Connection) -> None:
+        for name, version in pairs:
+            conn.execute(
+                schema.usage.delete().where(
+                    (schema.usage.c.name == name)
+                    & (schema.usage.c.version == version)
+                    & (schema.usage.c.run_id == run_id)
+                )
+            )
+            conn.execute(
+                schema.usage.insert().values(
+                    name=name, version=version, run_id=run_id, creation_time=now
+                )
+            )
+
+    store.client.run_in_transaction(work)
+
+
+def log_training_set(training_set: TrainingSet, run_id: str) -> None:
+    """Record a training set's spec on a run (see ``log_feature_spec``)."""
+    log_feature_spec(training_set.store, run_id, training_set.feature_spec)
+
+
+def run_feature_spec(store: FeatureStore, run_id: str) -> FeatureSpec | None:
+    """The spec recorded on a run, or None when it trained on a plain DataFrame."""
+    run = store.client.get_run(run_id)
+    if SPEC_TAG not in run.data.tags:
+        return None
+    path = store.client.download_artifacts(run_id, SPEC_ARTIFACT)
+    with open(path, encoding="utf-8") as handle:
+        return FeatureSpec.from_json(handle.read())
+
+
+def model_version_features(
+    store: FeatureStore, name: str, version: int | str
+) -> FeatureSpec | None:
+    """The feature tables and versions a registered model version was trained on."""
+    client = registry.RegistryClient(store.tracking_uri)
+    model_version = client.get_model_version(name, version)
+    return run_feature_spec(store, model_version.run_id)
+
+
+def table_lineage(store: FeatureStore, name: str) -> list[TableUse]:
+    """Runs that trained on table ``name`` and the model versions registered from them."""
+    name = validation.table_name(name)
+    store.get_table(name)
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(schema.usage.c.version, schema.usage.c.run_id)
+            .where(schema.usage.c.name == name)
+            .order_by(schema.usage.c.creation_time, schema.usage.c.run_id)
+        ).all()
+    client = registry.RegistryClient(store.tracking_uri)
+    uses = []
+    for version, run_id in rows:
+        found = client.search_model_versions(f"run_id = '{run_id}'")
+        uses.append(TableUse(name, version, run_id, [(mv.name, int(mv.version)) for mv in found]))
+    return uses
