@@ -88,6 +88,10 @@ class TrackingClient:
         """Experiment by id (ResourceNotFoundError if unknown)."""
         return self._store.get_experiment(experiment_id)
 
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        """The experiment named ``name``, created if missing; safe under concurrent callers."""
+        return self._store.get_or_create_experiment(name)
+
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         """Experiment by name, or None."""
         return self._store.get_experiment_by_name(name)

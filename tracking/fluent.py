@@ -4,7 +4,6 @@ stack of active runs; everything else goes through a ``TrackingClient``."""
 from __future__ import annotations
 
 import atexit
-import contextlib
 import os
 import threading
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 from tracking import uri as uri_mod
 from tracking.client import TrackingClient
 from tracking.entities import Experiment, Metric, ModelInfo, Run, RunStatus, ViewType
-from tracking.exceptions import InvalidInputError, ResourceAlreadyExistsError
+from tracking.exceptions import InvalidInputError
 from tracking.store import DEFAULT_EXPERIMENT_ID, now_ms
 
 ENV_EXPERIMENT_NAME = "AUTOML_EXPERIMENT_NAME"
@@ -90,11 +89,7 @@ def set_experiment(name: str | None = None, experiment_id: str | None = None) ->
     if experiment_id is not None:
         experiment = client.get_experiment(experiment_id)
     else:
-        experiment = client.get_experiment_by_name(name)
-        if experiment is None:
-            with contextlib.suppress(ResourceAlreadyExistsError):  # created concurrently
-                client.create_experiment(name)
-            experiment = client.get_experiment_by_name(name)
+        experiment = client.get_or_create_experiment(name)
     if experiment.lifecycle_stage != "active":
         raise InvalidInputError(
             f"experiment {experiment.name!r} is deleted; restore_experiment() it first"

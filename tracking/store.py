@@ -259,6 +259,21 @@ class SqlStore:
         except IntegrityError as exc:  # a concurrent creator won the race (PostgreSQL)
             raise ResourceAlreadyExistsError(f"experiment {name!r} already exists") from exc
 
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        """The experiment named ``name``, created when missing; safe when several processes
+        ask at once (SQLite serialises the write transactions, PostgreSQL's unique index makes
+        the loser re-read the winner's row). A deleted experiment is returned as it is."""
+        name = check_name(name, "experiment name")
+        for _ in range(3):
+            found = self.get_experiment_by_name(name)
+            if found is not None:
+                return found
+            try:
+                return self.get_experiment(self.create_experiment(name))
+            except ResourceAlreadyExistsError:
+                continue  # created between our read and our write: read it
+        raise ResourceAlreadyExistsError(f"experiment {name!r} keeps being created and deleted")
+
     def get_experiment(self, experiment_id: str) -> Experiment:
         """The experiment with this id (deleted ones included)."""
         experiment_id = check_experiment_id(experiment_id)
