@@ -145,6 +145,18 @@ def _metric_rows(run_id: str, metrics: Any) -> list[tuple]:
     return rows
 
 
+def _shown_status(row: Any) -> str:
+    """KILLED for a RUNNING run whose owning process on this host is gone, so every reader
+    sees it so before ``mark_dead_runs`` records it (which also sets its end time)."""
+    if (
+        row.status == RunStatus.RUNNING.value
+        and row.host == hostname()
+        and not is_alive(row.pid, row.proc_start)
+    ):
+        return RunStatus.KILLED.value
+    return row.status
+
+
 class SqlStore:
     """Tracking data on any SQLAlchemy database; artifacts are handled by the client."""
 
@@ -433,7 +445,7 @@ class SqlStore:
                     run_id=row.run_uuid,
                     run_name=row.name,
                     experiment_id=str(row.experiment_id),
-                    status=row.status,
+                    status=_shown_status(row),
                     start_time=row.start_time,
                     end_time=row.end_time,
                     artifact_uri=row.artifact_uri,
@@ -700,7 +712,10 @@ class SqlStore:
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        """One page of runs matching the MLflow-style ``filter_string``, ordered by ``order_by``."""
+        """One page of runs matching the MLflow-style ``filter_string``, ordered by ``order_by``.
+
+        Runs of dead processes on this host are recorded KILLED first, so a filter on
+        ``status`` sees what the results show."""
         if isinstance(experiment_ids, str | int):
             experiment_ids = [experiment_ids]
         ids = [int(check_experiment_id(e)) for e in experiment_ids]
@@ -718,6 +733,7 @@ class SqlStore:
         if where is not None:
             query = query.where(where)
         query = run_order(query, clauses).limit(max_results + 1).offset(offset)
+        self.mark_dead_runs()
 
         def read(conn: Connection) -> PagedList:
             if ids:
