@@ -393,3 +393,16 @@ def test_parse_route_keeps_colons_of_the_uri():
         "models:/churn@production",
         90,
     )
+
+
+def test_several_workers_each_load_and_serve(store):
+    uri, fitted = store
+    X, _ = breast_cancer()
+    server = start_server(uri, f"models:/{MODEL}/2", "--workers", "2")
+    try:
+        answers = [post(server.url, X.head(2).to_csv(index=False), "text/csv") for _ in range(6)]
+    finally:
+        server.stop()
+    assert {a.status for a in answers} == {200}
+    assert {a.headers["x-model-version"] for a in answers} == {"2"}
+    assert answers[0].body["predictions"] == fitted[2].predict(X.head(2)).tolist()
