@@ -1,4 +1,4 @@
-"""The SQL store: experiments, runs, params, metrics (history + latest), tags.
+"""The SQL store: experiments and runs (their lifecycle); run data is ``tracking.store_data``.
 
 All writes of one call happen in one transaction after every input was validated, so a bad
 batch stores nothing. Params are immutable: re-logging the same value is a no-op, a different
@@ -7,11 +7,8 @@ value is an error.
 
 from __future__ import annotations
 
-import math
 import os
-import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -19,18 +16,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from tracking import schema as t
-from tracking.db import run_in_transaction
 from tracking.entities import (
     Experiment,
     LifecycleStage,
-    Metric,
     PagedList,
-    Param,
     Run,
     RunData,
     RunInfo,
     RunStatus,
-    RunTag,
     ViewType,
 )
 from tracking.exceptions import (
@@ -47,19 +40,16 @@ from tracking.search import (
     encode_token,
     experiment_filter,
     experiment_order,
-    run_filter,
-    run_order,
 )
 from tracking.statements import SUPPORTED, statements
+from tracking.store_data import RunDataStore
+from tracking.store_rows import _chunks, _pairs, now_ms
 from tracking.validation import (
-    MAX_PARAM_VALUE_LENGTH,
     MAX_TAG_VALUE_LENGTH,
     check_experiment_id,
     check_key,
-    check_metric_value,
     check_name,
     check_run_id,
-    check_step,
     check_string_value,
     check_timestamp,
 )
@@ -67,97 +57,11 @@ from tracking.validation import (
 T = TypeVar("T")
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
-_CHUNK = 500
+
+__all__ = ["DEFAULT_EXPERIMENT_ID", "DEFAULT_EXPERIMENT_NAME", "SqlStore", "now_ms"]
 
 
-def now_ms() -> int:
-    """Current time in epoch milliseconds."""
-    return int(time.time() * 1000)
-
-
-def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _float(value: float | None, is_nan: bool) -> float:
-    return math.nan if is_nan or value is None else float(value)
-
-
-def _pairs(items: Any, kind: str, limit: int) -> dict[str, str]:
-    """Normalise params/tags given as dict, list of Param/RunTag or (key, value) pairs."""
-    if items is None:
-        return {}
-    if isinstance(items, Mapping):
-        pairs = list(items.items())
-    else:
-        pairs = []
-        for item in items:
-            if isinstance(item, Param | RunTag):
-                pairs.append((item.key, item.value))
-            elif isinstance(item, tuple | list) and len(item) == 2:
-                pairs.append((item[0], item[1]))
-            else:
-                raise InvalidInputError(
-                    f"{kind}s must be a dict or a list of (key, value) pairs; got item {item!r}"
-                )
-    result: dict[str, str] = {}
-    for key, value in pairs:
-        key = check_key(key, kind)
-        text = check_string_value(value, kind, key, limit)
-        if key in result and result[key] != text:
-            raise InvalidInputError(
-                f"{kind} {key!r} is given twice with different values ({result[key]!r}, {text!r})"
-            )
-        result[key] = text
-    return result
-
-
-def _metric_rows(run_id: str, metrics: Any) -> list[tuple]:
-    """Validated rows ``(run_uuid, key, value, is_nan, timestamp, step)`` (NaN -> NULL)."""
-    if metrics is None:
-        return []
-    stamp = now_ms()
-    if isinstance(metrics, Mapping):
-        items = [Metric(key, value, stamp, 0) for key, value in metrics.items()]
-    else:
-        items = list(metrics)
-    rows = []
-    for item in items:
-        if type(item) is not Metric and not isinstance(item, Metric):
-            raise InvalidInputError(f"metrics must be a dict or a list of Metric; got {item!r}")
-        key = check_key(item.key, "metric")
-        value = item.value
-        if type(value) is not float:
-            value = check_metric_value(value, key)
-        nan = value != value
-        timestamp = item.timestamp
-        if type(timestamp) is not int or not -(2**63) <= timestamp < 2**63:
-            timestamp = (
-                stamp
-                if timestamp is None
-                else check_timestamp(timestamp, f"metric {key!r} timestamp")
-            )
-        step = item.step
-        if type(step) is not int or not -(2**63) <= step < 2**63:
-            step = check_step(step, key)
-        rows.append((run_id, key, None if nan else value, nan, timestamp, step))
-    return rows
-
-
-def _shown_status(row: Any) -> str:
-    """KILLED for a RUNNING run whose owning process on this host is gone, so every reader
-    sees it so before ``mark_dead_runs`` records it (which also sets its end time)."""
-    if (
-        row.status == RunStatus.RUNNING.value
-        and row.host == hostname()
-        and not is_alive(row.pid, row.proc_start)
-    ):
-        return RunStatus.KILLED.value
-    return row.status
-
-
-class SqlStore:
+class SqlStore(RunDataStore):
     """Tracking data on any SQLAlchemy database; artifacts are handled by the client."""
 
     def __init__(self, engine: Engine, artifact_root: str) -> None:
@@ -186,12 +90,6 @@ class SqlStore:
                 last_update_time=stamp,
             )
         )
-
-    def _write(self, fn: Callable[[Connection], T]) -> T:
-        return run_in_transaction(self.engine, fn, write=True)
-
-    def _read(self, fn: Callable[[Connection], T]) -> T:
-        return run_in_transaction(self.engine, fn, write=False)
 
     # experiments -----------------------------------------------------------------------------
     def _experiment_row(self, conn: Connection, experiment_id: str) -> Any:
@@ -402,65 +300,6 @@ class SqlStore:
         self._write(write)
 
     # runs --------------------------------------------------------------------------------------
-    def _run_row(self, conn: Connection, run_id: str) -> Any:
-        row = conn.execute(sa.select(t.runs).where(t.runs.c.run_uuid == run_id)).first()
-        if row is None:
-            raise ResourceNotFoundError(f"run_id {run_id!r} does not exist")
-        return row
-
-    def _active_run_row(self, conn: Connection, run_id: str) -> Any:
-        row = self._sql.run_stage.execute(conn, (run_id,)).first()
-        if row is None:
-            raise ResourceNotFoundError(f"run_id {run_id!r} does not exist")
-        if row.lifecycle_stage != LifecycleStage.ACTIVE:
-            raise InvalidInputError(f"run {run_id} is deleted; restore_run() it before logging")
-        return row
-
-    def _runs(self, conn: Connection, rows: list) -> list[Run]:
-        ids = [row.run_uuid for row in rows]
-        params: dict[str, dict] = {i: {} for i in ids}
-        metrics: dict[str, dict] = {i: {} for i in ids}
-        tags: dict[str, dict] = {i: {} for i in ids}
-        for chunk in _chunks(ids):
-            for p in conn.execute(
-                sa.select(t.params.c.run_uuid, t.params.c.key, t.params.c.value).where(
-                    t.params.c.run_uuid.in_(chunk)
-                )
-            ):
-                params[p.run_uuid][p.key] = p.value
-            lm = t.latest_metrics.c
-            for m in conn.execute(
-                sa.select(lm.run_uuid, lm.key, lm.value, lm.is_nan).where(lm.run_uuid.in_(chunk))
-            ):
-                metrics[m.run_uuid][m.key] = _float(m.value, m.is_nan)
-            for g in conn.execute(
-                sa.select(t.tags.c.run_uuid, t.tags.c.key, t.tags.c.value).where(
-                    t.tags.c.run_uuid.in_(chunk)
-                )
-            ):
-                tags[g.run_uuid][g.key] = g.value
-        return [
-            Run(
-                info=RunInfo(
-                    run_id=row.run_uuid,
-                    run_name=row.name,
-                    experiment_id=str(row.experiment_id),
-                    status=_shown_status(row),
-                    start_time=row.start_time,
-                    end_time=row.end_time,
-                    artifact_uri=row.artifact_uri,
-                    lifecycle_stage=row.lifecycle_stage,
-                    parent_run_id=row.parent_run_id,
-                ),
-                data=RunData(
-                    params=params[row.run_uuid],
-                    metrics=dict(sorted(metrics[row.run_uuid].items())),
-                    tags=tags[row.run_uuid],
-                ),
-            )
-            for row in rows
-        ]
-
     def create_run(
         self,
         experiment_id: str,
@@ -622,135 +461,3 @@ class SqlStore:
 
         self._write(write)
         return dead
-
-    # params / metrics / tags -------------------------------------------------------------------
-    def log_batch(self, run_id: str, metrics: Any = (), params: Any = (), tags: Any = ()) -> None:
-        """Log metrics, params and tags atomically (all or nothing)."""
-        run_id = check_run_id(run_id)
-        metric_rows = _metric_rows(run_id, metrics)
-        param_map = _pairs(params, "param", MAX_PARAM_VALUE_LENGTH)
-        tag_map = _pairs(tags, "tag", MAX_TAG_VALUE_LENGTH)
-
-        def write(conn: Connection) -> None:
-            self._active_run_row(conn, run_id)
-            if param_map:
-                self._insert_params(conn, run_id, param_map)
-            if metric_rows:
-                self._sql.insert_metrics.execute(conn, metric_rows)
-                self._update_latest(conn, metric_rows)
-            if tag_map:
-                self._upsert_tags(conn, run_id, tag_map)
-
-        self._write(write)
-
-    def _insert_params(self, conn: Connection, run_id: str, param_map: dict[str, str]) -> None:
-        rows = [(run_id, k, v) for k, v in param_map.items()]
-        inserted = self._sql.insert_params.execute(conn, rows).rowcount
-        if self._sql.exact_rowcount and inserted == len(rows):
-            return  # every key was new: nothing to compare
-        for chunk in _chunks(list(param_map)):
-            stored = dict(
-                conn.execute(self._sql.select_params, {"run_id": run_id, "keys": chunk}).all()
-            )
-            for key in chunk:
-                if stored.get(key) != param_map[key]:
-                    raise InvalidInputError(
-                        f"param {key!r} of run {run_id} is already {stored.get(key)!r}; params "
-                        f"are immutable, so it cannot be changed to {param_map[key]!r}"
-                    )
-
-    def _update_latest(self, conn: Connection, rows: list[tuple]) -> None:
-        best: dict[str, tuple] = {}
-        for row in rows:  # later rows win ties, as the history order says
-            current = best.get(row[1])
-            if current is None or (row[5], row[4]) >= (current[5], current[4]):
-                best[row[1]] = row
-        self._sql.upsert_latest.execute(conn, list(best.values()))
-
-    def _upsert_tags(self, conn: Connection, run_id: str, tag_map: dict[str, str]) -> None:
-        self._sql.upsert_tags.execute(conn, [(run_id, k, v) for k, v in tag_map.items()])
-
-    def delete_tag(self, run_id: str, key: str) -> None:
-        """Remove a run tag (error if the run has no such tag)."""
-        run_id = check_run_id(run_id)
-        key = check_key(key, "tag")
-
-        def write(conn: Connection) -> None:
-            self._active_run_row(conn, run_id)
-            result = conn.execute(
-                t.tags.delete().where(t.tags.c.run_uuid == run_id, t.tags.c.key == key)
-            )
-            if result.rowcount == 0:
-                raise ResourceNotFoundError(f"run {run_id} has no tag {key!r}")
-
-        self._write(write)
-
-    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        """Every value logged for ``key``, ordered by step then time."""
-        run_id = check_run_id(run_id)
-        key = check_key(key, "metric")
-        m = t.metrics.c
-
-        def read(conn: Connection) -> list[Metric]:
-            self._run_row(conn, run_id)
-            rows = conn.execute(
-                sa.select(m.value, m.is_nan, m.timestamp, m.step)
-                .where(m.run_uuid == run_id, m.key == key)
-                .order_by(m.step, m.timestamp, m.id)
-            )
-            return [Metric(key, _float(r.value, r.is_nan), r.timestamp, r.step) for r in rows]
-
-        return self._read(read)
-
-    # search ------------------------------------------------------------------------------------
-    def search_runs(
-        self,
-        experiment_ids: list[str] | str,
-        filter_string: str | None = "",
-        run_view_type: ViewType | int | str = ViewType.ACTIVE_ONLY,
-        max_results: int = 1000,
-        order_by: list[str] | None = None,
-        page_token: str | None = None,
-    ) -> PagedList:
-        """One page of runs matching the MLflow-style ``filter_string``, ordered by ``order_by``.
-
-        Runs of dead processes on this host are recorded KILLED first, so a filter on
-        ``status`` sees what the results show."""
-        if isinstance(experiment_ids, str | int):
-            experiment_ids = [experiment_ids]
-        ids = [int(check_experiment_id(e)) for e in experiment_ids]
-        view = ViewType.coerce(run_view_type)
-        max_results = check_max_results(max_results)
-        where = run_filter(parse_filter(filter_string), self.engine.dialect.name)
-        clauses = parse_order_by(order_by)
-        offset = decode_token(page_token)
-        query = sa.select(t.runs).where(t.runs.c.experiment_id.in_(ids))
-        if view != ViewType.ALL:
-            stage = (
-                LifecycleStage.ACTIVE if view == ViewType.ACTIVE_ONLY else LifecycleStage.DELETED
-            )
-            query = query.where(t.runs.c.lifecycle_stage == stage)
-        if where is not None:
-            query = query.where(where)
-        query = run_order(query, clauses).limit(max_results + 1).offset(offset)
-        self.mark_dead_runs()
-
-        def read(conn: Connection) -> PagedList:
-            if ids:
-                found = {
-                    r[0]
-                    for r in conn.execute(
-                        sa.select(t.experiments.c.experiment_id).where(
-                            t.experiments.c.experiment_id.in_(ids)
-                        )
-                    )
-                }
-                missing = [str(i) for i in ids if i not in found]
-                if missing:
-                    raise ResourceNotFoundError(f"experiment_ids {missing} do not exist")
-            rows = list(conn.execute(query))
-            more = len(rows) > max_results
-            items = self._runs(conn, rows[:max_results])
-            return PagedList(items, encode_token(offset + max_results) if more else None)
-
-        return self._read(read)
