@@ -6,6 +6,7 @@ model = summary.best_trial.load_model()
 """
 
 from automl.api import classify, load_model, regress
+from automl.estimators import AutoMLClassifier, AutoMLRegressor
 from automl.forecast import forecast  # the function shadows its subpackage's name, as intended
 from automl.preprocessing import (
     BooleanEncoder,
@@ -18,6 +19,8 @@ from automl.preprocessing import (
 from automl.summary import AutoMLSummary, TrialInfo
 
 __all__ = [
+    "AutoMLClassifier",
+    "AutoMLRegressor",
     "AutoMLSummary",
     "BooleanEncoder",
     "CategoricalCleaner",
