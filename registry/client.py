@@ -10,11 +10,12 @@ from typing import Any
 import tracking
 from registry import validation
 from registry.entities import ModelVersion, ModelVersionEvent, RegisteredModel
+from registry.models_uri import parse_models_uri
 from registry.store import RegistryStore
-from registry.uris import parse_models_uri
 from tracking.entities import PagedList
 from tracking.exceptions import InvalidInputError, ResourceNotFoundError
-from tracking.validation import check_artifact_path
+from tracking.resolvers import parse_runs_uri as tracking_runs_uri
+from tracking.resolvers import uri_scheme
 
 MODEL_METADATA_FILE = "MLmodel.json"
 
@@ -38,15 +39,18 @@ def _text(value: object, argument: str = "description") -> str | None:
 
 
 def parse_runs_uri(model_uri: str) -> tuple[str, str]:
-    """``runs:/<run_id>/<path>`` -> (run_id, path), with an error naming the expected form."""
-    if not isinstance(model_uri, str) or not model_uri.startswith("runs:/"):
+    """``runs:/<run_id>/<path>`` -> (run_id, path): tracking's parser, plus the registry's rule
+    that the path names the model folder; errors name ``model_uri`` and the expected form."""
+    if not isinstance(model_uri, str) or uri_scheme(model_uri) != "runs":
         raise InvalidInputError(
             f"model_uri: expected 'runs:/<run_id>/<artifact_path>' (what tracking.log_model "
             f"returns as model_uri), got {model_uri!r}"
         )
-    run_id, _, path = model_uri[len("runs:/") :].strip("/").partition("/")
-    path = check_artifact_path(path.strip("/"), f"model_uri {model_uri!r}: the path")
-    if not run_id or not path:
+    try:
+        run_id, path = tracking_runs_uri(model_uri)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"model_uri: {exc}") from None
+    if not path:
         raise InvalidInputError(
             f"model_uri: {model_uri!r} lacks the run id or the model's artifact path; "
             "expected 'runs:/<run_id>/model'"
