@@ -29,8 +29,10 @@ from registry.entities import (
     RegisteredModel,
 )
 from tracking.db import run_in_transaction
+from tracking.entities import PagedList
 from tracking.exceptions import InvalidInputError, ResourceNotFoundError
 from tracking.schema import ensure_schema
+from tracking.search import encode_token
 from tracking.store import now_ms
 
 T = TypeVar("T")
@@ -71,15 +73,7 @@ class StoreCore:
             .where(schema.models.c.name == name)
             .values(last_updated_time=stamp)
         )
-        row = conn.execute(select(schema.models).where(schema.models.c.name == name)).first()
-        if row is None:
-            raise ResourceNotFoundError(f"name: registered model {name!r} does not exist")
-        if row.deleted_time is not None and not allow_deleted:
-            raise ResourceNotFoundError(
-                f"name: registered model {name!r} was deleted; restore it with "
-                "restore_registered_model() first"
-            )
-        return row
+        return self._require_model(conn, name, allow_deleted=allow_deleted)
 
     def _version_row(
         self, conn: Connection, name: str, version: int, *, allow_deleted: bool = False
@@ -128,13 +122,29 @@ class StoreCore:
             )
         )
 
-    def _require_model(self, conn: Connection, name: str) -> Any:
+    def _require_model(self, conn: Connection, name: str, *, allow_deleted: bool = False) -> Any:
+        """The model's row; absent (or deleted, unless allowed) is an error saying what to do."""
         row = conn.execute(select(schema.models).where(schema.models.c.name == name)).first()
         if row is None:
             raise ResourceNotFoundError(f"name: registered model {name!r} does not exist")
-        if row.deleted_time is not None:
-            raise ResourceNotFoundError(f"name: registered model {name!r} was deleted")
+        if row.deleted_time is not None and not allow_deleted:
+            raise ResourceNotFoundError(
+                f"name: registered model {name!r} was deleted; restore it with "
+                "restore_registered_model() first"
+            )
         return row
+
+    def _page(
+        self, query: Any, offset: int, limit: int, convert: Callable[[Connection, list], list]
+    ) -> PagedList:
+        """One page of ``query`` (asked for ``limit + 1`` rows) converted, with the next token."""
+
+        def work(conn: Connection) -> PagedList:
+            rows = conn.execute(query.offset(offset).limit(limit + 1)).all()
+            token = encode_token(offset + limit) if len(rows) > limit else None
+            return PagedList(convert(conn, rows[:limit]), token)
+
+        return self._read(work)
 
     def _touch_version(self, conn: Connection, name: str, version: int, **values: Any) -> None:
         v = schema.versions

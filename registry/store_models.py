@@ -11,7 +11,7 @@ from registry.entities import RegisteredModel
 from registry.store_core import StoreCore
 from tracking.entities import PagedList
 from tracking.exceptions import InvalidInputError, ResourceNotFoundError
-from tracking.search import check_max_results, decode_token, encode_token
+from tracking.search import check_max_results, decode_token
 from tracking.store import now_ms
 
 _MODEL_FIELDS = ("name",)
@@ -71,14 +71,7 @@ class ModelStore(StoreCore):
         """The model with tags, aliases and newest version per stage."""
 
         def work(conn: Connection) -> RegisteredModel:
-            row = conn.execute(select(schema.models).where(schema.models.c.name == name)).first()
-            if row is None:
-                raise ResourceNotFoundError(f"name: registered model {name!r} does not exist")
-            if row.deleted_time is not None and not include_deleted:
-                raise ResourceNotFoundError(
-                    f"name: registered model {name!r} was deleted (restore_registered_model "
-                    "brings it back)"
-                )
+            row = self._require_model(conn, name, allow_deleted=include_deleted)
             return self._models_from_rows(conn, [row])[0]
 
         return self._read(work)
@@ -108,18 +101,13 @@ class ModelStore(StoreCore):
         }
         name_key = filters.sort_key(m.c.name, self.dialect)
         ordering = filters.parse_order_by(order_by, order_columns, self.dialect) or [name_key]
-        offset = decode_token(page_token)
-        limit = check_max_results(max_results)
-        query = (
-            select(m).where(*conds).order_by(*ordering, name_key).offset(offset).limit(limit + 1)
+        query = select(m).where(*conds).order_by(*ordering, name_key)
+        return self._page(
+            query,
+            decode_token(page_token),
+            check_max_results(max_results),
+            self._models_from_rows,
         )
-
-        def work(conn: Connection) -> PagedList:
-            rows = conn.execute(query).all()
-            token = encode_token(offset + limit) if len(rows) > limit else None
-            return PagedList(self._models_from_rows(conn, rows[:limit]), token)
-
-        return self._read(work)
 
     def update_registered_model(self, name: str, description: str | None) -> None:
         """Replace the model's description."""

@@ -24,7 +24,7 @@ from registry.store_core import StoreCore
 from registry.validation import stage_name
 from tracking.entities import PagedList
 from tracking.exceptions import InvalidInputError, ResourceNotFoundError
-from tracking.search import check_max_results, decode_token, encode_token
+from tracking.search import check_max_results, decode_token
 from tracking.store import now_ms
 
 _VERSION_FIELDS = ("name", "run_id", "version_number", "current_stage", "source", "status")
@@ -211,22 +211,13 @@ class VersionStore(StoreCore):
             name_key,
             v.c.version.desc(),
         ]
-        offset = decode_token(page_token)
-        limit = check_max_results(max_results)
-        query = (
-            select(v)
-            .where(*conds)
-            .order_by(*ordering, name_key, v.c.version)
-            .offset(offset)
-            .limit(limit + 1)
+        query = select(v).where(*conds).order_by(*ordering, name_key, v.c.version)
+        return self._page(
+            query,
+            decode_token(page_token),
+            check_max_results(max_results),
+            self._versions_from_rows,
         )
-
-        def work(conn: Connection) -> PagedList:
-            rows = conn.execute(query).all()
-            token = encode_token(offset + limit) if len(rows) > limit else None
-            return PagedList(self._versions_from_rows(conn, rows[:limit]), token)
-
-        return self._read(work)
 
     def update_model_version(self, name: str, version: int, description: str | None) -> None:
         """Replace a version's description."""
