@@ -22,16 +22,23 @@ def _owner(uri: str, queue) -> None:
     signal.pause()
 
 
-def test_dead_owner_reads_as_killed_everywhere(store_uri, capsys):
+def _run_of_killed_process(store_uri: str) -> str:
+    """Run id of a RUNNING run whose owner process was then killed with SIGKILL."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=_owner, args=(store_uri, queue))
     proc.start()
     run_id = queue.get(timeout=120)
-    client = tracking.TrackingClient(store_uri)
-    assert client.get_run(run_id).info.status == "RUNNING"  # its owner is alive
+    status = tracking.TrackingClient(store_uri).get_run(run_id).info.status
+    assert status == "RUNNING"  # while its owner is alive
     os.kill(proc.pid, signal.SIGKILL)
     proc.join(30)
+    return run_id
+
+
+def test_dead_owner_reads_as_killed_everywhere(store_uri, capsys):
+    run_id = _run_of_killed_process(store_uri)
+    client = tracking.TrackingClient(store_uri)
 
     assert client.get_run(run_id).info.status == "KILLED"
     exp_id = client.get_experiment_by_name("doomed").experiment_id
@@ -45,13 +52,7 @@ def test_dead_owner_reads_as_killed_everywhere(store_uri, capsys):
 
 
 def test_get_run_alone_shows_killed(store_uri, capsys):
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_owner, args=(store_uri, queue))
-    proc.start()
-    run_id = queue.get(timeout=120)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.join(30)
+    run_id = _run_of_killed_process(store_uri)
     assert main(["--tracking-uri", store_uri, "runs", "show", run_id]) == 0
     out = capsys.readouterr().out
     assert "KILLED" in out and "RUNNING" not in out

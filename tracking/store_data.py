@@ -1,10 +1,5 @@
 """Run data in the tracking store: params, metrics (history and latest), tags, run search and
-the row -> ``Run`` conversion.
-
-All writes of one call happen in one transaction after every input was validated, so a bad
-batch stores nothing. Params are immutable: re-logging the same value is a no-op, a different
-value is an error.
-"""
+the row -> ``Run`` conversion (``tracking.store`` states the transaction rules they follow)."""
 
 from __future__ import annotations
 
