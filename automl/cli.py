@@ -11,9 +11,11 @@ from collections.abc import Sequence
 COMMAND_MODULES = (
     "automl.tabular_cli",
     "automl.forecast.cli",
+    "automl.interop.cli",
     "tracking.cli",
     "registry.cli",
     "automl.serving.cli",
+    "automl.ui.cli",
 )
 
 
