@@ -82,6 +82,8 @@ class _AutoMLEstimator(BaseEstimator):
         y = column_or_1d(y, warn=True)
         if len(y) != len(frame):
             raise ValueError(f"X has {len(frame)} rows but y has {len(y)}: pass one target per row")
+        if len(frame) < 2:
+            raise ValueError(f"n_samples={len(frame)}: a search needs at least 2 samples")
         target = _target_name(list(frame.columns))
         frame[target] = y
         return frame, target
@@ -132,7 +134,8 @@ class _AutoMLEstimator(BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Predictions of the search's winner for ``X``."""
-        return np.asarray(self.model_.predict(self._predict_frame(X)))
+        frame = self._predict_frame(X)
+        return np.asarray(self.model_.predict(frame))
 
 
 class AutoMLClassifier(ClassifierMixin, _AutoMLEstimator):
@@ -163,7 +166,8 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""
-        proba = np.asarray(self.model_.predict_proba(self._predict_frame(X)), dtype=float)
+        frame = self._predict_frame(X)
+        proba = np.asarray(self.model_.predict_proba(frame), dtype=float)
         model_classes = list(self.model_.classes_ or self.classes_)
         order = [model_classes.index(c) for c in self.classes_.tolist()]
         return proba[:, order]
