@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl.features.serving import with_features
 from automl.serving import constants as C
 from automl.serving.loader import ServedModel
 from automl.serving.payload import ServingError, check_content_type, check_schema, parse_body
+from tracking import InvalidInputError
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,11 @@ def score_request(body: bytes, content_type: str | None, model: ServedModel) -> 
     """Decode, check against the schema and predict; raises ``ServingError`` for bad input."""
     mime = check_content_type(content_type)
     parsed = parse_body(body, mime, model.schema)
-    # A feature-lookup step (issue 19) would join looked-up columns onto parsed.frame here.
-    frame = check_schema(parsed.frame, model.schema)
+    try:  # models trained on a training set get their features looked up by key (issue 19)
+        looked_up = with_features(model.pinned_uri, parsed.frame)
+    except InvalidInputError as exc:
+        raise ServingError(str(exc)) from None
+    frame = check_schema(looked_up, model.schema)
     proba = parsed.params.get(C.PARAM_PREDICT_PROBA, False)
     if not isinstance(proba, bool):
         raise ServingError(f"param {C.PARAM_PREDICT_PROBA!r} must be true or false, got {proba!r}")
