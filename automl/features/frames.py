@@ -66,17 +66,16 @@ def values_json(df: pd.DataFrame) -> list[str]:
     return text.strip().split("\n")
 
 
-def restore_dtypes(df: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
-    """Cast decoded online values back to the table's dtypes (ints with gaps become floats)."""
-    for column, dtype in dtypes.items():
-        if column not in df.columns:
-            continue
-        if dtype.startswith("datetime64"):
-            df[column] = pd.to_datetime(df[column], utc=True).dt.tz_localize(None)
-        elif dtype.startswith(("int", "uint")):
-            df[column] = df[column].astype("float64" if df[column].isna().any() else dtype)
-        elif dtype.startswith("float"):
-            df[column] = df[column].astype(dtype)
-        elif dtype == "bool" and not df[column].isna().any():
-            df[column] = df[column].astype(bool)
-    return df
+def column_from_json(values: list, dtype: str) -> np.ndarray | pd.Series | list:
+    """Decoded online values of one column in the table's dtype (ints with gaps become floats)."""
+    kind = dtype[:3]
+    if kind in ("int", "uin", "flo"):
+        array = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        if kind != "flo" and not np.isnan(array).any():
+            return array.astype(dtype)
+        return array
+    if dtype.startswith("datetime64"):
+        return pd.to_datetime(values, utc=True).tz_localize(None)
+    if dtype == "bool" and None not in values:
+        return np.array(values, dtype=bool)
+    return values

@@ -7,6 +7,7 @@ publish step or second store, and an indexed point lookup on SQLite takes micros
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 
@@ -25,44 +26,63 @@ class MissingFeatureKeyError(InvalidInputError):
     """A request key has no online row and its features have no default (HTTP 400)."""
 
 
+@functools.lru_cache(maxsize=256)
+def _table_meta(primary_json: str, kinds_json: str, schema_json: str, stamps_json: str) -> tuple:
+    primary = json.loads(primary_json)
+    kinds = json.loads(kinds_json)
+    stamps = json.loads(stamps_json)
+    dtypes = {c: d for c, d in json.loads(schema_json).items() if c not in primary + stamps}
+    return primary, [kinds[k] for k in primary], dtypes
+
+
 def lookup_online(
     store: FeatureStore, name: str, keys: pd.DataFrame, key_columns: Sequence[str] | None = None
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Latest features of table ``name`` for each row of ``keys`` and which rows were found.
 
     ``key_columns`` names the columns of ``keys`` matching the table's primary keys (default:
-    the primary key names).
+    the primary key names). Two indexed queries: the table's row, then the keys' rows.
     """
-    table = store.get_table(name)
-    columns = list(key_columns or table.primary_keys)
-    missing = [c for c in columns if c not in keys.columns]
-    if missing:
-        raise InvalidInputError(f"{missing[0]}: key column missing from the request; send it")
+    tables, online = schema.tables, schema.online
     with store.engine.connect() as conn:
-        kinds = json.loads(
-            conn.execute(
-                sa.select(schema.tables.c.key_kinds).where(schema.tables.c.name == name)
-            ).scalar_one()
-        )
-        wanted = frames.entity_keys(
-            keys.rename(columns=dict(zip(columns, table.primary_keys, strict=True))),
-            table.primary_keys,
-            [kinds[k] for k in table.primary_keys],
-        )
+        row = conn.execute(
+            sa.select(
+                tables.c.primary_keys,
+                tables.c.key_kinds,
+                tables.c.schema_json,
+                tables.c.timestamp_keys,
+            ).where(tables.c.name == name)
+        ).first()
+        if row is None:
+            store.get_table(name)  # raises the not-found error
+        primary, kinds, dtypes = _table_meta(*row)
+        columns = list(key_columns or primary)
+        missing = [c for c in columns if c not in keys.columns]
+        if missing:
+            raise InvalidInputError(f"{missing[0]}: key column missing from the request; send it")
+        normalized = [
+            [frames.normalize_key(v, kind, column) for v in keys[column].tolist()]
+            for column, kind in zip(columns, kinds, strict=True)
+        ]
+        wanted = [json.dumps(list(k), separators=(",", ":")) for k in zip(*normalized, strict=True)]
         found: dict[str, str] = {}
         unique = list(dict.fromkeys(wanted))
         for start in range(0, len(unique), ONLINE_BATCH):
-            rows = conn.execute(
-                sa.select(schema.online.c.entity_key, schema.online.c.values_json).where(
-                    (schema.online.c.name == name)
-                    & schema.online.c.entity_key.in_(unique[start : start + ONLINE_BATCH])
-                )
-            ).all()
-            found.update(rows)
+            found.update(
+                conn.execute(
+                    sa.select(online.c.entity_key, online.c.values_json).where(
+                        (online.c.name == name)
+                        & online.c.entity_key.in_(unique[start : start + ONLINE_BATCH])
+                    )
+                ).all()
+            )
     records = [json.loads(found[k]) if k in found else {} for k in wanted]
-    values = pd.DataFrame.from_records(records, columns=list(table.features), index=keys.index)
+    values = pd.DataFrame(
+        {c: frames.column_from_json([r.get(c) for r in records], d) for c, d in dtypes.items()},
+        index=keys.index,
+    )
     matched = np.fromiter((k in found for k in wanted), dtype=bool, count=len(wanted))
-    return frames.restore_dtypes(values, table.features), matched
+    return values, matched
 
 
 def _lookup_frame(

@@ -1,0 +1,91 @@
+"""A model trained on a training set, served by key through a real ``automl serve`` process."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from serving_fixtures import post, start_server
+from sklearn.linear_model import LogisticRegression
+
+import registry
+import tracking
+from automl import features
+from automl.features import FeatureLookup, FeatureStore
+
+
+@pytest.fixture
+def trained(tmp_path):
+    """user_stats table, a model trained on its point-in-time join, registered as 'churn'."""
+    uri = str(tmp_path / "store")
+    store = FeatureStore(uri)
+    rng = np.random.default_rng(0)
+    users = np.arange(40)
+    table = pd.DataFrame(
+        {
+            "user": np.repeat(users, 3),
+            "ts": pd.Timestamp("2024-01-01") + pd.to_timedelta(np.tile([0, 10, 20], 40), "D"),
+            "spend": rng.normal(size=120),
+        }
+    )
+    store.create_table("user_stats", "user", table, timestamp_keys="ts")
+    store.create_table(
+        "user_region", "user", pd.DataFrame({"user": users, "region_score": users / 40.0})
+    )
+    labels = pd.DataFrame(
+        {
+            "user": rng.choice(users, 200),
+            "t": pd.Timestamp("2024-01-05") + pd.to_timedelta(rng.integers(0, 30, 200), "D"),
+            "basket": rng.normal(size=200),  # request-time column
+        }
+    )
+    labels["y"] = (labels["basket"] > 0).astype(int)
+    training = features.create_training_set(
+        labels,
+        [
+            FeatureLookup("user_stats", "user", "t"),
+            FeatureLookup("user_region", "user", default_values={"region_score": -1.0}),
+        ],
+        label="y",
+        exclude_columns=["user", "t"],
+        store=store,
+    )
+    frame = training.load_df()
+    X, y = frame.drop(columns="y"), frame["y"]
+    model = LogisticRegression().fit(X, y)
+    tracking.set_tracking_uri(uri)
+    try:
+        with tracking.start_run() as run:
+            info = tracking.log_model(model, "model", input_example=X.head())
+            features.log_training_set(training, run.info.run_id)
+        registry.register_model(info.model_uri, "churn")
+    finally:
+        tracking.set_tracking_uri(None)
+    return uri, model, store
+
+
+def test_served_model_takes_keys_and_request_columns_and_looks_up_the_rest(trained):
+    uri, model, store = trained
+    server = start_server(uri, "models:/churn/1")
+    try:
+        rows = [{"user": 3, "basket": 0.5}, {"user": 7, "basket": -1.2}]
+        answer = post(server.url, {"dataframe_records": rows})
+        assert answer.status == 200, answer.body
+        online = store.read_table("user_stats")
+        latest = online.sort_values("ts").groupby("user")["spend"].last()
+        expected_input = pd.DataFrame(
+            {
+                "basket": [0.5, -1.2],
+                "spend": [latest[3], latest[7]],
+                "region_score": [3 / 40.0, 7 / 40.0],
+            }
+        )
+        assert answer.body["predictions"] == model.predict(expected_input).tolist()
+
+        unknown = post(server.url, {"dataframe_records": [{"user": 999, "basket": 0.1}]})
+        assert unknown.status == 400
+        assert "user" in unknown.body["message"] and "999" in unknown.body["message"]
+    finally:
+        server.stop()
+    uses = features.table_lineage(store, "user_region")
+    assert uses[0].model_versions == [("churn", 1)]
