@@ -1,0 +1,345 @@
+"""The Starlette application: pages over one tracking store and its registry."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qs
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+import registry
+import tracking
+from automl.ui import constants as C
+from automl.ui.charts import downsample
+from automl.ui.notebook_html import render_notebook
+from automl.ui.queries import BadParams, experiment_header, parse_leaderboard_query
+from automl.ui.security import PathRefused, confined_path, new_token, same_token
+
+
+@dataclass(frozen=True)
+class UIConfig:
+    """What one server shows and allows."""
+
+    tracking_uri: str
+    read_only: bool = False
+    token: str | None = None
+
+
+def _env() -> Environment:
+    env = Environment(
+        loader=PackageLoader("automl.ui", "templates"),
+        autoescape=select_autoescape(["html"], default=True),
+    )
+    env.filters["fmt"] = lambda v: f"{v:.5g}" if isinstance(v, float) else ("" if v is None else v)
+    return env
+
+
+class _TokenMiddleware:
+    """Every request must carry the access token (bearer header, cookie or ?token= once)."""
+
+    def __init__(self, app, token: str) -> None:
+        self.app, self.token = app, token
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        auth = request.headers.get("authorization", "")
+        given = auth[7:] if auth.startswith("Bearer ") else request.cookies.get(C.TOKEN_COOKIE)
+        from_query = request.query_params.get("token")
+        if same_token(given, self.token):
+            await self.app(scope, receive, send)
+            return
+        if same_token(from_query, self.token):
+            response = RedirectResponse(request.url.remove_query_params("token"), 303)
+            response.set_cookie(C.TOKEN_COOKIE, self.token, httponly=True, samesite="strict")
+            await response(scope, receive, send)
+            return
+        await HTMLResponse("401: a valid access token is required", 401)(scope, receive, send)
+
+
+def create_app(config: UIConfig) -> Starlette:
+    """The UI app for ``config.tracking_uri``."""
+    client = tracking.TrackingClient(config.tracking_uri)
+    models = registry.RegistryClient(client.tracking_uri)
+    env = _env()
+
+    def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+        csrf = request.cookies.get(C.CSRF_COOKIE) or new_token()
+        html = env.get_template(name).render(
+            request=request, config=config, csrf=csrf, C=C, **context
+        )
+        response = HTMLResponse(html, status)
+        response.set_cookie(C.CSRF_COOKIE, csrf, httponly=True, samesite="strict")
+        return response
+
+    def run_or_404(run_id: str) -> tracking.Run:
+        try:
+            return client.get_run(run_id)
+        except (tracking.ResourceNotFoundError, tracking.InvalidInputError) as exc:
+            raise HTTPException(404, f"run {run_id!r} not found") from exc
+
+    async def experiments(request: Request) -> Response:
+        query = request.query_params.get("q", "")
+        flt = f"name LIKE '%{query.replace(chr(39), chr(39) * 2)}%'" if query else None
+        rows = []
+        for exp in client.search_experiments(filter_string=flt, max_results=500):
+            header = experiment_header(client, models, exp.experiment_id)
+            best = header.parent.data.metrics.get(header.metric_key) if header.parent else None
+            count = len(client.search_runs([exp.experiment_id], max_results=50_000))
+            rows.append((exp, header, best, count))
+        return page(request, "experiments.html", rows=rows, q=query)
+
+    def _leaderboard_context(request: Request, experiment_id: str) -> dict:
+        try:
+            header = experiment_header(client, models, experiment_id)
+        except (tracking.ResourceNotFoundError, tracking.InvalidInputError) as exc:
+            raise HTTPException(404, f"experiment {experiment_id!r} not found") from exc
+        query = parse_leaderboard_query(dict(request.query_params))
+        if not query.order_by and header.metric_key:
+            query = replace(
+                query,
+                order_by=f"metrics.`{header.metric_key}`",
+                ascending=not header.greater_is_better,
+            )
+        error = ""
+        runs: list[tracking.Run] = []
+        next_token = None
+        try:
+            page_runs = client.search_runs(
+                [experiment_id],
+                query.filter_string(),
+                max_results=query.page_size,
+                order_by=query.order(),
+                page_token=query.page_token,
+            )
+            runs, next_token = list(page_runs), page_runs.token
+        except tracking.FilterSyntaxError as exc:
+            error = str(exc)
+        except tracking.InvalidInputError as exc:
+            error = str(exc)
+        metric_cols = sorted({k for r in runs for k in r.data.metrics})
+        param_cols = sorted({k for r in runs for k in r.data.params})
+        chosen = request.query_params.get("columns")
+        if chosen:
+            wanted = set(chosen.split(","))
+            metric_cols = [c for c in metric_cols if f"metrics.{c}" in wanted]
+            param_cols = [c for c in param_cols if f"params.{c}" in wanted]
+        return dict(
+            header=header,
+            best_series=_best_series(client, header) if runs else None,
+            query=query,
+            runs=runs,
+            next_token=next_token,
+            error=error,
+            metric_cols=metric_cols,
+            param_cols=param_cols,
+            params=request.query_params,
+        )
+
+    async def leaderboard(request: Request) -> Response:
+        context = _leaderboard_context(request, request.path_params["experiment_id"])
+        return page(request, "leaderboard.html", **context)
+
+    async def leaderboard_table(request: Request) -> Response:
+        context = _leaderboard_context(request, request.path_params["experiment_id"])
+        return page(request, "_table.html", **context)
+
+    async def run_page(request: Request) -> Response:
+        run = run_or_404(request.path_params["run_id"])
+        series = [
+            downsample(key, client.get_metric_history(run.info.run_id, key))
+            for key in sorted(run.data.metrics)
+        ]
+        root = run.info.artifact_uri
+        folder = request.query_params.get("path", "")
+        try:
+            listing = client.list_artifacts(run.info.run_id, folder or None)
+        except tracking.InvalidInputError as exc:
+            raise HTTPException(400, f"path: {exc}") from exc
+        plots = [f.path for f in client.list_artifacts(run.info.run_id, "plots")]
+        shap = [f.path for f in client.list_artifacts(run.info.run_id, "shap")]
+        notebooks = [
+            f.path
+            for f in client.list_artifacts(run.info.run_id, "notebooks")
+            if f.path.endswith(".ipynb")
+        ]
+        notebook_html = None
+        if notebooks:
+            try:
+                notebook_html = render_notebook(confined_path(root, notebooks[0]))
+            except (ValueError, OSError) as exc:
+                notebook_html = f"notebook could not be rendered: {exc}"
+        return page(
+            request,
+            "run.html",
+            run=run,
+            series=series,
+            listing=listing,
+            folder=folder,
+            plots=plots,
+            shap=shap,
+            notebooks=notebooks,
+            notebook_html=notebook_html,
+        )
+
+    async def artifact(request: Request) -> Response:
+        run = run_or_404(request.path_params["run_id"])
+        relative = request.path_params["path"]
+        try:
+            target = confined_path(run.info.artifact_uri, relative)
+        except PathRefused as exc:
+            raise HTTPException(400, f"path: {exc}") from exc
+        if not os.path.isfile(target):
+            raise HTTPException(404, f"artifact {relative!r} not found")
+        inline = target.endswith((".png", ".jpg", ".svg", ".csv", ".json", ".txt"))
+        return FileResponse(
+            target,
+            filename=os.path.basename(target),
+            content_disposition_type="inline" if inline else "attachment",
+            headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"},
+        )
+
+    async def compare(request: Request) -> Response:
+        ids = [i for i in request.query_params.getlist("run") if i]
+        if not C.COMPARE_MIN_RUNS <= len(ids) <= C.COMPARE_MAX_RUNS:
+            raise HTTPException(
+                400,
+                f"run: pick {C.COMPARE_MIN_RUNS} to {C.COMPARE_MAX_RUNS} runs (got {len(ids)})",
+            )
+        runs = [run_or_404(i) for i in ids]
+        param_keys = sorted({k for r in runs for k in r.data.params})
+        metric_keys = sorted({k for r in runs for k in r.data.metrics})
+        histories = {
+            r.info.run_id: [
+                downsample(k, client.get_metric_history(r.info.run_id, k))
+                for k in sorted(r.data.metrics)
+            ]
+            for r in runs
+        }
+        runs_json = [
+            {
+                "id": r.info.run_id,
+                "name": r.info.run_name,
+                "params": r.data.params,
+                "metrics": r.data.metrics,
+                "histories": {
+                    s.key: {"x": s.steps, "y": s.values} for s in histories[r.info.run_id]
+                },
+            }
+            for r in runs
+        ]
+        table = [(f"params.{k}", [r.data.params.get(k) for r in runs]) for k in param_keys] + [
+            (f"metrics.{k}", [r.data.metrics.get(k) for r in runs]) for k in metric_keys
+        ]
+        table_rows = [(label, vals, len({repr(v) for v in vals}) > 1) for label, vals in table]
+        return page(
+            request,
+            "compare.html",
+            table_rows=table_rows,
+            runs_json=runs_json,
+            runs=runs,
+            param_keys=param_keys,
+            metric_keys=metric_keys,
+            histories=histories,
+        )
+
+    async def registry_page(request: Request) -> Response:
+        rows = []
+        for model in models.search_registered_models(max_results=500):
+            versions = list(models.search_model_versions(f"name = '{_q(model.name)}'"))
+            rows.append(
+                (
+                    model,
+                    [(v, models.get_model_version_history(v.name, v.version)) for v in versions],
+                )
+            )
+        return page(request, "registry.html", rows=rows, stages=registry.ALL_STAGES)
+
+    async def registry_action(request: Request) -> Response:
+        if config.read_only:
+            raise HTTPException(403, "the server runs with --read-only; changes are refused")
+        form = {k: v[-1] for k, v in parse_qs((await request.body()).decode("utf-8")).items()}
+        if not same_token(form.get(C.CSRF_FIELD), request.cookies.get(C.CSRF_COOKIE) or "\0"):
+            raise HTTPException(403, "csrf_token: missing or wrong; reload the page and retry")
+        action = request.path_params["action"]
+        name, version = str(form.get("name", "")), str(form.get("version", ""))
+        comment = str(form.get("comment", "")) or None
+        try:
+            if action == "alias":
+                models.set_registered_model_alias(
+                    name, str(form.get("alias", "")), version, user="ui", comment=comment
+                )
+            elif action == "stage":
+                models.transition_model_version_stage(
+                    name, version, str(form.get("stage", "")), user="ui", comment=comment
+                )
+            elif action == "description":
+                models.update_model_version(name, version, str(form.get("description", "")))
+            else:
+                raise HTTPException(404, f"unknown action {action!r}")
+        except (tracking.InvalidInputError, tracking.ResourceNotFoundError, ValueError) as exc:
+            raise HTTPException(400, str(exc)) from exc
+        return RedirectResponse("/registry", 303)
+
+    async def error_page(request: Request, exc: HTTPException) -> Response:
+        return page(
+            request,
+            "error.html",
+            status=exc.status_code,
+            status_code=exc.status_code,
+            detail=exc.detail,
+        )
+
+    async def bad_params(request: Request, exc: BadParams) -> Response:
+        return page(request, "error.html", status=400, status_code=400, detail=str(exc))
+
+    routes = [
+        Route("/", experiments),
+        Route("/experiments/{experiment_id}", leaderboard),
+        Route("/experiments/{experiment_id}/table", leaderboard_table),
+        Route("/runs/{run_id}", run_page),
+        Route("/runs/{run_id}/artifacts/{path:path}", artifact),
+        Route("/compare", compare),
+        Route("/registry", registry_page),
+        Route("/registry/{action}", registry_action, methods=["POST"]),
+        Mount("/static", StaticFiles(packages=[("automl.ui", "static")]), name="static"),
+    ]
+    middleware = [Middleware(_TokenMiddleware, token=config.token)] if config.token else []
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={HTTPException: error_page, BadParams: bad_params},
+    )
+
+
+def _best_series(client: tracking.TrackingClient, header) -> dict:
+    """Best primary score so far against trial end time, over the first trials (capped)."""
+    runs = client.search_runs(
+        [header.experiment.experiment_id],
+        f"tags.`{C.TAG_ROLE}` = 'trial' and metrics.`{header.metric_key}` IS NOT NULL",
+        max_results=C.MAX_BEST_CHART_RUNS,
+        order_by=["attributes.end_time ASC"],
+    )
+    x, y, best = [], [], None
+    for run in runs:
+        value = run.data.metrics[header.metric_key]
+        better = best is None or (value > best if header.greater_is_better else value < best)
+        if better:
+            best = value
+        x.append(run.info.end_time or run.info.start_time)
+        y.append(best)
+    return {"x": x, "y": y, "name": f"best {header.metric_key}", "capped": runs.token is not None}
+
+
+def _q(text: str) -> str:
+    return text.replace("'", "''")

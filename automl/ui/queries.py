@@ -1,0 +1,169 @@
+"""What the pages read from the store, as typed records; query parameters checked first."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import registry
+import tracking
+from automl.ui import constants as C
+
+LOWER_IS_BETTER = ("rmse", "mse", "mae", "log_loss", "mape", "smape", "mase", "loss")
+
+
+class BadParams(ValueError):
+    """Query parameters that cannot be used; ``names`` lists them."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
+
+
+@dataclass(frozen=True)
+class LeaderboardQuery:
+    """The runs table's state, from the URL: filter, state, sort, page."""
+
+    filter: str = ""
+    state: str = ""
+    order_by: str = ""
+    ascending: bool = False
+    page_size: int = C.DEFAULT_PAGE_SIZE
+    page_token: str | None = None
+
+    def filter_string(self) -> str:
+        role = f"tags.`{C.TAG_ROLE}`"
+        parts = [f"({role} IS NULL or {role} != '{C.ROLE_PARENT}')"]
+        if self.state:
+            parts.append(f"tags.`{C.TAG_TRIAL_STATE}` = '{self.state}'")
+        if self.filter.strip():
+            parts.append(f"({self.filter})")
+        return " and ".join(parts)
+
+    def order(self) -> list[str]:
+        if not self.order_by:
+            return []
+        return [f"{self.order_by} {'ASC' if self.ascending else 'DESC'}"]
+
+
+_SORT_PREFIXES = ("metrics.", "params.", "tags.", "attributes.")
+
+
+def parse_leaderboard_query(params: dict[str, str]) -> LeaderboardQuery:
+    """``LeaderboardQuery`` from query parameters; ``BadParams`` naming each bad one."""
+    allowed = {"filter", "state", "sort", "dir", "page_size", "page_token", "columns"}
+    problems = {k: "unknown query parameter" for k in params if k not in allowed}
+    state = params.get("state", "")
+    if state and state not in C.RUN_STATES:
+        problems["state"] = f"{state!r} is not one of {', '.join(C.RUN_STATES)}"
+    sort = params.get("sort", "")
+    if sort and (not sort.startswith(_SORT_PREFIXES) or "`" in sort or len(sort) > 300):
+        problems["sort"] = "expected metrics.<key>, params.<key>, tags.<key> or attributes.<key>"
+    direction = params.get("dir", "desc")
+    if direction not in ("asc", "desc"):
+        problems["dir"] = "expected asc or desc"
+    page_size = _int(params, "page_size", C.DEFAULT_PAGE_SIZE, problems)
+    if "page_size" not in problems and page_size not in C.PAGE_SIZES:
+        problems["page_size"] = f"expected one of {', '.join(map(str, C.PAGE_SIZES))}"
+    if problems:
+        raise BadParams(problems)
+    if sort:
+        entity, _, key = sort.partition(".")
+        sort = f"{entity}.`{key}`"
+    return LeaderboardQuery(
+        params.get("filter", ""),
+        state,
+        sort,
+        direction == "asc",
+        page_size,
+        params.get("page_token") or None,
+    )
+
+
+def _int(params: dict[str, str], name: str, default: int, problems: dict[str, str]) -> int:
+    text = params.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        problems[name] = f"{text!r} is not an integer"
+        return default
+
+
+@dataclass
+class ExperimentHeader:
+    """The AutoML parent run's summary shown above the leaderboard."""
+
+    experiment: tracking.Experiment
+    parent: tracking.Run | None
+    task: str = ""
+    primary_metric: str = ""
+    metric_key: str = ""
+    greater_is_better: bool = True
+    best_run_id: str = ""
+    alerts: list[dict] = field(default_factory=list)
+    wall_seconds: float | None = None
+    validation: str = ""
+    registered: list[registry.ModelVersion] = field(default_factory=list)
+    notebooks: list[str] = field(default_factory=list)
+
+    @property
+    def running(self) -> bool:
+        return self.parent is not None and self.parent.info.status == "RUNNING"
+
+
+def metric_key_for(primary_metric: str, metric_names: set[str]) -> str:
+    """The validation metric key a primary metric is logged under (``f1`` -> ``val_f1_score``)."""
+    for name in (f"val_{primary_metric}", f"val_{primary_metric}_score"):
+        if name in metric_names:
+            return name
+    return f"val_{primary_metric}" if primary_metric else ""
+
+
+def _read_json(path: str) -> object:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def experiment_header(
+    client: tracking.TrackingClient, models: registry.RegistryClient, experiment_id: str
+) -> ExperimentHeader:
+    """Header of an experiment (``ResourceNotFoundError`` for an unknown id)."""
+    experiment = client.get_experiment(experiment_id)
+    parents = client.search_runs(
+        [experiment_id], f"tags.`{C.TAG_ROLE}` = '{C.ROLE_PARENT}'", max_results=1
+    )
+    header = ExperimentHeader(experiment, parents[0] if parents else None)
+    if header.parent is None:
+        return header
+    run = header.parent
+    tags = run.data.tags
+    header.task = tags.get(C.TAG_TASK, "")
+    header.primary_metric = tags.get(C.TAG_PRIMARY_METRIC, "")
+    header.metric_key = metric_key_for(header.primary_metric, set(run.data.metrics))
+    header.greater_is_better = not any(s in header.primary_metric for s in LOWER_IS_BETTER)
+    header.best_run_id = tags.get(C.TAG_BEST_RUN_ID, "")
+    root = run.info.artifact_uri
+    alerts = _read_json(os.path.join(root, "automl", "alerts.json"))
+    if isinstance(alerts, dict):
+        header.alerts = [a for a in alerts.get("alerts", []) if isinstance(a, dict)]
+    times = _read_json(os.path.join(root, "automl", "time.json"))
+    if isinstance(times, dict) and isinstance(times.get("wall"), int | float):
+        header.wall_seconds = float(times["wall"])
+    header.validation = next(
+        (a["message"] for a in header.alerts if a.get("kind") == "validation"), ""
+    )
+    header.notebooks = [f.path for f in client.list_artifacts(run.info.run_id, "notebooks")]
+    if header.best_run_id:
+        try:
+            header.registered = list(
+                models.search_model_versions(f"run_id = '{header.best_run_id}'")
+            )
+        except (tracking.TrackingError, ValueError):
+            header.registered = []
+    return header

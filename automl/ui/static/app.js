@@ -1,0 +1,68 @@
+// Charts of the UI pages, drawn with the vendored Plotly from JSON the server embedded.
+(function () {
+  "use strict";
+  var layout = { margin: { t: 20, r: 10, b: 40, l: 50 }, height: 260 };
+  var cfg = { displaylogo: false, responsive: true };
+
+  function histories() {
+    document.querySelectorAll(".history-chart").forEach(function (el) {
+      var s = JSON.parse(el.dataset.series);
+      Plotly.newPlot(el, [{ x: s.x, y: s.y, name: s.name, mode: "lines+markers", type: "scatter" }], layout, cfg);
+    });
+  }
+
+  function best() {
+    var el = document.getElementById("best-chart");
+    var data = document.getElementById("best-data");
+    if (!el || !data) return;
+    var s = JSON.parse(data.textContent);
+    var x = s.x.map(function (ms) { return new Date(ms); });
+    Plotly.react(el, [{ x: x, y: s.y, name: s.name, mode: "lines+markers", line: { shape: "hv" } }],
+      Object.assign({ title: { text: s.name + (s.capped ? " (first trials only)" : "") } }, layout), cfg);
+  }
+
+  function compare() {
+    var data = document.getElementById("compare-data");
+    if (!data) return;
+    var d = JSON.parse(data.textContent);
+    var primary = d.metrics.find(function (m) { return m.indexOf("val_") === 0; }) || d.metrics[0];
+    var dims = d.params.map(function (p) {
+      var vals = d.runs.map(function (r) { return r.params[p]; });
+      var nums = vals.map(Number);
+      if (nums.every(function (v) { return !isNaN(v); })) return { label: p, values: nums };
+      var cats = Array.from(new Set(vals.map(String)));
+      return { label: p, values: vals.map(function (v) { return cats.indexOf(String(v)); }),
+               tickvals: cats.map(function (_, i) { return i; }), ticktext: cats };
+    });
+    if (primary) dims.push({ label: primary, values: d.runs.map(function (r) { return r.metrics[primary]; }) });
+    Plotly.newPlot("parcoords", [{ type: "parcoords", dimensions: dims,
+      line: { color: d.runs.map(function (r) { return r.metrics[primary]; }), showscale: true } }],
+      { height: 360, margin: { t: 40, l: 60, r: 60, b: 20 } }, cfg);
+    function scatter() {
+      var px = document.getElementById("scatter-x").value, my = document.getElementById("scatter-y").value;
+      Plotly.react("scatter", [{ type: "scatter", mode: "markers+text",
+        x: d.runs.map(function (r) { return r.params[px]; }), y: d.runs.map(function (r) { return r.metrics[my]; }),
+        text: d.runs.map(function (r) { return r.name; }), textposition: "top center" }],
+        Object.assign({ xaxis: { title: { text: px } }, yaxis: { title: { text: my } } }, layout), cfg);
+    }
+    document.getElementById("scatter-x").addEventListener("change", scatter);
+    document.getElementById("scatter-y").addEventListener("change", scatter);
+    scatter();
+    var traces = [];
+    d.runs.forEach(function (r) {
+      Object.keys(r.histories).forEach(function (k) {
+        var h = r.histories[k];
+        if (h.x.length > 1) traces.push({ x: h.x, y: h.y, name: r.name + " " + k, mode: "lines" });
+      });
+    });
+    if (traces.length) {
+      var el = document.createElement("div"); el.id = "overlay"; el.className = "chart";
+      document.querySelector("main").appendChild(el);
+      Plotly.newPlot(el, traces, layout, cfg);
+    }
+  }
+
+  histories(); best(); compare();
+  document.body.addEventListener("htmx:after:swap", best);
+  document.body.addEventListener("htmx:afterSwap", best);
+})();

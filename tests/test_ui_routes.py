@@ -1,0 +1,198 @@
+"""automl ui routes through an ASGI test client, on a real store holding a real classify run."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from sklearn.datasets import load_breast_cancer
+from starlette.testclient import TestClient
+
+import automl
+import registry
+import tracking
+from automl.ui import UIConfig, create_app, ui_hint
+from automl.ui.cli import check_bind
+
+pytestmark = pytest.mark.xdist_group("ui")
+
+HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "{{ 7*7 }}", "{% raw %}"]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """A store with a small classify experiment and a run full of hostile names."""
+    root = str(tmp_path_factory.mktemp("ui-store"))
+    tracking.set_tracking_uri(root)
+    try:
+        frame = load_breast_cancer(as_frame=True).frame.head(200)
+        summary = automl.classify(
+            frame, target_col="target", timeout_minutes=0.15, max_trials=3, n_jobs=1
+        )
+        client = tracking.TrackingClient(root)
+        eid = summary.experiment.experiment_id
+        for loss in (0.9, 0.1, 0.5):  # more rows to sort than a tiny budget's trials
+            extra = client.create_run(eid, run_name=f"extra-{loss}")
+            client.log_batch(extra.info.run_id, metrics={"val_log_loss": loss})
+            client.set_terminated(extra.info.run_id)
+        hostile_exp = client.create_experiment(HOSTILE[0] + HOSTILE[2])
+        run = client.create_run(hostile_exp, run_name=HOSTILE[1])
+        client.log_batch(
+            run.info.run_id,
+            params={h.replace("/", "|"): h for h in HOSTILE},
+            tags={"t" + str(i): h for i, h in enumerate(HOSTILE)},
+            metrics={"loss": 1.0},
+        )
+        client.log_batch(
+            run.info.run_id,
+            metrics=[tracking.Metric("curve", float(s % 97), 0, s) for s in range(5000)],
+        )
+        client.log_text(run.info.run_id, "inside", "notes/a.txt")
+        os.symlink("/etc/passwd", os.path.join(run.info.artifact_uri, "notes", "link"))
+        client.set_terminated(run.info.run_id)
+    finally:
+        tracking.set_tracking_uri(None)
+    return root, summary, run.info.run_id
+
+
+@pytest.fixture()
+def http(store):
+    return TestClient(create_app(UIConfig(store[0])))
+
+
+def test_experiments_and_leaderboard_show_the_classify_run(http, store):
+    _, summary, _ = store
+    home = http.get("/")
+    assert home.status_code == 200 and summary.experiment.name in home.text
+    page = http.get(f"/experiments/{summary.experiment.experiment_id}")
+    assert page.status_code == 200
+    assert summary.best_trial.run_id in page.text
+    assert "classification" in page.text and "val_f1_score" in page.text
+    assert summary.registered_model_version.name in page.text
+
+
+def test_sort_orders_rows_by_the_metric(http, store):
+    _, summary, _ = store
+    eid = summary.experiment.experiment_id
+    for direction in ("asc", "desc"):
+        page = http.get(f"/experiments/{eid}?sort=metrics.val_log_loss&dir={direction}")
+        ids = re.findall(r'<tr data-run="(\w+)"', page.text)
+        client = tracking.TrackingClient(store[0])
+        losses = [client.get_run(i).data.metrics["val_log_loss"] for i in ids]
+        assert len(ids) >= 4
+        assert losses == sorted(losses, reverse=direction == "desc")
+
+
+def test_filter_uses_the_search_grammar_and_shows_caret_errors(http, store):
+    _, summary, _ = store
+    eid = summary.experiment.experiment_id
+    best = summary.best_trial
+    family = best.params.get("model_family") or next(iter(best.params.values()))
+    page = http.get(f"/experiments/{eid}", params={"filter": f"params.model_family = '{family}'"})
+    ids = set(re.findall(r'<tr data-run="(\w+)"', page.text))
+    assert best.run_id in ids
+    assert all(
+        tracking.TrackingClient(store[0]).get_run(i).data.params["model_family"] == family
+        for i in ids
+    )
+    bad = http.get(f"/experiments/{eid}", params={"filter": "metrics.val_f1_score >"})
+    assert bad.status_code == 200
+    assert 'id="filter-error"' in bad.text and "^" in bad.text
+
+
+def test_bad_query_params_get_400_naming_them_and_unknown_ids_404(http, store):
+    eid = store[1].experiment.experiment_id
+    bad = http.get(f"/experiments/{eid}?state=DONE&page_size=7&bogus=1")
+    assert bad.status_code == 400
+    for name in ("state", "page_size", "bogus"):
+        assert name in bad.text
+    assert http.get("/experiments/424242").status_code == 404
+    assert http.get("/runs/0123456789abcdef0123456789abcdef").status_code == 404
+    assert http.get("/compare?run=" + store[1].best_trial.run_id).status_code == 400
+
+
+def test_run_page_shows_shap_plots_notebook_and_snippet(http, store):
+    best = store[1].best_trial
+    page = http.get(f"/runs/{best.run_id}")
+    assert page.status_code == 200
+    assert 'id="shap-chart"' in page.text and 'id="notebook"' in page.text
+    assert f"runs:/{best.run_id}/model" in page.text
+    image = re.search(r'id="shap-chart"[^>]* src="([^"]+)"', page.text).group(1)
+    assert http.get(image).content.startswith(b"\x89PNG")
+
+
+def test_hostile_names_are_escaped_everywhere(http, store):
+    run_id = store[2]
+    texts = [http.get("/").text, http.get(f"/runs/{run_id}").text]
+    eid = tracking.TrackingClient(store[0]).get_run(run_id).info.experiment_id
+    texts.append(http.get(f"/experiments/{eid}").text)
+    for text in texts:
+        assert "<script>alert" not in text and "<img src=x" not in text
+        assert "49" not in re.sub(r"\d{3,}", "", text) or "{{ 7*7 }}" in text
+    assert "&lt;script&gt;" in texts[1] and "{{ 7*7 }}" in texts[1] and "{% raw %}" in texts[1]
+
+
+def test_long_history_is_downsampled_and_says_so(http, store):
+    page = http.get(f"/runs/{store[2]}")
+    assert "5000 points, downsampled to" in page.text
+
+
+def test_artifact_downloads_stay_inside_the_run_folder(http, store):
+    run_id = store[2]
+    assert http.get(f"/runs/{run_id}/artifacts/notes/a.txt").text == "inside"
+    for path in (
+        "..%2F..%2Fsecret",
+        "%2e%2e/%2e%2e/x",
+        "%252e%252e/x",
+        "notes/link",
+        "/etc/passwd",
+    ):
+        response = http.get(f"/runs/{run_id}/artifacts/{path}")
+        assert response.status_code in (400, 404), path
+        assert "root:" not in response.text
+
+
+def test_compare_marks_differences(http, store):
+    ids = [store[1].best_trial.run_id, store[2]]
+    page = http.get("/compare", params=[("run", i) for i in ids])
+    assert page.status_code == 200
+    assert 'class="differs"' in page.text and 'id="parcoords"' in page.text
+
+
+def test_registry_alias_move_needs_csrf_and_records_history(http, store):
+    version = store[1].registered_model_version
+    page = http.get("/registry")
+    assert version.name in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    form = {"name": version.name, "version": str(version.version), "alias": "staging-ui"}
+    refused = http.post("/registry/alias", data=form, follow_redirects=False)
+    assert refused.status_code == 403
+    done = http.post("/registry/alias", data={**form, "csrf_token": csrf}, follow_redirects=False)
+    assert done.status_code == 303
+    models = registry.RegistryClient(store[0])
+    assert models.get_model_version_by_alias(version.name, "staging-ui").version == version.version
+    history = models.get_model_version_history(version.name, version.version)
+    assert any(e.alias == "staging-ui" for e in history)
+    assert "staging-ui" in http.get("/registry").text
+
+
+def test_read_only_hides_forms_and_refuses_posts(store):
+    http = TestClient(create_app(UIConfig(store[0], read_only=True)))
+    assert '<form method="post"' not in http.get("/registry").text
+    assert http.post("/registry/alias", data={"name": "x"}).status_code == 403
+
+
+def test_token_is_required_on_every_request(store):
+    http = TestClient(create_app(UIConfig(store[0], token="s3cret")))
+    assert http.get("/").status_code == 401
+    assert http.get("/", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert http.get("/?token=s3cret").status_code == 200  # sets the cookie, then redirects
+    with pytest.raises(ValueError, match="--token"):
+        check_bind("0.0.0.0", None)
+    check_bind("127.0.0.1", None)
+
+
+def test_ui_hint_names_the_store_and_experiment(store):
+    hint = ui_hint(store[0], "7")
+    assert "automl ui --tracking-uri" in hint and store[0] in hint and "/experiments/7" in hint
