@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "tracking.cli",
     "registry.cli",
     "automl.serving.cli",
+    "automl.features.cli",
     "automl.ui.cli",
 )
 
