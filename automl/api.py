@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 import tracking
+from automl.core.spec import SearchSpec
 from automl.engine import run_search
 from automl.summary import AutoMLSummary
 
@@ -47,26 +48,26 @@ def classify(
     takes ``"sklearn"`` and ``"lightgbm"``. The winner is registered as a new version of
     ``register_model_name`` (default: the experiment name).
     """
-    return run_search(
-        dataset,
-        task="classification",
-        target_col=target_col,
-        primary_metric=primary_metric,
+    spec = SearchSpec.create(
+        "classification",
+        target_col,
+        primary_metric,
         timeout_minutes=timeout_minutes,
         max_trials=max_trials,
-        exclude_cols=exclude_cols,
+        n_jobs=n_jobs,
+        seed=seed,
+        verbose=verbose,
+        experiment_name=experiment_name,
+        register_model_name=register_model_name,
         exclude_frameworks=exclude_frameworks,
+        exclude_cols=exclude_cols,
         imputers=imputers,
         pos_label=pos_label,
         time_col=time_col,
         split_col=split_col,
         sample_weight_col=sample_weight_col,
-        experiment_name=experiment_name,
-        register_model_name=register_model_name,
-        n_jobs=n_jobs,
-        seed=seed,
-        verbose=verbose,
     )
+    return run_search(dataset, spec)
 
 
 def regress(
@@ -90,25 +91,25 @@ def regress(
 ) -> AutoMLSummary:
     """Search regressors for ``target_col``; ``primary_metric`` is ``r2``, ``rmse``, ``mse`` or
     ``mae``. Everything else is as in :func:`classify`."""
-    return run_search(
-        dataset,
-        task="regression",
-        target_col=target_col,
-        primary_metric=primary_metric,
+    spec = SearchSpec.create(
+        "regression",
+        target_col,
+        primary_metric,
         timeout_minutes=timeout_minutes,
         max_trials=max_trials,
-        exclude_cols=exclude_cols,
+        n_jobs=n_jobs,
+        seed=seed,
+        verbose=verbose,
+        experiment_name=experiment_name,
+        register_model_name=register_model_name,
         exclude_frameworks=exclude_frameworks,
+        exclude_cols=exclude_cols,
         imputers=imputers,
         time_col=time_col,
         split_col=split_col,
         sample_weight_col=sample_weight_col,
-        experiment_name=experiment_name,
-        register_model_name=register_model_name,
-        n_jobs=n_jobs,
-        seed=seed,
-        verbose=verbose,
     )
+    return run_search(dataset, spec)
 
 
 def load_model(run_id_or_uri: str) -> Any:

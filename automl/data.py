@@ -10,6 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl.core.spec import AutoMLInputError
+
+__all__ = ["AutoMLInputError", "alert", "load_dataset", "validate_inputs"]
+
 TASKS = ("classification", "regression")
 FRAMEWORKS = ("sklearn", "lightgbm")
 IMPUTE_STRATEGIES = ("mean", "median", "most_frequent", "constant")
@@ -24,10 +28,10 @@ SPLIT_VALUES = {
     "testing": "test",
 }
 RESERVED_COLUMNS = ("_automl_split", "_automl_fold")
-
-
-class AutoMLInputError(ValueError):
-    """A user argument or the dataset cannot be used; the message says what to change."""
+# Fewer rows than this cannot be split into train, validation and test parts.
+MIN_ROWS = 10
+# A float target with more distinct values than this is a quantity to regress, not classes.
+MAX_FLOAT_CLASSES = 50
 
 
 def alert(kind: str, message: str, column: str | None = None) -> dict[str, Any]:
@@ -102,8 +106,6 @@ def validate_inputs(
     task: str,
     target_col: str,
     primary_metric: str | None = None,
-    timeout_minutes: float | None = None,
-    max_trials: int | None = None,
     exclude_cols: str | Iterable[str] | None = None,
     exclude_frameworks: str | Iterable[str] | None = None,
     imputers: Mapping[str, Any] | None = None,
@@ -111,11 +113,12 @@ def validate_inputs(
     time_col: str | None = None,
     split_col: str | None = None,
     sample_weight_col: str | None = None,
-    n_jobs: int | None = None,
 ) -> None:
     """Raise :class:`AutoMLInputError` naming the argument or column for any unusable input.
 
-    Runs before the plan is made and before anything is written to the tracking store.
+    Checks the arguments against the data (the budget, names and seed were checked when the
+    :class:`~automl.core.spec.SearchSpec` was built). Runs before the plan is made and before
+    anything is written to the tracking store.
     """
     from automl.metrics import METRICS
 
@@ -137,31 +140,6 @@ def validate_inputs(
     reserved = [c for c in RESERVED_COLUMNS if c in df.columns]
     if reserved:
         raise AutoMLInputError(f"dataset: column names {reserved} are reserved; rename them")
-    if timeout_minutes is not None and (
-        isinstance(timeout_minutes, bool)
-        or not isinstance(timeout_minutes, (int, float))
-        or not np.isfinite(timeout_minutes)
-        or timeout_minutes <= 0
-    ):
-        raise AutoMLInputError(
-            f"timeout_minutes: must be a positive number of minutes, got {timeout_minutes!r}"
-        )
-    if max_trials is not None and (
-        isinstance(max_trials, bool)
-        or not isinstance(max_trials, (int, np.integer))
-        or max_trials <= 0
-    ):
-        raise AutoMLInputError(f"max_trials: must be a positive integer, got {max_trials!r}")
-
-    if n_jobs is not None and (
-        isinstance(n_jobs, bool)
-        or not isinstance(n_jobs, (int, np.integer))
-        or n_jobs == 0
-        or n_jobs < -1
-    ):
-        raise AutoMLInputError(
-            f"n_jobs: must be a positive integer or -1 (all cores), got {n_jobs!r}"
-        )
     if not isinstance(target_col, str) or target_col not in df.columns:
         raise AutoMLInputError(
             f"target_col: column {target_col!r} is not in the dataset "
@@ -216,6 +194,17 @@ def validate_inputs(
     known = target.notna()
     if not known.any():
         raise AutoMLInputError(f"target_col {target_col!r}: every value is missing")
+    kinds = _value_types(target[known])
+    if len(kinds) > 1:
+        raise AutoMLInputError(
+            f"target_col {target_col!r}: mixes value types {kinds}; convert it to one type "
+            f"first, e.g. df[{target_col!r}] = df[{target_col!r}].astype(str)"
+        )
+    if int(known.sum()) < MIN_ROWS:
+        raise AutoMLInputError(
+            f"dataset: {int(known.sum())} rows with a known target; at least {MIN_ROWS} are "
+            "needed to train, validate and test a model"
+        )
     if task == "regression":
         if pd.api.types.is_bool_dtype(target) or not pd.api.types.is_numeric_dtype(target):
             converted = pd.to_numeric(target[known].astype("object"), errors="coerce")
@@ -231,6 +220,19 @@ def validate_inputs(
             raise AutoMLInputError(f"target_col {target_col!r}: every value is the same")
     else:
         classes = target[known].unique()
+        counts = target[known].value_counts()
+        if pd.api.types.is_float_dtype(target) and len(classes) > MAX_FLOAT_CLASSES:
+            raise AutoMLInputError(
+                f"target_col {target_col!r}: {len(classes)} distinct float values look like a "
+                "continuous quantity, not classes; use automl.regress, or convert the target to "
+                "labels (e.g. bins)"
+            )
+        if len(classes) >= 2 and counts.min() < 2:
+            rare = [str(c) for c in counts[counts < 2].index[:5]]
+            raise AutoMLInputError(
+                f"target_col {target_col!r}: classes {rare} have a single row; each class needs "
+                "at least 2 rows to be learned and scored: drop or merge those rows"
+            )
         if len(classes) < 2:
             raise AutoMLInputError(
                 f"target_col {target_col!r}: has a single class {classes[0]!r}; "
@@ -273,6 +275,48 @@ def validate_inputs(
 
     if imputers is not None:
         validate_imputers(df, imputers, target_col)
+
+
+def _value_types(values: pd.Series) -> list[str]:
+    """Python type names of an object column's values (numbers count as one type)."""
+    if values.dtype != object:
+        return [str(values.dtype)]
+    names = set()
+    for value in values:
+        if isinstance(value, bool | np.bool_):
+            names.add("bool")
+        elif isinstance(value, int | float | np.number):
+            names.add("number")
+        else:
+            names.add(type(value).__name__)
+    return sorted(names)
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def unify_mixed_columns(df: pd.DataFrame, target_col: str) -> tuple[pd.DataFrame, list[dict]]:
+    """Object columns holding values of several types (int, str, bytes, tuples) become text,
+    with an alert naming each; otherwise the snapshot (Parquet) could not store them."""
+    alerts, converted = [], {}
+    for column in df.columns:
+        if column == target_col or df[column].dtype != object:
+            continue
+        known = df[column].dropna()
+        kinds = _value_types(known)
+        if len(kinds) > 1 or (kinds and kinds[0] not in ("str", "number", "bool")):
+            converted[column] = df[column].map(lambda v: None if _is_missing(v) else str(v))
+            alerts.append(
+                alert(
+                    "mixed_types",
+                    f"column {column!r} mixes value types {kinds}: converted to text",
+                    column,
+                )
+            )
+    if converted:
+        df = df.assign(**converted)
+    return df, alerts
 
 
 def normalise_imputer(column: str, spec: Any) -> dict[str, Any]:

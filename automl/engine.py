@@ -31,9 +31,11 @@ import tracking
 from automl import data as data_module
 from automl import families, metrics, notebooks, split
 from automl.core import tags
+from automl.core.budget import DEFAULT_TIMEOUT_MINUTES, Budget
 from automl.core.executor import TaskResult
 from automl.core.local_executor import LocalProcessExecutor
-from automl.core.records import TaskKind, TrialConfig, WorkerTask
+from automl.core.records import TaskKind, TrialConfig, TrialState, WorkerTask
+from automl.core.spec import SearchSpec
 from automl.plan import DataPlan, make_plan
 from automl.progress import SearchProgress
 from automl.summary import AutoMLSummary, TrialInfo
@@ -41,13 +43,6 @@ from automl.trial import CHARTED_TOP_K, SPLIT_COL, TrialContext, run_trial
 
 logger = logging.getLogger("automl")
 
-DEFAULT_TIMEOUT_MINUTES = 5.0
-# Seconds kept back from the search for killing workers, registering and summarising.
-_RESERVE_MIN_S, _RESERVE_SHARE = 0.5, 0.015
-# The budget's promised slack, which only a still-unfinished baseline may use.
-_GRACE_MIN_S, _GRACE_SHARE, _WRAP_UP_S = 5.0, 0.02, 1.5
-# Do not start a new trial in the last seconds of the budget: it would only be killed.
-_MIN_START_S = 1.0
 # Besides the fit itself, refitting the holdout winner scores it and logs its model.
 _REFIT_OVERHEAD_S = 1.0
 # With budgets this small on data this small, the baseline runs in this process, before the
@@ -59,21 +54,6 @@ _BASELINE_FAMILIES = ("logistic_regression", "linear_regression")
 _CHEAP_FAMILIES = (*_BASELINE_FAMILIES, "decision_tree")
 # The run tag that says a trial ran in the search's own process rather than in a worker.
 RAN_IN_TAG = tags.RAN_IN
-
-
-@dataclass
-class SearchBudget:
-    """The time and trial budget of one search, resolved from the user's arguments."""
-
-    timeout_s: float | None
-    max_trials: int | None
-
-    @classmethod
-    def resolve(cls, timeout_minutes: float | None, max_trials: int | None) -> SearchBudget:
-        if timeout_minutes is None and max_trials is None:
-            timeout_minutes = DEFAULT_TIMEOUT_MINUTES
-        timeout_s = None if timeout_minutes is None else float(timeout_minutes) * 60.0
-        return cls(timeout_s=timeout_s, max_trials=max_trials)
 
 
 @dataclass
@@ -110,17 +90,6 @@ def _size_ratio(params: dict[str, Any], seen: dict[str, Any]) -> float:
     return float(new) / float(old)
 
 
-def _default_experiment_name(task: str, target_col: str) -> str:
-    return f"automl_{task}_{target_col}_{time.strftime('%Y%m%d-%H%M%S')}"
-
-
-def _max_train_rows(timeout_s: float | None) -> int:
-    """How many training rows trials may use: enough to learn, few enough to finish in budget."""
-    if timeout_s is None:
-        return 1_000_000
-    return int(min(1_000_000, max(20_000, timeout_s * 1_500)))
-
-
 class _Search:
     """State of one running search; ``run_search`` drives it."""
 
@@ -129,8 +98,7 @@ class _Search:
         plan: DataPlan,
         prepared: pd.DataFrame,
         alerts: list[dict[str, Any]],
-        budget: SearchBudget,
-        started: float,
+        budget: Budget,
         experiment_name: str,
         register_model_name: str | None,
         n_jobs: int | None,
@@ -141,7 +109,7 @@ class _Search:
         self.prepared = prepared
         self.alerts = alerts
         self.budget = budget
-        self.started = started
+        self.started = budget.started
         self.experiment_name = experiment_name
         self.register_model_name = register_model_name or experiment_name
         self.verbose = verbose
@@ -164,14 +132,6 @@ class _Search:
         self.in_flight: dict[int, _Trial] = {}
         self.next_number = 0
         self.portfolio: list[dict[str, Any]] = []
-        if budget.timeout_s is None:
-            self.deadline = self.grace_deadline = float("inf")
-        else:
-            reserve = max(_RESERVE_MIN_S, _RESERVE_SHARE * budget.timeout_s)
-            self.deadline = started + budget.timeout_s - reserve
-            # Only for the baseline: the promised slack, max(2 %, 5 s), minus the wrap-up.
-            grace = max(_GRACE_MIN_S, _GRACE_SHARE * budget.timeout_s)
-            self.grace_deadline = started + budget.timeout_s + grace - _WRAP_UP_S
 
     # -- setup ------------------------------------------------------------------------------
     def setup_tracking(self) -> None:
@@ -275,8 +235,7 @@ class _Search:
 
     # -- trials -----------------------------------------------------------------------------
     def trials_left(self) -> bool:
-        limit = self.budget.max_trials
-        return limit is None or self.next_number < limit
+        return self.budget.trials_left(self.next_number)
 
     def new_trial(self, ask_optuna: bool = True, time_left: float = float("inf")) -> _Trial | None:
         """Take the next configuration (portfolio first, then Optuna's) and open its run.
@@ -426,7 +385,7 @@ class _Search:
         if state == "COMPLETE" and holdout and self.finished()[0].run_id == trial.run_id:
             # a new winner: keep back the time to refit it, unless that time has passed already
             seconds = self._refit_seconds(reply.metrics)
-            self.refit_estimate = seconds if time.monotonic() + seconds < self.deadline else 0.0
+            self.refit_estimate = seconds if self.budget.time_left() > seconds else 0.0
 
     @functools.cached_property
     def _refit_rows_ratio(self) -> float:
@@ -517,7 +476,7 @@ class _Search:
         if self.baseline_in_process():
             # Workers start after it: on few cores they would only slow the baseline down.
             self.run_here(self.new_trial(ask_optuna=False))
-            if not self.trials_left() or time.monotonic() >= self.deadline - _MIN_START_S:
+            if not self.trials_left() or not self.budget.can_start():
                 return
             executor.start()
         executor.send_setup(self.context().to_setup())
@@ -525,10 +484,9 @@ class _Search:
             now = time.monotonic()
             # the time a holdout winner needs to be refit on train+val is kept back (plus the
             # moment it takes to stop the trials still running)
-            reserve = self.refit_estimate + _MIN_START_S if self.refit_estimate else 0.0
-            deadline = self.deadline - reserve
-            have_result = any(t.state == "COMPLETE" for t in self.trials)
-            if now >= (deadline if have_result else self.grace_deadline):
+            keep_back = self.budget.refit_reserve(self.refit_estimate)
+            have_result = any(t.state == TrialState.COMPLETE for t in self.trials)
+            if now >= self.budget.stop_at(keep_back, have_result):
                 break
             if not self.in_flight and not self.trials_left():
                 break
@@ -536,9 +494,10 @@ class _Search:
             while (
                 executor.idle_count()
                 and self.trials_left()
-                and (self.next_number == 0 or now < deadline - _MIN_START_S)
+                and (self.next_number == 0 or self.budget.can_start(keep_back, now))
             ):
-                time_left = float("inf") if self.next_number == 0 else deadline - now
+                first = self.next_number == 0
+                time_left = float("inf") if first else self.budget.time_left(keep_back, now)
                 trial = self.new_trial(time_left=time_left)
                 if trial is None:
                     nothing_fits = True
@@ -600,14 +559,14 @@ class _Search:
 
     def _run_refit(self, task: WorkerTask, expected_s: float) -> Any:
         """The refit's reply, or None when it failed or would not finish within the budget."""
-        executor, end = self.executor, self.deadline
-        if time.monotonic() + expected_s >= end:
+        executor, budget = self.executor, self.budget
+        if budget.time_left() <= expected_s:
             return None
         result = None
         if executor.idle_count():
             executor.submit("refit", task)
-            while result is None and time.monotonic() < end:
-                wait = min(0.2, max(0.0, end - time.monotonic()))
+            while result is None and budget.time_left() > 0:
+                wait = min(0.2, max(0.0, budget.time_left()))
                 result = next(iter(executor.poll(timeout=wait)), None)
         else:  # no worker is left (each was stopped mid-trial): refit here, the estimate fits
             result = self._run_in_process("refit", task)
@@ -654,7 +613,7 @@ class _Search:
         )
         if config is None:
             return False
-        if time.monotonic() + self.estimated_seconds(config) >= self.deadline - _MIN_START_S:
+        if not self.budget.fits(self.estimated_seconds(config)):
             return False
         self.portfolio.remove(config)
         self.run_here(self._open_trial(config, None, **{RAN_IN_TAG: "search process"}))
@@ -741,66 +700,24 @@ def _quiet_optuna() -> Iterator[None]:
 
 
 @_quiet_optuna()
-def run_search(
-    dataset: pd.DataFrame | str | os.PathLike,
-    *,
-    task: str,
-    target_col: str,
-    primary_metric: str,
-    timeout_minutes: float | None = None,
-    max_trials: int | None = None,
-    exclude_cols: list[str] | None = None,
-    exclude_frameworks: list[str] | None = None,
-    imputers: dict[str, Any] | None = None,
-    pos_label: Any = None,
-    time_col: str | None = None,
-    split_col: str | None = None,
-    sample_weight_col: str | None = None,
-    experiment_name: str | None = None,
-    register_model_name: str | None = None,
-    n_jobs: int | None = None,
-    seed: int = 0,
-    verbose: bool = True,
-) -> AutoMLSummary:
-    """Search models for ``task`` on ``dataset``; see :func:`automl.classify` for the arguments."""
-    started = time.monotonic()
+def run_search(dataset: pd.DataFrame | str | os.PathLike, spec: SearchSpec) -> AutoMLSummary:
+    """Search models for ``spec.task`` on ``dataset``; see :func:`automl.classify`."""
     t = time.perf_counter()
+    task, target_col, primary_metric = spec.task, spec.target_col, spec.primary_metric
     frame = data_module.load_dataset(dataset)
-    data_module.validate_inputs(
-        frame,
-        task=task,
-        target_col=target_col,
-        primary_metric=primary_metric,
-        timeout_minutes=timeout_minutes,
-        max_trials=max_trials,
-        exclude_cols=exclude_cols,
-        exclude_frameworks=exclude_frameworks,
-        imputers=imputers,
-        pos_label=pos_label,
-        time_col=time_col,
-        split_col=split_col,
-        sample_weight_col=sample_weight_col,
-        n_jobs=n_jobs,
-    )
-    budget = SearchBudget.resolve(timeout_minutes, max_trials)
+    budget = spec.budget()
     plan, alerts, prepared = make_plan(
         frame,
         task=task,
         target_col=target_col,
         primary_metric=primary_metric,
-        exclude_cols=exclude_cols,
-        imputers=imputers,
-        pos_label=pos_label,
-        time_col=time_col,
-        split_col=split_col,
-        sample_weight_col=sample_weight_col,
-        seed=seed,
+        seed=spec.seed,
+        exclude_frameworks=list(spec.exclude_frameworks),
+        **spec.options,
     )
-    prepared, sample_alerts = split.sample_for_budget(
-        prepared, plan, _max_train_rows(budget.timeout_s)
-    )
+    prepared, sample_alerts = split.sample_for_budget(prepared, plan, budget.max_train_rows)
     alerts = list(alerts) + list(sample_alerts)
-    if timeout_minutes is None and max_trials is None:
+    if budget.defaulted:
         alerts.append(
             data_module.alert(
                 "budget",
@@ -817,12 +734,11 @@ def run_search(
         prepared,
         alerts,
         budget,
-        started,
-        experiment_name or _default_experiment_name(task, target_col),
-        register_model_name,
-        n_jobs,
-        exclude_frameworks,
-        verbose,
+        spec.experiment_name or spec.default_experiment_name(),
+        spec.register_model_name,
+        spec.n_jobs,
+        list(spec.exclude_frameworks),
+        spec.verbose,
     )
     search.timings["data_prep"] = prep_seconds
     search.start_workers()
@@ -854,11 +770,11 @@ def run_search(
         registered_model_version=version,
         exploration_notebook_path=exploration,
         validation=plan.validation,
-        wall_time=time.monotonic() - started,
+        wall_time=time.monotonic() - budget.started,
     )
     summary.time_breakdown = _time_breakdown(search, summary.wall_time)
     search.close_parent(summary)
-    summary.wall_time = time.monotonic() - started
+    summary.wall_time = time.monotonic() - budget.started
     return summary
 
 

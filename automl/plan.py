@@ -15,6 +15,7 @@ from automl.data import (
     alert,
     drop_missing_target,
     normalise_imputer,
+    unify_mixed_columns,
     validate_inputs,
 )
 from automl.metrics import DEFAULT_METRIC, metric_spec
@@ -188,6 +189,7 @@ def make_plan(
     split_col: str | None = None,
     sample_weight_col: str | None = None,
     seed: int = 0,
+    exclude_frameworks: list[str] | None = None,
 ) -> tuple[DataPlan, list[dict], pd.DataFrame]:
     """Decide types, imputers, classes, weights and validation; assign the split.
 
@@ -208,8 +210,11 @@ def make_plan(
         time_col=time_col,
         split_col=split_col,
         sample_weight_col=sample_weight_col,
+        exclude_frameworks=exclude_frameworks,
     )
     df, alerts = drop_missing_target(df, target_col)
+    df, mixed_alerts = unify_mixed_columns(df, target_col)
+    alerts.extend(mixed_alerts)
     excluded = [exclude_cols] if isinstance(exclude_cols, str) else list(exclude_cols or [])
     reserved = [c for c in (split_col, sample_weight_col) if c is not None]
     features, dropped, conversions, type_alerts = detect_semantic_types(
@@ -300,7 +305,10 @@ def make_plan(
         alerts.append(
             alert(
                 "split",
-                f"split_col {split_col!r} has no test rows: trials report no test_ metrics",
+                f"split_col {split_col!r} has no test rows: trials report no test_ metrics"
+                if split_col is not None
+                else f"only {len(df)} rows: none is left for the test part, so trials report "
+                "no test_ metrics; give more rows for a test score",
                 split_col,
             )
         )

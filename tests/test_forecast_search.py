@@ -161,6 +161,7 @@ def test_trial_notebook_reproduces_the_tracked_metrics(summary):
 def test_no_trial_starts_that_would_not_finish_before_the_deadline():
     import time
 
+    from automl.core.budget import Budget
     from automl.forecast.search import _ForecastSearch
 
     search = object.__new__(_ForecastSearch)  # only the timing bookkeeping is exercised
@@ -169,5 +170,6 @@ def test_no_trial_starts_that_would_not_finish_before_the_deadline():
     assert search.expected_seconds() == 0.5  # a family seen before: its own duration
     search.portfolio = [{"family": "arima", "params": {}}]
     assert search.expected_seconds() == 6.0  # a new family: the slowest so far
-    now = time.monotonic()
-    assert search.can_start(now + 10) and not search.can_start(now + 5)
+    search.budget = Budget(timeout_s=20.0, max_trials=None, started=time.monotonic())
+    # 19.5 s to the deadline: 9.5 s left after keeping 10 s back fits 6 s, 4.5 s does not
+    assert search.can_start(keep_back=10.0) and not search.can_start(keep_back=15.0)

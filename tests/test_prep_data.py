@@ -50,10 +50,6 @@ def test_empty_frame_and_duplicate_columns(frame):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"timeout_minutes": 0}, "timeout_minutes: must be a positive"),
-        ({"timeout_minutes": -1.5}, "timeout_minutes: must be a positive"),
-        ({"max_trials": 0}, "max_trials: must be a positive integer"),
-        ({"max_trials": 2.5}, "max_trials: must be a positive integer"),
         ({"exclude_frameworks": ["sklearn", "lightgbm"]}, "exclude_frameworks: excluding all"),
         ({"exclude_frameworks": ["xgboost"]}, "exclude_frameworks: unknown frameworks"),
         ({"exclude_cols": ["nope"]}, r"exclude_cols: columns \['nope'\]"),
@@ -77,8 +73,6 @@ def test_valid_inputs_pass(frame):
         task="classification",
         target_col="label",
         primary_metric="roc_auc",
-        timeout_minutes=0.5,
-        max_trials=3,
         exclude_frameworks=["lightgbm"],
         imputers={"x": {"strategy": "constant", "fill_value": 0}},
         pos_label="yes",

@@ -18,6 +18,8 @@ FILL_METHOD = "linear_interpolation"
 AGGREGATION = "mean"
 # Shortest history the statistical families fit (see automl.forecast.local.min_length).
 MIN_MODEL_LENGTH = 8
+# Shortest series a search can backtest at all (test, validation and a little to train on).
+MIN_SERIES_POINTS = 6
 
 
 @dataclass
@@ -130,7 +132,13 @@ def _parse_target(df: pd.DataFrame, target_col: str) -> pd.Series:
             f"target_col {target_col!r} must be numeric; {int(bad.sum())} value(s) are not, "
             f"e.g. {example!r}"
         )
-    return values.astype(float)
+    values = values.astype(float)
+    if np.isinf(values).any():
+        raise ValueError(
+            f"target_col {target_col!r}: contains {int(np.isinf(values).sum())} infinite "
+            "value(s); replace them by NaN (filled by interpolation) or a finite value"
+        )
+    return values
 
 
 def prepare_panel(
@@ -241,7 +249,7 @@ def prepare_panel(
         },
     )
     lengths = panel.lengths
-    needed = 2 * horizon + 1
+    needed = max(2 * horizon + 1, MIN_SERIES_POINTS)
     if not len(panel) or lengths.max() < needed:
         raise ValueError(
             f"no series is long enough for horizon={horizon}: the longest has {int(lengths.max(initial=0))} "

@@ -22,11 +22,12 @@ import optuna
 
 import registry
 import tracking
+from automl.core.budget import Budget
 from automl.core.executor import TaskResult
 from automl.core.local_executor import LocalProcessExecutor
 from automl.core.records import TaskKind, TrialConfig, TrialState, WorkerReply, WorkerTask
-from automl.data import AutoMLInputError, alert, load_dataset
-from automl.engine import SearchBudget
+from automl.core.spec import SearchSpec
+from automl.data import alert, load_dataset
 from automl.forecast import families
 from automl.forecast.data import prepare_panel
 from automl.forecast.metrics import check_metric
@@ -37,8 +38,6 @@ from automl.summary import AutoMLSummary, TrialInfo
 logger = logging.getLogger("automl")
 
 N_FOLDS = 3
-_RESERVE_MIN_S, _RESERVE_SHARE = 0.5, 0.03
-_MIN_START_S = 1.0
 _MAX_REPEATS = 20
 
 
@@ -58,34 +57,11 @@ def _description(config: dict[str, Any]) -> str:
     return f"{config['family']}({params})"
 
 
-def _check_budget(
-    timeout_minutes: float | None, max_trials: int | None, n_jobs: int | None
-) -> None:
-    if timeout_minutes is not None and (
-        isinstance(timeout_minutes, bool)
-        or not isinstance(timeout_minutes, int | float)
-        or timeout_minutes <= 0
-    ):
-        raise AutoMLInputError(
-            f"timeout_minutes must be a positive number, got {timeout_minutes!r}"
-        )
-    if max_trials is not None and (
-        isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1
-    ):
-        raise AutoMLInputError(f"max_trials must be a positive integer, got {max_trials!r}")
-    if n_jobs is not None and (
-        isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0
-    ):
-        raise AutoMLInputError(
-            f"n_jobs: expected a positive number of worker processes (or -1 for all cores), got {n_jobs!r}"
-        )
-
-
 class _ForecastSearch:
     """State of one running forecasting search."""
 
-    def __init__(self, ctx_args: dict[str, Any], names: list[str], budget: SearchBudget,
-                 started: float, n_jobs: int | None, verbose: bool) -> None:  # fmt: skip
+    def __init__(self, ctx_args: dict[str, Any], names: list[str], budget: Budget,
+                 n_jobs: int | None, verbose: bool) -> None:  # fmt: skip
         self.args = ctx_args
         self.names = names
         self.budget = budget
@@ -101,14 +77,6 @@ class _ForecastSearch:
         self.seen_values: list[float] = []
         self.refit_estimate = 0.0
         self.family_seconds: dict[str, float] = {}
-        reserve = max(_RESERVE_MIN_S, _RESERVE_SHARE * (budget.timeout_s or 0.0))
-        self.deadline = started + budget.timeout_s - reserve if budget.timeout_s else float("inf")
-        # The promised end: budget plus max(2 %, 5 s), less the time to log and register.
-        self.hard_end = (
-            started + budget.timeout_s + max(5.0, 0.02 * budget.timeout_s) - 2.0
-            if budget.timeout_s
-            else float("inf")
-        )
 
     def setup(self, experiment_name: str, alerts: list[dict]) -> None:
         self.alerts = alerts
@@ -176,8 +144,7 @@ class _ForecastSearch:
         )
 
     def trials_left(self) -> bool:
-        limit = self.budget.max_trials
-        return limit is None or self.next_number < limit
+        return self.budget.trials_left(self.next_number)
 
     def new_trial(self) -> tuple:
         default = self.portfolio.pop(0) if self.portfolio else None
@@ -248,9 +215,9 @@ class _ForecastSearch:
             return self.family_seconds.get(self.portfolio[0]["family"], slowest)
         return slowest
 
-    def can_start(self, deadline: float) -> bool:
-        """Whether a new trial would likely finish before ``deadline``."""
-        return time.monotonic() < deadline - max(_MIN_START_S, self.expected_seconds())
+    def can_start(self, keep_back: float) -> bool:
+        """Whether a new trial would likely finish before the deadline less ``keep_back``."""
+        return self.budget.fits(self.expected_seconds(), keep_back)
 
     def _add(self, trial: tuple, state: str, metrics: dict, duration: float, reply: Any) -> None:
         number, run_id, config, _, _ = trial
@@ -294,7 +261,9 @@ class _ForecastSearch:
 
     def run(self) -> None:
         metric = self.args["primary_metric"]
-        progress = SearchProgress(self.budget.timeout_s, metric, enabled=self.verbose)
+        progress = SearchProgress(
+            self.budget.timeout_s, metric, enabled=self.verbose, started=self.budget.started
+        )
         executor = LocalProcessExecutor(
             self.n_workers, 1, runner="automl.forecast.trial", setup=self.ctx.to_setup()
         )
@@ -305,18 +274,17 @@ class _ForecastSearch:
             reply = run_forecast_trial(self.ctx, self.task(first))
             self.record(first, TaskResult(key=first[0], ok=True, value=reply))
             while True:
-                now = time.monotonic()
                 # keep back the time the current winner needs to be refit on all data
-                deadline = self.deadline - self.refit_estimate
-                if now >= deadline or (
-                    not self.in_flight and (not self.trials_left() or not self.can_start(deadline))
+                keep_back = self.refit_estimate
+                if self.budget.time_left(keep_back) <= 0 or (
+                    not self.in_flight and (not self.trials_left() or not self.can_start(keep_back))
                 ):
                     break
-                while executor.idle_count() and self.trials_left() and self.can_start(deadline):
+                while executor.idle_count() and self.trials_left() and self.can_start(keep_back):
                     trial = self.new_trial()
                     self.in_flight[trial[0]] = trial
                     executor.submit(trial[0], self.task(trial))
-                wait = min(0.25, max(0.0, deadline - time.monotonic()))
+                wait = min(0.25, max(0.0, self.budget.time_left(keep_back)))
                 for result in executor.poll(timeout=wait):
                     self.record(self.in_flight.pop(result.key), result)
                 progress.update(len(self.trials), len(self.in_flight), *self.best())
@@ -363,7 +331,7 @@ class _ForecastSearch:
 
     def _refit_in_worker(self, best: TrialInfo, params: dict, metadata: dict) -> str | None:
         """The refit model's URI, or None when no worker could finish it before the hard end."""
-        executor = self.executor
+        executor, budget = self.executor, self.budget
         task = WorkerTask(
             kind=TaskKind.REFIT,
             run_id=self.parent_run_id,
@@ -373,11 +341,11 @@ class _ForecastSearch:
         try:
             if not executor.idle_count():
                 # Every worker was stopped mid-trial: refit here if the estimate says it fits.
-                if time.monotonic() + self.refit_estimate < self.hard_end:
+                if budget.finishes_before(self.refit_estimate, budget.grace_deadline):
                     return refit_winner(self.ctx, task).model_uri
                 return None
             executor.submit("refit", task)
-            while time.monotonic() < self.hard_end:
+            while time.monotonic() < budget.grace_deadline:
                 for result in executor.poll(timeout=0.2):
                     return result.value.model_uri if result.ok else None
             return None
@@ -440,10 +408,22 @@ def forecast(
     model, refit on all data, is logged to the parent run and registered as
     ``register_model_name`` (default: the experiment name); it predicts ``horizon`` steps.
     """
-    started = time.monotonic()
+    spec = SearchSpec.create(
+        "forecast",
+        target_col,
+        primary_metric,
+        timeout_minutes=timeout_minutes,
+        max_trials=max_trials,
+        n_jobs=n_jobs,
+        seed=seed,
+        verbose=verbose,
+        experiment_name=experiment_name,
+        register_model_name=register_model_name,
+        exclude_frameworks=exclude_frameworks,
+    )
+    started = spec.started
     frame = load_dataset(dataset)
     metric = check_metric(primary_metric)
-    _check_budget(timeout_minutes, max_trials, n_jobs)
     panel, alerts = prepare_panel(
         frame,
         target_col=target_col,
@@ -452,15 +432,14 @@ def forecast(
         frequency=frequency,
         identity_col=identity_col,
     )
-    names = families.available_families(exclude_frameworks, panel.season_length)
+    names = families.available_families(list(spec.exclude_frameworks) or None, panel.season_length)
     for item in alerts:
         logger.warning("%s: %s", item["kind"], item["message"])
-    budget = SearchBudget.resolve(timeout_minutes, max_trials)
-    experiment_name = experiment_name or (
-        f"automl_forecast_{target_col}_{time.strftime('%Y%m%d-%H%M%S')}"
-    )
-    args = {"panel": panel, "horizon": int(horizon), "primary_metric": metric, "seed": seed}
-    search = _ForecastSearch(args, names, budget, started, n_jobs, verbose)
+    budget = spec.budget()
+    experiment_name = spec.experiment_name or spec.default_experiment_name()
+    register_model_name = spec.register_model_name
+    args = {"panel": panel, "horizon": int(horizon), "primary_metric": metric, "seed": spec.seed}
+    search = _ForecastSearch(args, names, budget, spec.n_jobs, spec.verbose)
     search.setup(experiment_name, alerts)
     try:
         search.run()

@@ -1,0 +1,193 @@
+"""The user's search arguments, checked once, as one frozen record.
+
+``classify``, ``regress`` and ``forecast`` build a :class:`SearchSpec` first; its checks are
+here and nowhere else (as scikit-learn's ``check_scalar`` / ``_parameter_constraints``): each
+error names the argument, says what it got and what to give instead. Everything downstream
+takes the spec as valid. Checks of the data itself (columns, target values) belong to the task.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from automl.core.budget import Budget
+
+MAX_NAME_LENGTH = 256
+_RESERVED_MODEL_NAMES = (".", "..", "latest")
+
+
+class AutoMLInputError(ValueError):
+    """An argument or the data cannot be used; the message names it and the fix."""
+
+
+def _fail(name: str, problem: str, value: Any, fix: str) -> AutoMLInputError:
+    return AutoMLInputError(f"{name}: {problem}, got {value!r} ({fix})")
+
+
+def _positive_minutes(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise _fail(
+            name,
+            "must be a positive number of minutes",
+            value,
+            f"e.g. {name}=5 or 0.5; {name}=None to stop on max_trials only",
+        )
+    return float(value)
+
+
+def _positive_int(name: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise _fail(
+            name,
+            "must be a positive integer",
+            value,
+            f"{name} must be a positive integer such as 20, or None for no limit",
+        )
+    return int(value)
+
+
+def _n_jobs(name: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value in (0,)
+        or value < -1
+    ):
+        raise _fail(
+            name, "must be a positive integer or -1 (all cores)", value, "e.g. n_jobs=2 or -1"
+        )
+    return int(value)
+
+
+def _seed(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise _fail(name, "must be a non-negative integer", value, "e.g. seed=0")
+    return int(value)
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(name, "must be True or False", value, f"e.g. {name}=False")
+    return value
+
+
+def _name(name: str, value: Any, *, model: bool) -> str | None:
+    """Experiment and registered-model names: None (a default is made) or non-blank text."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(name, "must be a non-blank string", value, f"give a name, or {name}=None")
+    if len(value) > MAX_NAME_LENGTH or any(ord(c) < 32 for c in value):
+        raise _fail(
+            name,
+            f"must be at most {MAX_NAME_LENGTH} characters without control characters",
+            value,
+            "shorten it and remove newlines or NUL",
+        )
+    if model and ("/" in value or value in _RESERVED_MODEL_NAMES):
+        raise _fail(
+            name,
+            f"cannot contain '/' or be one of {list(_RESERVED_MODEL_NAMES)} (it is part of "
+            "models:/<name>/<version> URIs)",
+            value,
+            "e.g. replace '/' by '-'",
+        )
+    return value
+
+
+def _string_list(name: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise _fail(
+            name, "must be a name or a list of names", value, f"e.g. {name}=['x']"
+        ) from None
+    if not all(isinstance(i, str) for i in items):
+        raise _fail(name, "must be a name or a list of names", value, f"e.g. {name}=['x']")
+    return items
+
+
+_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "timeout_minutes": _positive_minutes,
+    "max_trials": _positive_int,
+    "n_jobs": _n_jobs,
+    "seed": _seed,
+    "verbose": _bool,
+    "experiment_name": lambda n, v: _name(n, v, model=False),
+    "register_model_name": lambda n, v: _name(n, v, model=True),
+    "exclude_frameworks": _string_list,
+}
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """What every search takes, valid by construction (build it with :meth:`create`).
+
+    ``options`` holds the task's own arguments (columns, imputers, horizon, ...), which the
+    task checks against the data.
+    """
+
+    task: str
+    target_col: str
+    primary_metric: str
+    timeout_minutes: float | None
+    max_trials: int | None
+    n_jobs: int | None
+    seed: int
+    verbose: bool
+    experiment_name: str | None
+    register_model_name: str | None
+    exclude_frameworks: tuple[str, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def create(
+        cls, task: str, target_col: Any, primary_metric: Any, **arguments: Any
+    ) -> SearchSpec:
+        """Check each shared argument once; raise :class:`AutoMLInputError` naming the first bad."""
+        started = time.monotonic()
+        if not isinstance(target_col, str) or not target_col:
+            raise _fail("target_col", "must be a column name", target_col, "e.g. target_col='y'")
+        if not isinstance(primary_metric, str):
+            raise _fail("primary_metric", "must be a metric name", primary_metric, "e.g. 'f1'")
+        checked = {name: check(name, arguments.pop(name, None)) for name, check in _CHECKS.items()
+                   if name not in ("seed", "verbose")}  # fmt: skip
+        checked["seed"] = _seed("seed", arguments.pop("seed", 0))
+        checked["verbose"] = _bool("verbose", arguments.pop("verbose", True))
+        return cls(
+            task=task,
+            target_col=target_col,
+            primary_metric=primary_metric,
+            options=dict(arguments),
+            started=started,
+            **checked,
+        )
+
+    def budget(self) -> Budget:
+        """The search's one :class:`Budget`, counted from when the call started."""
+        return Budget.from_arguments(self.timeout_minutes, self.max_trials, self.started)
+
+    def default_experiment_name(self) -> str:
+        """A name for a new experiment when none was given (unique to the second)."""
+        return f"automl_{self.task}_{self.target_col}_{time.strftime('%Y%m%d-%H%M%S')}"
