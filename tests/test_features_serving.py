@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 
 import registry
 import tracking
-from automl import features
+from automl import cli, features
 from automl.features import FeatureLookup, FeatureStore
 
 
@@ -89,3 +91,20 @@ def test_served_model_takes_keys_and_request_columns_and_looks_up_the_rest(train
         server.stop()
     uses = features.table_lineage(store, "user_region")
     assert uses[0].model_versions == [("churn", 1)]
+
+
+def test_cli_lists_shows_and_traces_lineage_both_ways(trained, capsys):
+    uri, _, _ = trained
+    assert cli.main(["--tracking-uri", uri, "features", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "user_region" in listing and "user_stats" in listing
+    assert cli.main(["--tracking-uri", uri, "features", "show", "user_stats", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["primary_keys"] == ["user"] and shown["versions"][0]["num_rows"] == 120
+    assert cli.main(["--tracking-uri", uri, "features", "lineage", "user_stats"]) == 0
+    assert "-> churn v1" in capsys.readouterr().out
+    assert cli.main(["--tracking-uri", uri, "features", "lineage", "--model", "churn", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "user_stats v1" in out and "user_region v1" in out
+    assert cli.main(["--tracking-uri", uri, "features", "show", "nope"]) == 2
+    assert "does not exist" in capsys.readouterr().err
