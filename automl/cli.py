@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "automl.tabular_cli",
     "automl.forecast.cli",
     "automl.interop.cli",
+    "automl.rerun",
     "tracking.cli",
     "registry.cli",
     "automl.serving.cli",
