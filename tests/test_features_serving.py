@@ -10,6 +10,7 @@ import pytest
 from serving_fixtures import post, start_server
 from sklearn.linear_model import LogisticRegression
 
+import automl
 import registry
 import tracking
 from automl import cli, features
@@ -108,3 +109,53 @@ def test_cli_lists_shows_and_traces_lineage_both_ways(trained, capsys):
     assert "user_stats v1" in out and "user_region v1" in out
     assert cli.main(["--tracking-uri", uri, "features", "show", "nope"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_automl_on_a_training_set_records_the_spec_and_serves_by_key(trained):
+    uri, _, store = trained
+    labels = pd.DataFrame(
+        {
+            "user": np.tile(np.arange(40), 5),
+            "t": pd.Timestamp("2024-01-25"),
+            "basket": np.random.default_rng(1).normal(size=200),
+        }
+    )
+    labels["y"] = (labels["basket"] > 0).astype(int)
+    training = features.create_training_set(
+        labels,
+        [
+            FeatureLookup("user_stats", "user", "t"),
+            FeatureLookup("user_region", "user", default_values={"region_score": -1.0}),
+        ],
+        label="y",
+        exclude_columns=["user", "t"],
+        store=store,
+    )
+    tracking.set_tracking_uri(uri)
+    try:
+        summary = automl.classify(
+            training,
+            target_col="y",
+            max_trials=2,
+            timeout_minutes=2,
+            n_jobs=1,
+            register_model_name="churn_auto",
+            experiment_name="features",
+            verbose=False,
+        )
+        spec = features.run_feature_spec(store, summary.parent_run_id)
+        version = summary.registered_model_version
+    finally:
+        tracking.set_tracking_uri(None)
+    assert spec == training.feature_spec
+    assert [lk.table_version for lk in spec.lookups] == [1, 1]
+    server = start_server(uri, f"models:/churn_auto/{version.version}")
+    try:
+        answer = post(server.url, {"dataframe_records": [{"user": 5, "basket": 2.0}]})
+        assert answer.status == 200, answer.body
+        assert answer.body["predictions"] == [1]
+    finally:
+        server.stop()
+    assert ("churn_auto", int(version.version)) in features.table_lineage(store, "user_stats")[
+        -1
+    ].model_versions

@@ -64,8 +64,9 @@ def log_training_set(training_set: TrainingSet, run_id: str) -> None:
 def run_feature_spec(store: FeatureStore, run_id: str) -> FeatureSpec | None:
     """The spec recorded on a run, or None when it trained on a plain DataFrame."""
     run = store.client.get_run(run_id)
-    if SPEC_TAG not in run.data.tags:
-        return None
+    if SPEC_TAG not in run.data.tags:  # a trial's model: the spec is on the search's parent run
+        parent = run.info.parent_run_id
+        return None if parent is None else run_feature_spec(store, parent)
     path = store.client.download_artifacts(run_id, SPEC_ARTIFACT)
     with open(path, encoding="utf-8") as handle:
         return FeatureSpec.from_json(handle.read())
@@ -93,6 +94,17 @@ def table_lineage(store: FeatureStore, name: str) -> list[TableUse]:
     client = registry.RegistryClient(store.tracking_uri)
     uses = []
     for version, run_id in rows:
-        found = client.search_model_versions(f"run_id = '{run_id}'")
-        uses.append(TableUse(name, version, run_id, [(mv.name, int(mv.version)) for mv in found]))
+        found = []
+        for candidate in [run_id, *_child_runs(store, run_id)]:  # AutoML registers a trial's
+            found += client.search_model_versions(f"run_id = '{candidate}'")
+        models = sorted({(mv.name, int(mv.version)) for mv in found})
+        uses.append(TableUse(name, version, run_id, models))
     return uses
+
+
+def _child_runs(store: FeatureStore, run_id: str) -> list[str]:
+    run = store.client.get_run(run_id)
+    children = store.client.search_runs(
+        [run.info.experiment_id], f"attributes.parent_run_id = '{run_id}'"
+    )
+    return [child.info.run_id for child in children]
