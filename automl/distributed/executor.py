@@ -1,0 +1,292 @@
+"""The Dask implementation of :class:`~automl.core.executor.Executor`.
+
+The search loop, the Optuna study, the budget and registration stay in the calling process; this
+executor only sends each :class:`~automl.core.records.WorkerTask` to a Dask worker, where
+:func:`automl.distributed.trial_process.run_cluster_task` runs it in a killable child process.
+What all trials share (and the prepared data file's bytes) is scattered to the workers once per
+search. Every worker is checked before any trial: same package and model-library versions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import TimeoutError as FuturesTimeout
+from dataclasses import dataclass, field
+from typing import Any
+
+from automl.core.executor import Executor, OnKilled, TaskResult
+from automl.core.records import WorkerTask
+from automl.distributed.trial_process import (
+    ClusterReply,
+    ClusterSetup,
+    ClusterTask,
+    run_cluster_task,
+    setup_digest,
+)
+from automl.distributed.versions import compare_versions, library_versions
+
+logger = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 10.0
+
+
+class ClusterError(RuntimeError):
+    """The cluster cannot run this search (unreachable, refused workers, wrong store)."""
+
+
+def refuse_sqlite(tracking_uri: str) -> None:
+    """Refuse a SQLite (or bare file) tracking store for a cluster search, saying why."""
+    uri = str(tracking_uri)
+    if "://" not in uri or uri.startswith(("sqlite:", "file:")):
+        raise ClusterError(
+            f"cluster= needs a shared PostgreSQL tracking store, not {uri!r}: the workers on "
+            "other machines log their trials' runs into the store, and a SQLite file is "
+            "neither reachable from them nor safe for writers on a network filesystem. Set "
+            "AUTOML_TRACKING_URI=postgresql://user:pass@host/db (pip install "
+            "'automl-tracked[dask]')."
+        )
+
+
+def _connect(cluster: Any):
+    from distributed import Client
+
+    if isinstance(cluster, Client):
+        return cluster, False
+    if not isinstance(cluster, str) or not cluster.startswith(("tcp://", "tls://", "inproc://")):
+        raise ClusterError(
+            f"cluster must be a scheduler address such as 'tcp://host:8786' or a "
+            f"distributed.Client, not {cluster!r}"
+        )
+    try:
+        return Client(cluster, timeout=CONNECT_TIMEOUT_S, set_as_default=False), True
+    except (OSError, TimeoutError) as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {cluster}: {exc}") from exc
+
+
+def check_workers(client: Any) -> dict[str, str]:
+    """Every worker's tracked library versions must equal the caller's; returns the caller's."""
+    expected = library_versions()
+    try:
+        found = client.run(library_versions)
+    except Exception as exc:  # noqa: BLE001 - e.g. automl not importable on a worker
+        raise ClusterError(
+            f"the Dask workers cannot run automl ({type(exc).__name__}: {exc}); install the "
+            "package on every worker: pip install 'automl-tracked[dask]'"
+        ) from exc
+    if not found:
+        raise ClusterError("the Dask cluster has no workers")
+    refused = {w: compare_versions(expected, v) for w, v in found.items()}
+    refused = {w: why for w, why in refused.items() if why}
+    if refused:
+        lines = "\n".join(f"  {w}: {why}" for w, why in sorted(refused.items()))
+        raise ClusterError(
+            "Dask workers refused before any trial, their libraries differ from this "
+            f"process's (trials would not be comparable or loadable here):\n{lines}"
+        )
+    return expected
+
+
+@dataclass
+class _InFlight:
+    future: Any
+    stop_event: str
+    started_at: float
+
+
+@dataclass
+class DaskExecutor(Executor):
+    """Trials on a Dask cluster, one per worker thread, each in a killable child process."""
+
+    cluster: Any
+    runner: str
+    threads_per_worker: int = 1
+    deadline: float | None = None  # wall-clock seconds past which workers kill their trial
+    n_workers: int = field(default=0, init=False)
+    busy_seconds: float = field(default=0.0, init=False)
+    hosts: set[str] = field(default_factory=set, init=False)
+    workers_used: set[str] = field(default_factory=set, init=False)
+    # caller-side seconds per task beyond the worker's own: scheduling, transfer, replies
+    overhead_seconds: float = field(default=0.0, init=False)
+    lost_scheduler: str | None = field(default=None, init=False)
+    _client: Any = field(default=None, init=False, repr=False)
+    _owns_client: bool = field(default=False, init=False, repr=False)
+    _setup_future: Any = field(default=None, init=False, repr=False)
+    _cluster_setup: ClusterSetup | None = field(default=None, init=False, repr=False)
+    _expected: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _running: dict[Any, _InFlight] = field(default_factory=dict, init=False, repr=False)
+    _search_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12], init=False)
+    _started_at: float = field(default=0.0, init=False)
+    _capacity: float = field(default=0.0, init=False)
+    _capacity_at: float = field(default=0.0, init=False)
+
+    def start(self) -> None:
+        """Connect and check every worker's environment (before any trial starts)."""
+        self._client, self._owns_client = _connect(self.cluster)
+        self._expected = check_workers(self._client)
+        self._started_at = self._capacity_at = time.monotonic()
+        self.n_workers = self._slots()
+
+    @property
+    def started(self) -> bool:
+        return self._started_at > 0.0
+
+    def send_setup(self, setup: Any) -> None:
+        """Scatter the shared setup, with the prepared data file's bytes, to all workers once."""
+        snapshot = None
+        path = setup.get("snapshot_path") if isinstance(setup, dict) else None
+        if path and os.path.isfile(path):
+            with open(path, "rb") as f:
+                snapshot = f.read()
+        cluster_setup = ClusterSetup(
+            runner=self.runner,
+            setup=setup,
+            threads=self.threads_per_worker,
+            expected_versions=self._expected,
+            snapshot=snapshot,
+            snapshot_digest=setup_digest(self.runner, setup, snapshot),
+        )
+        self._cluster_setup = cluster_setup
+        self._scatter()
+
+    def _scatter(self) -> None:
+        self._setup_future = self._client.scatter(self._cluster_setup, broadcast=True, hash=False)
+
+    def _slots(self) -> int:
+        """Worker threads on the cluster now (a worker that joins adds its threads)."""
+        try:
+            workers = self._client.scheduler_info(n_workers=-1)["workers"]
+        except TypeError:  # older distributed without n_workers=
+            workers = self._client.scheduler_info()["workers"]
+        except Exception as exc:  # noqa: BLE001 - the scheduler went away
+            self._scheduler_lost(exc)
+            return 0
+        return sum(int(w.get("nthreads", 1)) for w in workers.values())
+
+    def _account_capacity(self) -> None:
+        now = time.monotonic()
+        self._capacity += self.n_workers * (now - self._capacity_at)
+        self._capacity_at = now
+
+    def idle_count(self) -> int:
+        if self.lost_scheduler is not None or self._setup_future is None:
+            return 0
+        self._account_capacity()
+        self.n_workers = self._slots()
+        return max(0, self.n_workers - len(self._running))
+
+    def booting_count(self) -> int:
+        return 0  # Dask workers are up before they are listed; their child warms on first task
+
+    def submit(self, key: Any, task: WorkerTask) -> None:
+        if self.idle_count() <= 0:
+            raise RuntimeError("no idle worker")
+        if self._setup_future.status != "finished":  # its workers died: send it again
+            self._scatter()
+        name = f"automl-{self._search_id}-{uuid.uuid4().hex[:8]}"
+        deadline = self.deadline if self.deadline is not None else time.time() + 7 * 24 * 3600
+        ctask = ClusterTask(task, stop_event=name, deadline=deadline, attempt_key=name)
+        future = self._client.submit(
+            run_cluster_task, self._setup_future, ctask, key=name, pure=False, retries=0
+        )
+        self._running[key] = _InFlight(future, name, time.monotonic())
+
+    def poll(self, timeout: float) -> Iterator[TaskResult]:
+        """Wait up to ``timeout`` s for the first task to finish; yield every finished one."""
+        if not self._running:
+            time.sleep(max(timeout, 0.0))
+            return
+        from distributed import wait
+
+        futures = [r.future for r in self._running.values()]
+        # a future cancelled by the scheduler (its worker died) makes wait() raise: it is read
+        # below from its status like every other finished one
+        with contextlib.suppress(FuturesTimeout, TimeoutError, Exception):
+            wait(futures, timeout=max(timeout, 0.01), return_when="FIRST_COMPLETED")
+        for key, inflight in list(self._running.items()):
+            if inflight.future.status in ("pending",):
+                continue
+            del self._running[key]
+            seconds = time.monotonic() - inflight.started_at
+            self.busy_seconds += seconds
+            yield self._result(key, inflight, seconds)
+
+    def _result(self, key: Any, inflight: _InFlight, seconds: float) -> TaskResult:
+        future = inflight.future
+        if future.status == "finished":
+            reply: ClusterReply = future.result()
+            self.hosts.add(reply.host)
+            self.workers_used.add(reply.worker)
+            self.overhead_seconds += max(0.0, seconds - reply.seconds)
+            return TaskResult(key=key, ok=True, value=reply.reply, seconds=seconds)
+        if future.status == "cancelled":
+            return TaskResult(
+                key=key,
+                ok=False,
+                error="the Dask worker running this trial died mid-trial (task cancelled)",
+                seconds=seconds,
+            )
+        try:
+            error = repr(future.exception(timeout=1))
+        except Exception as exc:  # noqa: BLE001 - cancelled or scheduler gone
+            error = f"{type(exc).__name__}: {exc}"
+        if "KilledWorker" in error:
+            error = f"the Dask worker running this trial died mid-trial ({error})"
+        return TaskResult(key=key, ok=False, error=error, seconds=seconds)
+
+    def _scheduler_lost(self, exc: BaseException) -> None:
+        if self.lost_scheduler is None:
+            self.lost_scheduler = f"the Dask scheduler was lost mid-search: {exc}"
+            logger.warning(self.lost_scheduler)
+
+    def _stop(self, on_killed: OnKilled | None) -> None:
+        from distributed import Event
+
+        now = time.monotonic()
+        for key, inflight in list(self._running.items()):
+            try:
+                Event(inflight.stop_event, client=self._client).set()
+                inflight.future.release()
+            except Exception as exc:  # noqa: BLE001 - the deadline on the task still holds
+                self._scheduler_lost(exc)
+            seconds = now - inflight.started_at
+            self.busy_seconds += seconds
+            if on_killed is not None:
+                on_killed(key, seconds)
+        self._running.clear()
+
+    def kill_running(self, on_killed: OnKilled | None = None) -> None:
+        """Tell the workers to kill the trials in flight now; idle workers stay for a refit."""
+        self._stop(on_killed)
+
+    def shutdown(self, on_killed: OnKilled | None = None) -> None:
+        """Stop the trials in flight and disconnect (a caller's own Client stays open)."""
+        if self._client is None:
+            return
+        self._stop(on_killed)
+        self._account_capacity()
+        if self._owns_client:
+            with contextlib.suppress(Exception):  # already disconnected
+                self._client.close(timeout=5)
+        self._client = None
+
+    def capacity_seconds(self) -> float:
+        if self._client is not None:
+            self._account_capacity()
+        return self._capacity
+
+
+def cluster_executor(
+    cluster: Any, tracking_uri: str, runner: str, *, threads: int = 1, deadline: float | None = None
+) -> DaskExecutor:
+    """The executor a search uses for ``cluster=``: refuses a SQLite store, then connects lazily.
+
+    ``deadline`` is the search's hard stop in wall-clock seconds (``time.time()``): workers kill
+    a trial still running then even if this process or the scheduler is gone.
+    """
+    refuse_sqlite(tracking_uri)
+    return DaskExecutor(cluster, runner=runner, threads_per_worker=threads, deadline=deadline)
