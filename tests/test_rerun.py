@@ -53,6 +53,18 @@ def test_rerun_reproduces_metrics_and_applies_parameters(tmp_path):
     assert float(other.data.params["model.C"]) == 0.001
     assert other.data.metrics["val_log_loss"] != pytest.approx(source.data.metrics["val_log_loss"])
 
+    # new data with the snapshot's columns: half the targets flipped, the metrics follow
+    parent = source.info.parent_run_id
+    snapshot = pd.read_parquet(client.download_artifacts(parent, "data/training_data.parquet"))
+    snapshot["y"] = np.where(np.arange(len(snapshot)) % 2 == 0, 1 - snapshot["y"], snapshot["y"])
+    path = tmp_path / "new.parquet"
+    snapshot.to_parquet(path)
+    with_data = client.get_run(rerun(run_id, data=str(path)).run_id)
+    assert with_data.data.tags["automl.rerun_data"] == str(path)
+    assert (
+        with_data.data.metrics["test_accuracy_score"] < source.data.metrics["test_accuracy_score"]
+    )
+
 
 def test_bad_parameters_and_data_are_refused_before_any_kernel(tmp_path):
     run_id = _trial()
