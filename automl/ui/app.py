@@ -210,6 +210,11 @@ def create_app(config: UIConfig) -> Starlette:
         )
 
     async def compare(request: Request) -> Response:
+        unknown_params = set(request.query_params) - {"run", "history"}
+        if unknown_params:
+            raise HTTPException(
+                400, f"{', '.join(sorted(unknown_params))}: unknown query parameter"
+            )
         ids = [i for i in request.query_params.getlist("run") if i]
         if not C.COMPARE_MIN_RUNS <= len(ids) <= C.COMPARE_MAX_RUNS:
             raise HTTPException(
@@ -219,10 +224,22 @@ def create_app(config: UIConfig) -> Starlette:
         runs = [run_or_404(i) for i in ids]
         param_keys = sorted({k for r in runs for k in r.data.params})
         metric_keys = sorted({k for r in runs for k in r.data.metrics})
+        # Overlaid histories of the chosen metrics (?history=key, repeatable; default the first
+        # validation metric): one history read per run and key, not per run and every metric.
+        chosen = (
+            request.query_params.getlist("history")
+            or [next((k for k in metric_keys if k.startswith("val_")), metric_keys[0])]
+            if metric_keys
+            else []
+        )
+        unknown = [k for k in chosen if k not in metric_keys]
+        if unknown:
+            raise HTTPException(400, f"history: no run logged {', '.join(map(repr, unknown))}")
         histories = {
             r.info.run_id: [
                 downsample(k, client.get_metric_history(r.info.run_id, k))
-                for k in sorted(r.data.metrics)
+                for k in chosen
+                if k in r.data.metrics
             ]
             for r in runs
         }
