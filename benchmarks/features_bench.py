@@ -1,0 +1,264 @@
+"""Point-in-time join and online lookups: automl.features vs Feast (local provider) vs merge_asof.
+
+    python benchmarks/features_bench.py [--entities 100000 --stamps 100 --labels 1000000]
+
+One Parquet copy of the data is written first; then each engine runs each phase in a process of
+its own (so peak memory is that phase's), Feast from its own interpreter (``--feast-python``,
+default /work/venv-feast/bin/python: its pins clash with ours). Phases: ``setup`` (load the
+table: create_table / feast apply + materialize to SQLite), ``join`` (1M labels point-in-time,
+all features), ``online`` (lookups of 1 and 100 random keys, p50/p99 over ``--repeats``).
+Prints one table; timings are wall-clock on whatever the machine is doing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+FEATURES = ["f1", "f2", "f3"]
+DEFAULT_FEAST_PYTHON = "/work/venv-feast/bin/python"
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    """One engine's phase: seconds, peak RSS and (online) latency percentiles in ms."""
+
+    engine: str
+    phase: str
+    seconds: float
+    peak_mb: float
+    p50_ms_1: float | None = None
+    p99_ms_1: float | None = None
+    p50_ms_100: float | None = None
+    p99_ms_100: float | None = None
+
+
+def make_data(folder: str, entities: int, stamps: int, labels: int, seed: int = 0) -> None:
+    """features.parquet (entities x stamps rows) and labels.parquet, shared by every engine."""
+    rng = np.random.default_rng(seed)
+    base = np.datetime64("2024-01-01T00:00:00", "ns")
+    n = entities * stamps
+    offsets = np.tile(np.arange(stamps), entities) * 86_400 + rng.integers(0, 3_600, n)
+    table = pd.DataFrame(
+        {
+            "user": np.repeat(np.arange(entities, dtype=np.int64), stamps),
+            "ts": base + offsets.astype("timedelta64[s]"),
+            "f1": rng.random(n),
+            "f2": rng.random(n),
+            "f3": rng.integers(0, 100, n),
+        }
+    )
+    table.to_parquet(os.path.join(folder, "features.parquet"), index=False)
+    label_frame = pd.DataFrame(
+        {
+            "user": rng.integers(0, entities, labels),
+            "event_timestamp": base
+            + rng.integers(0, stamps * 86_400, labels).astype("timedelta64[s]"),
+            "y": rng.integers(0, 2, labels),
+        }
+    )
+    label_frame.to_parquet(os.path.join(folder, "labels.parquet"), index=False)
+
+
+def _latencies(fn, keys: np.ndarray, size: int, repeats: int) -> tuple[float, float]:
+    rng = np.random.default_rng(size)
+    fn(keys[:size])  # warm-up
+    samples = []
+    for _ in range(repeats):
+        chosen = rng.choice(keys, size, replace=False)
+        start = time.perf_counter()
+        fn(chosen)
+        samples.append((time.perf_counter() - start) * 1000)
+    return float(np.percentile(samples, 50)), float(np.percentile(samples, 99))
+
+
+# ---------------------------------------------------------------------- automl.features
+def ours(folder: str, phase: str, repeats: int) -> dict:
+    from automl.features import FeatureLookup, FeatureStore, create_training_set, lookup_online
+
+    started = time.perf_counter()
+    store = FeatureStore(os.path.join(folder, "ours"))
+    if phase == "setup":
+        table = pd.read_parquet(os.path.join(folder, "features.parquet"))
+        store.create_table("user_stats", "user", table, timestamp_keys="ts")
+        return {"seconds": time.perf_counter() - started}
+    if phase == "join":
+        labels = pd.read_parquet(os.path.join(folder, "labels.parquet"))
+        training = create_training_set(
+            labels,
+            [FeatureLookup("user_stats", "user", timestamp_lookup_key="event_timestamp")],
+            label="y",
+            store=store,
+        )
+        frame = training.load_df()
+        seconds = time.perf_counter() - started
+        return {"seconds": seconds, "rows": len(frame), "checksum": float(np.nansum(frame["f1"]))}
+    keys = np.arange(_entities(folder))
+
+    def lookup(chosen):
+        return lookup_online(store, "user_stats", pd.DataFrame({"user": chosen}))
+
+    p50_1, p99_1 = _latencies(lookup, keys, 1, repeats)
+    p50_100, p99_100 = _latencies(lookup, keys, 100, repeats)
+    return {"p50_ms_1": p50_1, "p99_ms_1": p99_1, "p50_ms_100": p50_100, "p99_ms_100": p99_100}
+
+
+def _entities(folder: str) -> int:
+    with open(os.path.join(folder, "shape.json"), encoding="utf-8") as handle:
+        return json.load(handle)["entities"]
+
+
+# ---------------------------------------------------------------------- pandas merge_asof
+def pandas_baseline(folder: str, phase: str, repeats: int) -> dict:
+    if phase != "join":
+        return {}
+    started = time.perf_counter()
+    table = pd.read_parquet(os.path.join(folder, "features.parquet")).sort_values("ts")
+    labels = pd.read_parquet(os.path.join(folder, "labels.parquet"))
+    left = labels.reset_index().sort_values("event_timestamp")
+    frame = pd.merge_asof(
+        left, table, left_on="event_timestamp", right_on="ts", by="user", direction="backward"
+    ).sort_values("index")
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rows": len(frame), "checksum": float(np.nansum(frame["f1"]))}
+
+
+# ---------------------------------------------------------------------- Feast (own venv)
+def feast_engine(folder: str, phase: str, repeats: int) -> dict:
+    from datetime import timedelta
+
+    from feast import Entity, FeatureStore, FeatureView, Field, FileSource
+    from feast.types import Float64, Int64
+
+    repo = os.path.join(folder, "feast_repo")
+    os.makedirs(repo, exist_ok=True)
+    with open(os.path.join(repo, "feature_store.yaml"), "w", encoding="utf-8") as handle:
+        handle.write(
+            "project: bench\nregistry: registry.db\nprovider: local\n"
+            "online_store:\n  type: sqlite\n  path: online.db\n"
+            "offline_store:\n  type: file\nentity_key_serialization_version: 3\n"
+        )
+    started = time.perf_counter()
+    store = FeatureStore(repo_path=repo)
+    user = Entity(name="user", join_keys=["user"])
+    view = FeatureView(
+        name="user_stats",
+        entities=[user],
+        ttl=timedelta(days=3650),
+        schema=[
+            Field(name="f1", dtype=Float64),
+            Field(name="f2", dtype=Float64),
+            Field(name="f3", dtype=Int64),
+        ],
+        source=FileSource(path=os.path.join(folder, "features.parquet"), timestamp_field="ts"),
+    )
+    refs = [f"user_stats:{f}" for f in FEATURES]
+    if phase == "setup":
+        store.apply([user, view])
+        table = pd.read_parquet(os.path.join(folder, "features.parquet"), columns=["ts"])
+        start, end = table["ts"].min().to_pydatetime(), table["ts"].max().to_pydatetime()
+        store.materialize(start - timedelta(seconds=1), end + timedelta(seconds=1))
+        return {"seconds": time.perf_counter() - started}
+    if phase == "join":
+        labels = pd.read_parquet(os.path.join(folder, "labels.parquet"))
+        frame = store.get_historical_features(entity_df=labels, features=refs).to_df()
+        seconds = time.perf_counter() - started
+        return {"seconds": seconds, "rows": len(frame), "checksum": float(np.nansum(frame["f1"]))}
+    keys = np.arange(_entities(folder))
+
+    def lookup(chosen):
+        rows = [{"user": int(k)} for k in chosen]
+        return store.get_online_features(features=refs, entity_rows=rows).to_dict()
+
+    p50_1, p99_1 = _latencies(lookup, keys, 1, repeats)
+    p50_100, p99_100 = _latencies(lookup, keys, 100, repeats)
+    return {"p50_ms_1": p50_1, "p99_ms_1": p99_1, "p50_ms_100": p50_100, "p99_ms_100": p99_100}
+
+
+ENGINES = {"automl.features": ours, "pandas merge_asof": pandas_baseline, "feast": feast_engine}
+
+
+def run_phase(engine: str, folder: str, phase: str, repeats: int) -> None:
+    """Child process: run one phase and print its JSON result."""
+    start = time.perf_counter()
+    extra = ENGINES[engine](folder, phase, repeats)
+    seconds = extra.pop("seconds", time.perf_counter() - start)  # the work, without imports
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps({"seconds": seconds, "peak_mb": peak_mb, **extra}), flush=True)
+
+
+def spawn(python: str, engine: str, folder: str, phase: str, repeats: int) -> dict:
+    command = [python, os.path.abspath(__file__), "--child", engine, "--folder", folder]
+    command += ["--phase", phase, "--repeats", str(repeats)]
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"{engine} {phase} failed:\n{done.stderr[-3000:]}")
+    return json.loads(lines[-1][len("RESULT ") :])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entities", type=int, default=100_000)
+    parser.add_argument("--stamps", type=int, default=100)
+    parser.add_argument("--labels", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=300)
+    parser.add_argument("--feast-python", default=DEFAULT_FEAST_PYTHON)
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--phase", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        run_phase(args.child, args.folder, args.phase, args.repeats)
+        return
+    with tempfile.TemporaryDirectory(prefix="features_bench_") as folder:
+        make_data(folder, args.entities, args.stamps, args.labels)
+        with open(os.path.join(folder, "shape.json"), "w", encoding="utf-8") as handle:
+            json.dump({"entities": args.entities}, handle)
+        print(
+            f"{args.entities * args.stamps:,} feature rows ({args.entities:,} entities x "
+            f"{args.stamps} timestamps), {args.labels:,} label rows",
+            flush=True,
+        )
+        rows = []
+        for engine in args.engines.split(","):
+            python = args.feast_python if engine == "feast" else sys.executable
+            result = {}
+            for phase in ("setup", "join", "online"):
+                if engine == "pandas merge_asof" and phase != "join":
+                    continue
+                out = spawn(python, engine, folder, phase, args.repeats)
+                result[phase] = out
+                print(f"  {engine} {phase}: {out}", flush=True)
+            rows.append((engine, result))
+        print()
+        print(
+            "| engine | load (s) | PIT join (s) | join peak MB | online 1 key p50/p99 ms | online 100 keys p50/p99 ms |"
+        )
+        print("|---|---|---|---|---|---|")
+        for engine, result in rows:
+            setup = result.get("setup", {})
+            join = result["join"]
+            online = result.get("online", {})
+            one = f"{online['p50_ms_1']:.2f} / {online['p99_ms_1']:.2f}" if online else "-"
+            hundred = f"{online['p50_ms_100']:.2f} / {online['p99_ms_100']:.2f}" if online else "-"
+            load = f"{setup['seconds']:.1f}" if setup else "-"
+            print(
+                f"| {engine} | {load} | {join['seconds']:.1f} | {join['peak_mb']:.0f} | {one} | {hundred} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
