@@ -9,7 +9,6 @@ registered.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
@@ -17,7 +16,6 @@ import statistics
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +28,11 @@ import registry
 import tracking
 from automl import data as data_module
 from automl import families, metrics, notebooks, split
-from automl.core import tags
+from automl.core import optuna_adapter, tags
 from automl.core.budget import DEFAULT_TIMEOUT_MINUTES, Budget
 from automl.core.executor import TaskResult
 from automl.core.local_executor import LocalProcessExecutor
+from automl.core.optuna_adapter import quiet_optuna
 from automl.core.records import TaskKind, TrialConfig, TrialState, WorkerTask
 from automl.core.spec import SearchSpec
 from automl.features import hook as features_hook
@@ -188,7 +187,7 @@ class _Search:
     def _create_study_quietly(self) -> optuna.Study:
         return optuna.create_study(
             study_name=self.study_name,
-            storage=_optuna_storage(self.storage_url),
+            storage=optuna_adapter.storage(self.storage_url),
             direction="maximize" if self.metric.greater_is_better else "minimize",
             sampler=optuna.samplers.TPESampler(
                 seed=self.plan.seed, multivariate=True, group=True, constant_liar=True
@@ -682,25 +681,7 @@ class _Search:
         self.client.set_terminated(self.parent_run_id, "FINISHED")
 
 
-def _optuna_storage(url: str) -> optuna.storages.RDBStorage:
-    engine_kwargs: dict[str, Any] = {}
-    if url.startswith("sqlite"):
-        engine_kwargs["connect_args"] = {"timeout": 60}
-    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
-
-
-@contextlib.contextmanager
-def _quiet_optuna() -> Iterator[None]:
-    """Optuna's per-trial INFO lines would drown the progress bar; our runs record it all."""
-    level = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(max(level, optuna.logging.WARNING))
-    try:
-        yield
-    finally:
-        optuna.logging.set_verbosity(level)
-
-
-@_quiet_optuna()
+@quiet_optuna()
 def run_search(dataset: pd.DataFrame | str | os.PathLike, spec: SearchSpec) -> AutoMLSummary:
     """Search models for ``spec.task`` on ``dataset``; see :func:`automl.classify`."""
     t = time.perf_counter()

@@ -157,7 +157,8 @@ def _linear_make(plan: Any, params: dict[str, Any], n_threads: int) -> Any:
 
 # -- decision tree ------------------------------------------------------------------------------
 def _criteria(plan: Any) -> tuple[str, ...]:
-    return ("gini", "entropy") if _is_classification(plan) else ("squared_error", "friedman_mse")
+    # Regression trees use squared error only: scikit-learn 1.9 deprecates "friedman_mse".
+    return ("gini", "entropy") if _is_classification(plan) else ("squared_error",)
 
 
 def _tree_space(plan: Any) -> list[Param]:
@@ -275,7 +276,8 @@ def _lgbm_defaults(plan: Any) -> list[dict[str, Any]]:
 
 
 def _forest_defaults(plan: Any) -> list[dict[str, Any]]:
-    gini, entropy = _criteria(plan)
+    criteria = _criteria(plan)
+    gini, entropy = criteria[0], criteria[-1]
     max_features = 0.25 if _is_classification(plan) else 0.6
     return [
         {
@@ -303,7 +305,7 @@ def _forest_defaults(plan: Any) -> list[dict[str, Any]]:
 
 
 def _tree_defaults(plan: Any) -> list[dict[str, Any]]:
-    gini, entropy = _criteria(plan)
+    gini, entropy = _criteria(plan)[0], _criteria(plan)[-1]
     return [
         {"max_depth": 8, "min_samples_leaf": 5, "max_features": 1.0, "criterion": gini},
         {"max_depth": 14, "min_samples_leaf": 20, "max_features": 0.7, "criterion": entropy},

@@ -1,4 +1,8 @@
-"""A one-line progress display for the search: elapsed and remaining budget, trials, best score."""
+"""The search's progress display: a tqdm bar in scripts, a widget in notebooks.
+
+Same fields as before: elapsed time against the budget (the bar), trials done and running, and
+the best validation score with its model family.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,11 @@ import sys
 import time
 from typing import TextIO
 
+from tqdm.auto import tqdm
+
 
 class SearchProgress:
-    """Redraws one status line on a terminal (or prints sparse lines when not a TTY)."""
+    """A bar over the time budget (seconds; a counter when there is no timeout)."""
 
     def __init__(
         self,
@@ -20,47 +26,41 @@ class SearchProgress:
     ) -> None:
         self.budget_s = budget_s
         self.metric = metric
-        self.enabled = enabled
-        self.stream = stream or sys.stderr
         self.started = time.monotonic() if started is None else started
-        self._last_draw = 0.0
-        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._bar = None
+        if enabled:
+            self._bar = tqdm(
+                total=round(budget_s, 1) if budget_s else None,
+                desc="automl",
+                unit="s",
+                file=stream or sys.stderr,
+                bar_format="{desc} |{bar:20}| {n:.0f}s / {total:.0f}s{postfix}"
+                if budget_s
+                else "{desc} {n:.0f}s{postfix}",
+                mininterval=0.5,
+                leave=True,
+            )
+
+    def _show(self, done: int, running: int, best: float | None, best_model: str | None) -> None:
+        bar = self._bar
+        elapsed = time.monotonic() - self.started
+        bar.n = min(elapsed, bar.total) if bar.total else elapsed
+        best_text = (
+            f", best val_{self.metric}={best:.5g} ({best_model})" if best is not None else ""
+        )
+        bar.set_postfix_str(f"trials done {done}, running {running}{best_text}", refresh=False)
+        bar.refresh()
 
     def update(self, done: int, running: int, best: float | None, best_model: str | None) -> None:
-        if not self.enabled:
+        if self._bar is None:
             return
         now = time.monotonic()
-        interval = 0.2 if self._tty else 10.0
-        if now - self._last_draw < interval:
+        if now - self._bar.last_print_t < self._bar.mininterval:
             return
-        self._last_draw = now
-        self._draw(self._line(now, done, running, best, best_model))
-
-    def _line(
-        self, now: float, done: int, running: int, best: float | None, best_model: str | None
-    ) -> str:
-        elapsed = now - self.started
-        if self.budget_s:
-            width = 20
-            filled = min(width, int(width * elapsed / self.budget_s))
-            bar = "#" * filled + "-" * (width - filled)
-            timing = f"[{bar}] {elapsed:5.1f}s / {self.budget_s:.0f}s"
-        else:
-            timing = f"{elapsed:5.1f}s"
-        best_text = f"best val_{self.metric}={best:.5g} ({best_model})" if best is not None else ""
-        return f"automl {timing} | trials done {done}, running {running} | {best_text}"
-
-    def _draw(self, line: str) -> None:
-        if self._tty:
-            self.stream.write("\r\033[K" + line)
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
+        self._show(done, running, best, best_model)
 
     def close(self, done: int, best: float | None, best_model: str | None) -> None:
-        if not self.enabled:
+        if self._bar is None:
             return
-        self._draw(self._line(time.monotonic(), done, 0, best, best_model))
-        if self._tty:
-            self.stream.write("\n")
-        self.stream.flush()
+        self._show(done, 0, best, best_model)
+        self._bar.close()

@@ -22,9 +22,11 @@ import optuna
 
 import registry
 import tracking
+from automl.core import optuna_adapter
 from automl.core.budget import Budget
 from automl.core.executor import TaskResult
 from automl.core.local_executor import LocalProcessExecutor
+from automl.core.optuna_adapter import quiet_optuna
 from automl.core.records import TaskKind, TrialConfig, TrialState, WorkerReply, WorkerTask
 from automl.core.spec import SearchSpec
 from automl.data import alert, load_dataset
@@ -115,12 +117,9 @@ class _ForecastSearch:
         notebook_dir = Path(snapshot).parent.parent / "notebooks"
         notebook_dir.mkdir(parents=True, exist_ok=True)
         self.storage_url = self.client.engine.url.render_as_string(hide_password=False)
-        engine_kwargs = (
-            {"connect_args": {"timeout": 60}} if self.storage_url.startswith("sqlite") else {}
-        )
         self.study = optuna.create_study(
             study_name=f"automl-forecast-{experiment.experiment_id}-{self.parent_run_id[:8]}",
-            storage=optuna.storages.RDBStorage(self.storage_url, engine_kwargs=engine_kwargs),
+            storage=optuna_adapter.storage(self.storage_url),
             direction="minimize",
             sampler=optuna.samplers.TPESampler(
                 seed=self.args["seed"], multivariate=True, group=True, constant_liar=True
@@ -378,6 +377,7 @@ class _ForecastSearch:
         self.client.set_terminated(self.parent_run_id, "FINISHED")
 
 
+@quiet_optuna()
 def forecast(
     dataset: Any,
     *,
