@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 import tracking
 from automl.ui import constants as C
 
@@ -27,19 +29,17 @@ def downsample(
 ) -> Series:
     """Keep the first, last, and each bucket's min and max point, so spikes stay visible."""
     total = len(history)
+    steps = np.fromiter((m.step for m in history), dtype=np.int64, count=total)
+    values = np.fromiter((m.value for m in history), dtype=np.float64, count=total)
     if total <= max_points:
-        return Series(key, [m.step for m in history], [m.value for m in history], total)
+        return Series(key, steps.tolist(), values.tolist(), total)
     buckets = max(1, (max_points - 2) // 2)
-    size = total / buckets
-    picked: list[int] = [0]
-    for b in range(buckets):
-        lo, hi = int(b * size), min(total, int((b + 1) * size))
-        if lo >= hi:
-            continue
-        chunk = range(lo, hi)
-        low = min(chunk, key=lambda i: history[i].value)
-        high = max(chunk, key=lambda i: history[i].value)
-        picked.extend(sorted({low, high}))
-    picked.append(total - 1)
-    keep = sorted(set(picked))
-    return Series(key, [history[i].step for i in keep], [history[i].value for i in keep], total)
+    edges = np.linspace(0, total, buckets + 1).astype(np.int64)
+    picked = [np.array([0, total - 1])]
+    filled = np.where(np.isnan(values), 0.0, values)
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        if hi > lo:
+            chunk = filled[lo:hi]
+            picked.append(np.array([lo + chunk.argmin(), lo + chunk.argmax()]))
+    keep = np.unique(np.concatenate(picked))
+    return Series(key, steps[keep].tolist(), values[keep].tolist(), total)
