@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import signal
 import socket
 import statistics
 import subprocess
@@ -228,10 +229,11 @@ def main(argv: list[str] | None = None) -> int:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its workers and job runners are stopped with it
     )
     try:
         ui_base, ml_base = f"http://127.0.0.1:{ui_port}", f"http://127.0.0.1:{ml_port}"
-        _wait(ui_base + "/", ui)
+        _wait(ui_base + "/static/style.css", ui)
         _wait(ml_base + "/health", ml)
         http = httpx.Client(timeout=300)
         api = ml_base + "/api/2.0/mlflow"
@@ -299,9 +301,13 @@ def main(argv: list[str] | None = None) -> int:
             a, b = _median(ours, args.repeat), _median(theirs, args.repeat)
             print(f"{name:38} {a * 1000:13.1f} {b * 1000:10.1f} {b / a:8.1f}x")
     finally:
+        ui.terminate()
+        os.killpg(ml.pid, signal.SIGTERM)
         for proc in (ui, ml):
-            proc.terminate()
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
     return 0
 
 

@@ -95,7 +95,8 @@ def create_app(config: UIConfig) -> Starlette:
         for exp in client.search_experiments(filter_string=flt, max_results=500):
             header = experiment_header(client, models, exp.experiment_id)
             best = header.parent.data.metrics.get(header.metric_key) if header.parent else None
-            count = len(client.search_runs([exp.experiment_id], max_results=50_000))
+            counted = client.search_runs([exp.experiment_id], max_results=C.MAX_COUNTED_RUNS)
+            count = f"{len(counted)}+" if counted.token else str(len(counted))
             rows.append((exp, header, best, count))
         return page(request, "experiments.html", rows=rows, q=query)
 

@@ -15,6 +15,8 @@ MAX_CHART_POINTS = 2000
 REFRESH_SECONDS = 5
 # The best-score-over-time chart reads at most this many trials (the page says when capped).
 MAX_BEST_CHART_RUNS = 2000
+# The experiments page counts runs up to this many (shown as '1000+' beyond).
+MAX_COUNTED_RUNS = 1000
 RUN_STATES = ("COMPLETE", "PRUNED", "KILLED", "FAILED")
 
 CSRF_COOKIE = "automl_ui_csrf"
