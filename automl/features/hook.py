@@ -1,4 +1,4 @@
-"""What the AutoML search calls for a training set: cheap to import (no DuckDB) for plain data.
+"""What the AutoML search calls for a training set (a no-op for a DataFrame or a path).
 
 ``spec_for`` is None for anything but a ``TrainingSet``; ``record_on_run`` writes the spec on
 the parent run (artifact, tag, lineage rows), where served and loaded models find it.
