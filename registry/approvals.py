@@ -1,0 +1,341 @@
+"""Transition requests: a move of an alias or stage asked for by one user, approved by another.
+
+Requests live in their own table (component ``registry_approvals`` in the store's schema-version
+table) next to the registry's. Approving locks the model row, checks that the request is still
+pending and that its target still points where it did when requested, then carries out the move
+and records it in the version's history in the same transaction: of two requests for one alias
+approved at once, exactly one wins and the other fails with ``StaleRequestError``.
+
+This records intent on a trusted store; it is not an authentication system.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
+
+from registry import schema, validation
+from registry.client import RegistryClient
+from registry.entities import ALL_STAGES, EVENT_ALIAS_SET, EVENT_STAGE
+from registry.store_core import StoreCore
+from tracking.exceptions import InvalidInputError, ResourceNotFoundError
+from tracking.schema import ensure_schema
+from tracking.store import now_ms
+
+COMPONENT = "registry_approvals"
+SCHEMA_VERSION = 1
+EVENT_REQUESTED = "transition_requested"
+EVENT_APPROVED = "transition_approved"
+EVENT_REJECTED = "transition_rejected"
+
+metadata = MetaData()
+requests_table = Table(
+    "registry_transition_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(256), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("target", String(256), nullable=False),
+    Column("from_value", Text),
+    Column("status", String(16), nullable=False),
+    Column("requested_by", String(256), nullable=False),
+    Column("request_comment", Text),
+    Column("requested_time", BigInteger, nullable=False),
+    Column("decided_by", String(256)),
+    Column("decision_comment", Text),
+    Column("decided_time", BigInteger),
+)
+
+
+class RequestStatus(enum.StrEnum):
+    """Life of a transition request."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class StaleRequestError(InvalidInputError):
+    """The request's target moved (or the request was decided) since it was made."""
+
+
+@dataclass(frozen=True)
+class TransitionRequest:
+    """One request to move ``target`` (a stage name or an alias) to ``version``."""
+
+    id: int
+    name: str
+    version: int
+    target: str
+    from_value: str | None
+    status: RequestStatus
+    requested_by: str
+    request_comment: str | None
+    requested_time: int
+    decided_by: str | None
+    decision_comment: str | None
+    decided_time: int | None
+
+
+def _record(row: object) -> TransitionRequest:
+    values = dict(row._mapping)  # type: ignore[attr-defined]
+    values["status"] = RequestStatus(values["status"])
+    return TransitionRequest(**values)
+
+
+class ApprovalStore(StoreCore):
+    """Transition requests on the registry's engine, with its model-row lock and history."""
+
+    def __init__(self, client: RegistryClient) -> None:
+        super().__init__(client.tracking.engine)
+        ensure_schema(self.engine, COMPONENT, metadata, SCHEMA_VERSION)
+
+    def _current(self, conn: Connection, name: str, target: str) -> str | None:
+        if target in ALL_STAGES:
+            return None
+        a = schema.aliases
+        value = conn.execute(
+            select(a.c.version).where(a.c.name == name, a.c.alias == target)
+        ).scalar()
+        return None if value is None else str(value)
+
+    def request(self, name: str, version: int, target: str, user: str, comment: str | None) -> int:
+        def work(conn: Connection) -> int:
+            self._lock_model(conn, name)
+            row = self._version_row(conn, name, version)
+            frm = row.current_stage if target in ALL_STAGES else self._current(conn, name, target)
+            new_id = conn.execute(
+                insert(requests_table).values(
+                    name=name,
+                    version=version,
+                    target=target,
+                    from_value=frm,
+                    status=RequestStatus.PENDING.value,
+                    requested_by=user,
+                    request_comment=comment,
+                    requested_time=now_ms(),
+                )
+            ).inserted_primary_key[0]
+            self._event(
+                conn,
+                name,
+                version,
+                EVENT_REQUESTED,
+                user,
+                alias=target,
+                from_value=frm,
+                to_value=target,
+                comment=comment,
+            )
+            return int(new_id)
+
+        return self._write(work)
+
+    def get(self, request_id: int) -> TransitionRequest:
+        def work(conn: Connection) -> TransitionRequest:
+            row = conn.execute(
+                select(requests_table).where(requests_table.c.id == request_id)
+            ).first()
+            if row is None:
+                raise ResourceNotFoundError(f"request_id: no transition request {request_id}")
+            return _record(row)
+
+        return self._read(work)
+
+    def list(self, name: str, status: RequestStatus | None) -> list[TransitionRequest]:
+        t = requests_table
+        query = select(t).where(t.c.name == name).order_by(t.c.id)
+        if status is not None:
+            query = query.where(t.c.status == RequestStatus(status).value)
+        return self._read(lambda conn: [_record(r) for r in conn.execute(query)])
+
+    def decide(
+        self,
+        request_id: int,
+        status: RequestStatus,
+        user: str,
+        comment: str | None,
+        allow_self: bool,
+    ) -> TransitionRequest:
+        first = self.get(request_id)
+
+        def work(conn: Connection) -> None:
+            self._lock_model(conn, first.name)
+            req = _record(
+                conn.execute(select(requests_table).where(requests_table.c.id == request_id)).one()
+            )
+            if req.status is not RequestStatus.PENDING:
+                raise StaleRequestError(
+                    f"request_id: request {request_id} is already {req.status.value}"
+                )
+            if status is RequestStatus.CANCELLED and user != req.requested_by:
+                raise InvalidInputError(
+                    f"request_id: only {req.requested_by!r} can cancel request {request_id}; "
+                    "reject it instead"
+                )
+            if status is RequestStatus.APPROVED:
+                if user == req.requested_by and not allow_self:
+                    raise InvalidInputError(
+                        f"user: {user!r} requested {request_id} and cannot approve it; "
+                        "ask another user (or pass allow_self_approval=True)"
+                    )
+                self._move(conn, req, user)
+            conn.execute(
+                update(requests_table)
+                .where(requests_table.c.id == request_id)
+                .values(
+                    status=status.value,
+                    decided_by=user,
+                    decision_comment=comment,
+                    decided_time=now_ms(),
+                )
+            )
+            if status is not RequestStatus.CANCELLED:
+                event = EVENT_APPROVED if status is RequestStatus.APPROVED else EVENT_REJECTED
+                self._event(
+                    conn,
+                    req.name,
+                    req.version,
+                    event,
+                    user,
+                    alias=req.target,
+                    from_value=req.requested_by,
+                    to_value=req.target,
+                    comment=comment,
+                )
+
+        self._write(work)
+        return self.get(request_id)
+
+    def _move(self, conn: Connection, req: TransitionRequest, user: str) -> None:
+        row = self._version_row(conn, req.name, req.version)
+        if req.target in ALL_STAGES:
+            if row.current_stage != req.from_value:
+                raise StaleRequestError(
+                    f"request_id: version {req.version} moved to {row.current_stage} since "
+                    f"request {req.id}; make a new request"
+                )
+            self._touch_version(conn, req.name, req.version, current_stage=req.target)
+            self._event(
+                conn,
+                req.name,
+                req.version,
+                EVENT_STAGE,
+                user,
+                from_value=req.from_value,
+                to_value=req.target,
+                comment=f"approved request {req.id}",
+            )
+            return
+        current = self._current(conn, req.name, req.target)
+        if current != req.from_value:
+            raise StaleRequestError(
+                f"request_id: alias {req.target!r} moved to version {current} since request "
+                f"{req.id} was made (from {req.from_value}); make a new request"
+            )
+        a = schema.aliases
+        if current is None:
+            conn.execute(insert(a).values(name=req.name, alias=req.target, version=req.version))
+        else:
+            conn.execute(
+                update(a)
+                .where(a.c.name == req.name, a.c.alias == req.target)
+                .values(version=req.version)
+            )
+        self._event(
+            conn,
+            req.name,
+            req.version,
+            EVENT_ALIAS_SET,
+            user,
+            alias=req.target,
+            from_value=current,
+            to_value=str(req.version),
+            comment=f"approved request {req.id}",
+        )
+
+
+def request_transition(
+    name: str,
+    version: int,
+    to: str,
+    comment: str | None = None,
+    *,
+    user: str | None = None,
+    tracking_uri: str | None = None,
+) -> TransitionRequest:
+    """Ask for ``to`` (a stage or an alias) to move to ``version``; returns the pending request."""
+    store = ApprovalStore(RegistryClient(tracking_uri))
+    new_id = store.request(
+        validation.model_name(name), int(version), to, validation.current_user(user), comment
+    )
+    return store.get(new_id)
+
+
+def _decide(
+    request_id: int,
+    status: RequestStatus,
+    comment: str | None,
+    user: str | None,
+    tracking_uri: str | None,
+    allow_self: bool = False,
+) -> TransitionRequest:
+    store = ApprovalStore(RegistryClient(tracking_uri))
+    return store.decide(int(request_id), status, validation.current_user(user), comment, allow_self)
+
+
+def approve_transition_request(
+    request_id: int,
+    comment: str | None = None,
+    *,
+    user: str | None = None,
+    allow_self_approval: bool = False,
+    tracking_uri: str | None = None,
+) -> TransitionRequest:
+    """Approve a pending request and carry out its move (one transaction, recorded)."""
+    return _decide(
+        request_id, RequestStatus.APPROVED, comment, user, tracking_uri, allow_self_approval
+    )
+
+
+def reject_transition_request(
+    request_id: int,
+    comment: str | None = None,
+    *,
+    user: str | None = None,
+    tracking_uri: str | None = None,
+) -> TransitionRequest:
+    """Reject a pending request (recorded in the version's history); nothing moves."""
+    return _decide(request_id, RequestStatus.REJECTED, comment, user, tracking_uri)
+
+
+def cancel_transition_request(
+    request_id: int, *, user: str | None = None, tracking_uri: str | None = None
+) -> TransitionRequest:
+    """Withdraw one's own pending request."""
+    return _decide(request_id, RequestStatus.CANCELLED, None, user, tracking_uri)
+
+
+def list_transition_requests(
+    name: str, status: RequestStatus | str | None = None, *, tracking_uri: str | None = None
+) -> list[TransitionRequest]:
+    """Requests of a model, oldest first, optionally only those with ``status``."""
+    store = ApprovalStore(RegistryClient(tracking_uri))
+    return store.list(
+        validation.model_name(name), None if status is None else RequestStatus(status)
+    )

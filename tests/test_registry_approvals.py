@@ -1,0 +1,111 @@
+"""Transition requests through the public API on SQLite and PostgreSQL, including two real
+processes approving requests for the same alias at once (exactly one wins)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+
+import pytest
+import sqlalchemy as sa
+from registry_fixtures import log_model_run
+
+import registry
+import tracking
+from registry.approvals import (
+    RequestStatus,
+    StaleRequestError,
+    approve_transition_request,
+    cancel_transition_request,
+    list_transition_requests,
+    reject_transition_request,
+    request_transition,
+    requests_table,
+)
+from tracking.exceptions import InvalidInputError
+
+pytest_plugins = ["registry_fixtures"]
+
+
+@pytest.fixture
+def model(store: str) -> str:
+    """A model with two versions; the approvals table emptied (PostgreSQL reuses schemas)."""
+    client = registry.get_client()
+    for seed in (0, 1):
+        registry.register_model(log_model_run(seed=seed), "m")
+    list_transition_requests("m")  # creates the table
+    with client.store.engine.begin() as conn:
+        conn.execute(sa.delete(requests_table))
+    return store
+
+
+def test_request_approve_moves_alias_and_records_who(model: str) -> None:
+    req = request_transition("m", 2, "production", "better auc", user="alice")
+    assert req.status is RequestStatus.PENDING
+    assert [r.id for r in list_transition_requests("m", "pending")] == [req.id]
+    with pytest.raises(InvalidInputError, match="cannot approve"):
+        approve_transition_request(req.id, user="alice")
+    done = approve_transition_request(req.id, "ok", user="bob")
+    assert done.status is RequestStatus.APPROVED and done.decided_by == "bob"
+    assert registry.get_model_version_by_alias("m", "production").version == 2
+    events = [(e.event, e.user, e.comment) for e in registry.get_model_version_history("m", 2)]
+    assert ("transition_requested", "alice", "better auc") in events
+    assert ("transition_approved", "bob", "ok") in events
+    assert any(e[0] == "alias_set" and e[1] == "bob" for e in events)
+
+
+def test_self_approval_when_allowed_and_stage_target(model: str) -> None:
+    req = request_transition("m", 1, "Staging", user="alice")
+    approve_transition_request(req.id, user="alice", allow_self_approval=True)
+    assert registry.get_client().get_model_version("m", 1).current_stage == "Staging"
+
+
+def test_reject_and_cancel_move_nothing(model: str) -> None:
+    a = request_transition("m", 1, "production", user="alice")
+    b = request_transition("m", 2, "production", user="alice")
+    assert reject_transition_request(a.id, "no", user="bob").status is RequestStatus.REJECTED
+    with pytest.raises(InvalidInputError, match="only 'alice' can cancel"):
+        cancel_transition_request(b.id, user="bob")
+    assert cancel_transition_request(b.id, user="alice").status is RequestStatus.CANCELLED
+    with pytest.raises(StaleRequestError, match="already rejected"):
+        approve_transition_request(a.id, user="bob")
+    with pytest.raises(Exception, match="alias"):
+        registry.get_model_version_by_alias("m", "production")
+
+
+def _approve(uri: str, request_id: int, user: str, barrier: object, out: object) -> None:
+    tracking.set_tracking_uri(uri)
+    barrier.wait()  # type: ignore[attr-defined]
+    try:
+        approve_transition_request(request_id, user=user)
+        out.put((request_id, "won"))  # type: ignore[attr-defined]
+    except StaleRequestError as err:
+        out.put((request_id, str(err)))  # type: ignore[attr-defined]
+
+
+def test_concurrent_approvals_leave_one_winner(model: str) -> None:
+    uri = tracking.get_tracking_uri()
+    reqs = [request_transition("m", v, "production", user="alice").id for v in (1, 2)]
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_approve, args=(uri, r, "bob", barrier, out)) for r in reqs]
+    for p in procs:
+        p.start()
+    results = dict(out.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    winners = [r for r, text in results.items() if text == "won"]
+    assert len(winners) == 1, results
+    loser = next(r for r in reqs if r not in winners)
+    assert "moved to version" in results[loser]
+    winner_version = 1 if winners[0] == reqs[0] else 2
+    assert registry.get_model_version_by_alias("m", "production").version == winner_version
+    statuses = {r.id: r.status for r in list_transition_requests("m")}
+    assert statuses == {winners[0]: RequestStatus.APPROVED, loser: RequestStatus.PENDING}
+    sets = [
+        e
+        for v in (1, 2)
+        for e in registry.get_model_version_history("m", v)
+        if e.event == "alias_set"
+    ]
+    assert len(sets) == 1
