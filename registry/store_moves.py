@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from registry import schema
+from registry import protection, schema
 from registry.entities import (
     EVENT_ALIAS_DELETED,
     EVENT_ALIAS_SET,
@@ -44,6 +44,7 @@ class MoveStore(StoreCore):
 
         def work(conn: Connection) -> None:
             self._lock_model(conn, name)
+            protection.check_move(conn, name, stage)
             row = self._version_row(conn, name, version)
             stamp = now_ms()
             if archive_existing_versions:
@@ -93,6 +94,7 @@ class MoveStore(StoreCore):
 
         def work(conn: Connection) -> None:
             self._lock_model(conn, name)
+            protection.check_move(conn, name, alias)
             self._version_row(conn, name, version)
             a = schema.aliases
             previous = conn.execute(

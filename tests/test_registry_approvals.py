@@ -109,3 +109,18 @@ def test_concurrent_approvals_leave_one_winner(model: str) -> None:
         if e.event == "alias_set"
     ]
     assert len(sets) == 1
+
+
+def test_protected_alias_moves_only_through_an_approval(model: str) -> None:
+    from registry.protection import ProtectedMoveError, protect, protected
+
+    with registry.get_client().store.engine.begin() as conn:
+        if sa.inspect(conn).has_table(protected.name):
+            conn.execute(sa.delete(protected))
+    registry.set_registered_model_alias("m", "staging", 1)  # unprotected: as today
+    protect("m", ["production"])
+    with pytest.raises(ProtectedMoveError, match="protected"):
+        registry.set_registered_model_alias("m", "production", 2)
+    req = request_transition("m", 2, "production", user="alice")
+    approve_transition_request(req.id, user="bob")
+    assert registry.get_model_version_by_alias("m", "production").version == 2

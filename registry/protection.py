@@ -1,0 +1,63 @@
+"""Protected stages and aliases: moving one needs an approved transition request.
+
+Protections are rows of their own table (schema component ``registry_protection``); the name
+``*`` protects a target on every model. The registry's move path calls ``check_move`` inside its
+transaction; approvals (``registry.approvals``) carry out their move without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Column, Connection, MetaData, String, Table, inspect, or_, select
+
+from tracking.exceptions import InvalidInputError
+from tracking.schema import ensure_schema
+
+COMPONENT = "registry_protection"
+SCHEMA_VERSION = 1
+ALL_MODELS = "*"
+
+metadata = MetaData()
+protected = Table(
+    "registry_protected_targets",
+    metadata,
+    Column("name", String(256), primary_key=True),
+    Column("target", String(256), primary_key=True),
+)
+
+
+class ProtectedMoveError(InvalidInputError):
+    """A protected alias or stage was moved directly instead of through a request."""
+
+
+def check_move(conn: Connection, name: str, target: str) -> None:
+    """Raise ``ProtectedMoveError`` if ``target`` of model ``name`` is protected."""
+    if not inspect(conn).has_table(protected.name):
+        return
+    hit = conn.execute(
+        select(protected.c.target).where(
+            or_(protected.c.name == name, protected.c.name == ALL_MODELS),
+            protected.c.target == target,
+        )
+    ).first()
+    if hit is not None:
+        raise ProtectedMoveError(
+            f"{target!r} of model {name!r} is protected: use request_transition() and have "
+            "another user approve it"
+        )
+
+
+def protect(name: str, targets: Iterable[str], tracking_uri: str | None = None) -> None:
+    """Protect ``targets`` (stage names or aliases) of model ``name`` (``"*"``: every model)."""
+    from registry.client import RegistryClient
+
+    engine = RegistryClient(tracking_uri).tracking.engine
+    ensure_schema(engine, COMPONENT, metadata, SCHEMA_VERSION)
+    with engine.begin() as conn:
+        for target in targets:
+            exists = conn.execute(
+                select(protected).where(protected.c.name == name, protected.c.target == target)
+            ).first()
+            if exists is None:
+                conn.execute(protected.insert().values(name=name, target=target))
