@@ -8,6 +8,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from registry.cli_approvals import register_approval_commands
 from registry.entities import ModelVersion, RegisteredModel
 from registry.fluent import get_client
 
@@ -68,6 +69,7 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("description")
     p.add_argument("--version", default=None, help="describe this version instead of the model")
     p.set_defaults(handler=_describe)
+    register_approval_commands(sub)
 
 
 def _time(ms: int) -> str:

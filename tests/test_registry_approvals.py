@@ -124,3 +124,25 @@ def test_protected_alias_moves_only_through_an_approval(model: str) -> None:
     req = request_transition("m", 2, "production", user="alice")
     approve_transition_request(req.id, user="bob")
     assert registry.get_model_version_by_alias("m", "production").version == 2
+
+
+def test_cli_request_approve_reject_requests(model: str, capsys: pytest.CaptureFixture) -> None:
+    from automl.cli import main
+
+    def run(*argv: str) -> tuple[int, str]:
+        code = main(["--tracking-uri", model, "models", *argv])
+        return code, capsys.readouterr().out
+
+    code, out = run("request", "m", "2", "--to", "production", "--as", "alice")
+    assert code == 0 and "pending" in out
+    first = int(out.split()[1].rstrip(":"))
+    run("request", "m", "1", "--to", "champion", "--as", "alice")
+    code, out = run("requests", "m", "--status", "pending")
+    assert code == 0 and len(out.strip().splitlines()) == 2
+    code, out = run("approve", str(first), "--as", "bob", "--comment", "ok")
+    assert code == 0 and "approved by bob" in out
+    assert registry.get_model_version_by_alias("m", "production").version == 2
+    code, out = run("reject", str(first + 1), "--as", "bob")
+    assert code == 0 and "rejected" in out
+    statuses = [r.status for r in list_transition_requests("m")]
+    assert statuses == [RequestStatus.APPROVED, RequestStatus.REJECTED]

@@ -1,0 +1,54 @@
+"""``automl models request | approve | reject | requests``: transition requests from the shell."""
+
+from __future__ import annotations
+
+import argparse
+
+from registry import approvals
+
+
+def register_approval_commands(sub: argparse._SubParsersAction) -> None:
+    """Add the transition-request subcommands under ``automl models``."""
+    p = sub.add_parser("request", help="ask for an alias or stage to move to a version")
+    p.add_argument("name")
+    p.add_argument("version", type=int)
+    p.add_argument("--to", required=True, help="alias or stage, e.g. production")
+    p.add_argument("--comment", default=None)
+    p.add_argument("--as", dest="user", default=None, help="who (default: your login)")
+    p.set_defaults(handler=_request)
+    for verb in ("approve", "reject"):
+        p = sub.add_parser(verb, help=f"{verb} a pending transition request")
+        p.add_argument("request_id", type=int)
+        p.add_argument("--comment", default=None)
+        p.add_argument("--as", dest="user", default=None, help="who (default: your login)")
+        p.set_defaults(handler=_approve if verb == "approve" else _reject)
+    p = sub.add_parser("requests", help="list a model's transition requests")
+    p.add_argument("name")
+    p.add_argument("--status", default=None, choices=[s.value for s in approvals.RequestStatus])
+    p.set_defaults(handler=_requests)
+
+
+def _request(args: argparse.Namespace) -> int:
+    req = approvals.request_transition(
+        args.name, args.version, args.to, args.comment, user=args.user
+    )
+    print(f"request {req.id}: {args.name} {args.to} -> version {req.version} (pending)")
+    return 0
+
+
+def _approve(args: argparse.Namespace) -> int:
+    req = approvals.approve_transition_request(args.request_id, args.comment, user=args.user)
+    print(f"request {req.id} approved by {req.decided_by}: {req.target} -> version {req.version}")
+    return 0
+
+
+def _reject(args: argparse.Namespace) -> int:
+    req = approvals.reject_transition_request(args.request_id, args.comment, user=args.user)
+    print(f"request {req.id} rejected by {req.decided_by}")
+    return 0
+
+
+def _requests(args: argparse.Namespace) -> int:
+    for r in approvals.list_transition_requests(args.name, args.status):
+        print(f"{r.id}\t{r.version}\t{r.target}\t{r.status.value}\t{r.requested_by}")
+    return 0
