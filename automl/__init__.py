@@ -6,9 +6,10 @@ model = summary.best_trial.load_model()
 """
 
 from automl.api import classify, load_model, regress
+from automl.core.summary import AutoMLSummary, TrialInfo
 from automl.estimators import AutoMLClassifier, AutoMLRegressor
 from automl.forecast import forecast  # the function shadows its subpackage's name, as intended
-from automl.preprocessing import (
+from automl.tabular.preprocessing import (
     BooleanEncoder,
     CategoricalCleaner,
     DatetimeFeatures,
@@ -16,7 +17,6 @@ from automl.preprocessing import (
     NumericCoercer,
     TextFeatures,
 )
-from automl.summary import AutoMLSummary, TrialInfo
 
 __all__ = [
     "AutoMLClassifier",

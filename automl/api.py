@@ -12,8 +12,8 @@ import pandas as pd
 
 import tracking
 from automl.core.spec import SearchSpec
-from automl.engine import run_search
-from automl.summary import AutoMLSummary
+from automl.core.summary import AutoMLSummary
+from automl.tabular.engine import run_search
 
 Dataset = pd.DataFrame | str | os.PathLike
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 # Each module exposes ``register_commands(subparsers)``; order is the order shown in ``--help``.
 COMMAND_MODULES = (
-    "automl.tabular_cli",
+    "automl.tabular.cli",
     "automl.forecast.cli",
     "automl.interop.cli",
     "automl.rerun",

@@ -1,4 +1,4 @@
-"""Jinja2 templates for trial and data-exploration notebooks (rendered by automl.notebooks).
+"""Jinja2 templates for trial and data-exploration notebooks (rendered by automl.notebooks.documents).
 
 Templates are percent-format scripts: ``# %%`` starts a code cell, ``# %% [markdown]`` a markdown
 cell. ``trial_base.py.j2`` is the layout; ``trial_classification.py.j2`` and

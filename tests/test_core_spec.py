@@ -45,7 +45,7 @@ def _store_is_empty(store) -> bool:
 def test_classify_refuses_bad_shared_arguments_before_storing(tmp_path, kwargs, message):
     store = tmp_path / "store"
     tracking.set_tracking_uri(str(store))
-    with pytest.raises(automl.data.AutoMLInputError, match=message):
+    with pytest.raises(automl.tabular.data.AutoMLInputError, match=message):
         automl.classify(_table(), target_col="y", **{"max_trials": 1, "verbose": False, **kwargs})
     assert _store_is_empty(store)
 

@@ -24,10 +24,14 @@ from notebook_fixtures import (
 )
 
 import tracking
-from automl.families import FAMILIES, available_families
-from automl.fit import fit_and_score
-from automl.notebooks import render_exploration_notebook, render_trial_notebook, write_notebook
-from automl.plan import make_plan
+from automl.notebooks.documents import (
+    render_exploration_notebook,
+    render_trial_notebook,
+    write_notebook,
+)
+from automl.tabular.families import FAMILIES, available_families
+from automl.tabular.fit import fit_and_score
+from automl.tabular.plan import make_plan
 
 pytestmark = pytest.mark.slow
 

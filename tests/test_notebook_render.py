@@ -11,10 +11,14 @@ import numpy as np
 import pytest
 from notebook_fixtures import HOSTILE, frame
 
-from automl.families import FAMILIES, available_families
-from automl.notebooks import render_exploration_notebook, render_trial_notebook, write_notebook
-from automl.plan import make_plan
-from automl.preprocessing import build_pipeline
+from automl.notebooks.documents import (
+    render_exploration_notebook,
+    render_trial_notebook,
+    write_notebook,
+)
+from automl.tabular.families import FAMILIES, available_families
+from automl.tabular.plan import make_plan
+from automl.tabular.preprocessing import build_pipeline
 
 SECTIONS = [
     "Load the data",
@@ -232,7 +236,7 @@ def test_write_notebook_validates_before_writing(classification, tmp_path):
 
 
 def test_templates_cannot_paste_unescaped_values():
-    from automl.notebook_render import environment
+    from automl.notebooks.environment import environment
 
     env = environment()
     for value in ["'); import os; ('", ["a"], None, True]:
@@ -243,7 +247,7 @@ def test_templates_cannot_paste_unescaped_values():
 
 
 def test_literals_round_trip_exactly():
-    from automl.notebook_code import NotRenderableError, import_line, literal
+    from automl.notebooks.code import NotRenderableError, import_line, literal
 
     values = [
         0.1 + 0.2,

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from prep_fixtures import mixed_frame
 
-from automl.data import AutoMLInputError, load_dataset, validate_inputs
-from automl.plan import make_plan
+from automl.tabular.data import AutoMLInputError, load_dataset, validate_inputs
+from automl.tabular.plan import make_plan
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ from sklearn import metrics as skm
 from sklearn.base import BaseEstimator
 from sklearn.datasets import load_breast_cancer
 
-from automl.families import FAMILIES, available_families, portfolio, to_optuna_params
-from automl.fit import TrialPruned, fit_and_score
-from automl.metrics import evaluate
-from automl.plan import make_plan
-from automl.preprocessing import build_pipeline
-from automl.split import assign_split
+from automl.tabular.families import FAMILIES, available_families, portfolio, to_optuna_params
+from automl.tabular.fit import TrialPruned, fit_and_score
+from automl.tabular.metrics import evaluate
+from automl.tabular.plan import make_plan
+from automl.tabular.preprocessing import build_pipeline
+from automl.tabular.split import assign_split
 
 
 def holdout(df, task, target="label", **kwargs):
@@ -196,7 +196,7 @@ def test_search_space_and_portfolio_agree(classification):
     assert "linear_regression" not in names
     assert available_families(plan, ["lightgbm"]) == [n for n in names if n != "lightgbm"]
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    from automl.families import suggest
+    from automl.tabular.families import suggest
 
     for config in portfolio(plan, names):
         study.enqueue_trial(to_optuna_params(config, plan))

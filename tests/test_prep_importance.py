@@ -10,12 +10,12 @@ import pytest
 from matplotlib.figure import Figure
 from prep_fixtures import mixed_frame, penguins_like
 
-from automl import plots
-from automl.families import portfolio
-from automl.fit import fit_and_score
-from automl.importance import shap_importance, shap_values_by_column
-from automl.plan import make_plan
-from automl.split import assign_split
+from automl.tabular import plots
+from automl.tabular.families import portfolio
+from automl.tabular.fit import fit_and_score
+from automl.tabular.importance import shap_importance, shap_values_by_column
+from automl.tabular.plan import make_plan
+from automl.tabular.split import assign_split
 
 
 def trained(df, task, family, target="label"):
@@ -61,7 +61,7 @@ def test_linear_values_equal_shaps_linear_explainer():
     model = result.pipeline.named_steps["model"]
     Xt = preprocess.transform(val[plan.feature_names])
     expected = shap.LinearExplainer(model, Xt).shap_values(Xt)
-    from automl.importance import _linear_values
+    from automl.tabular.importance import _linear_values
 
     np.testing.assert_allclose(_linear_values(model, Xt)[:, :, 0], expected, atol=1e-10)
 

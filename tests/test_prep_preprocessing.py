@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from prep_fixtures import mixed_frame
 
-from automl.plan import make_plan
-from automl.preprocessing import (
+from automl.tabular.plan import make_plan
+from automl.tabular.preprocessing import (
     DatetimeFeatures,
     HighCardinalityEncoder,
     build_preprocessor,

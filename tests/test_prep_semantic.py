@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 from prep_fixtures import mixed_frame, penguins_like
 
-from automl.plan import DataPlan, make_plan
-from automl.semantic import detect_semantic_types
+from automl.tabular.plan import DataPlan, make_plan
+from automl.tabular.semantic import detect_semantic_types
 
 
 def test_every_semantic_type_is_detected():

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl.plan import make_plan
-from automl.split import assign_split, sample_for_budget
+from automl.tabular.plan import make_plan
+from automl.tabular.split import assign_split, sample_for_budget
 
 
 def frame(n: int = 1000, seed: int = 0) -> pd.DataFrame:

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from automl.notebook_render import text_to_notebook
-from automl.notebooks import write_notebook
+from automl.notebooks.documents import write_notebook
+from automl.notebooks.environment import text_to_notebook
 
 
 def _py(value: Any) -> str:

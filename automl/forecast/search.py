@@ -25,17 +25,17 @@ import tracking
 from automl.core import optuna_adapter
 from automl.core.budget import Budget
 from automl.core.executor import TaskResult
+from automl.core.inputs import alert, load_dataset
 from automl.core.local_executor import LocalProcessExecutor
 from automl.core.optuna_adapter import quiet_optuna
+from automl.core.progress import SearchProgress
 from automl.core.records import TaskKind, TrialConfig, TrialState, WorkerReply, WorkerTask
 from automl.core.spec import SearchSpec
-from automl.data import alert, load_dataset
+from automl.core.summary import AutoMLSummary, TrialInfo
 from automl.forecast import families
 from automl.forecast.data import prepare_panel
 from automl.forecast.metrics import check_metric
 from automl.forecast.trial import ForecastContext, refit_winner, run_forecast_trial
-from automl.progress import SearchProgress
-from automl.summary import AutoMLSummary, TrialInfo
 
 logger = logging.getLogger("automl")
 

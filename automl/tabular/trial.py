@@ -16,10 +16,10 @@ from typing import Any
 import pandas as pd
 
 import tracking
-from automl import fit, importance, plots, preprocessing
 from automl.core import tags
 from automl.core.records import TaskKind, TrialConfig, TrialState, WorkerReply, WorkerTask
-from automl.plan import DataPlan
+from automl.tabular import fit, importance, plots, preprocessing
+from automl.tabular.plan import DataPlan
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ TOP_FEATURES_AS_TAGS = 5
 # drawn for trials that enter the leaderboard's top this-many when they finish. Every trial keeps
 # its metrics, model, SHAP table and notebook.
 CHARTED_TOP_K = 5
-# automl.plots lays its figures out itself: no tight bounding box (a second draw pass) needed.
+# automl.tabular.plots lays its figures out itself: no tight bounding box (a second draw pass) needed.
 _SAVE = {"dpi": 80}
 
 
@@ -282,7 +282,7 @@ def _write_notebook(
     ctx: TrialContext, run_id: str, number: int, config: dict[str, Any], metrics: dict
 ) -> str | None:
     """Render this trial's notebook beside the experiment and log it to the run."""
-    from automl import notebooks
+    from automl.notebooks import documents as notebooks
 
     notebook = notebooks.render_trial_notebook(
         ctx.plan,

@@ -19,7 +19,7 @@ import pandas as pd
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.ensemble._forest import BaseForest
 
-from automl.preprocessing import feature_sources
+from automl.tabular.preprocessing import feature_sources
 
 DEFAULT_ROWS = 200
 COST_SHARE = 0.07  # of the fit time, leaving room for the transform and grouping

@@ -14,7 +14,7 @@ import jinja2
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-from automl.notebook_code import (
+from automl.notebooks.code import (
     Code,
     constructor_params,
     estimator_call,
@@ -47,10 +47,10 @@ def trial_context(
     plan: Any, config: Mapping[str, Any], *, n_threads: int, **header: Any
 ) -> dict[str, Any]:
     """Everything the trial templates need: header values, literal code fragments, imports."""
-    from automl.families import get_family
-    from automl.metrics import evaluate
-    from automl.plan import DataPlan
-    from automl.preprocessing import build_pipeline
+    from automl.tabular.families import get_family
+    from automl.tabular.metrics import evaluate
+    from automl.tabular.plan import DataPlan
+    from automl.tabular.preprocessing import build_pipeline
 
     if not isinstance(config, Mapping) or "family" not in config:
         raise ValueError(f"config: expected {{'family': ..., 'params': {{...}}}}, got {config!r}")
@@ -93,7 +93,7 @@ def trial_context(
 
 
 def _family_template(name: str) -> str:
-    from automl.notebook_render import environment
+    from automl.notebooks.environment import environment
 
     path = f"families/{name}.py.j2"
     try:
@@ -104,7 +104,7 @@ def _family_template(name: str) -> str:
 
 
 def _column_groups(plan: Any) -> list[dict[str, Any]]:
-    from automl.semantic import KINDS
+    from automl.tabular.semantic import KINDS
 
     kinds = [*KINDS, *(k for k in plan.feature_columns if k not in KINDS)]
     groups = []

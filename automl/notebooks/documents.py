@@ -16,9 +16,9 @@ from typing import Any
 
 import nbformat
 
-from automl.notebook_render import render_cells
-from automl.notebook_trial import trial_context
-from automl.split import FOLD_COL, SPLIT_COL
+from automl.notebooks.environment import render_cells
+from automl.notebooks.trial import trial_context
+from automl.tabular.split import FOLD_COL, SPLIT_COL
 
 SPLIT_COLUMNS = [SPLIT_COL, FOLD_COL]
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.data import (
+from automl.tabular.data import (
     AutoMLInputError,
     alert,
     drop_missing_target,
@@ -18,8 +18,8 @@ from automl.data import (
     unify_mixed_columns,
     validate_inputs,
 )
-from automl.metrics import DEFAULT_METRIC, metric_spec
-from automl.semantic import KINDS, boolean_key, detect_semantic_types
+from automl.tabular.metrics import DEFAULT_METRIC, metric_spec
+from automl.tabular.semantic import KINDS, boolean_key, detect_semantic_types
 
 SMALL_DATA_ROWS = 5000
 CV_FOLDS = 5
@@ -64,7 +64,7 @@ class DataPlan:
 
     @property
     def feature_names(self) -> list[str]:
-        """All feature columns, in the order of :data:`automl.semantic.KINDS`."""
+        """All feature columns, in the order of :data:`automl.tabular.semantic.KINDS`."""
         return [c for kind in KINDS for c in self.feature_columns.get(kind, [])]
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,7 +144,7 @@ def _match_label(value: Any, classes: list) -> Any:
 def _imputers(
     df: pd.DataFrame, features: dict[str, list[str]], user: Mapping[str, Any] | None
 ) -> dict[str, dict]:
-    from automl.preprocessing import DEFAULT_IMPUTERS
+    from automl.tabular.preprocessing import DEFAULT_IMPUTERS
 
     kind_of = {c: kind for kind, cols in features.items() for c in cols}
     plan: dict[str, dict] = {}
@@ -196,7 +196,7 @@ def make_plan(
     Returns ``(plan, alerts, prepared)`` where ``prepared`` holds the target, the feature
     columns, the sample weights and the ``_automl_split`` / ``_automl_fold`` columns.
     """
-    from automl.split import assign_split
+    from automl.tabular.split import assign_split
 
     primary_metric = primary_metric or DEFAULT_METRIC.get(task, "f1")
     validate_inputs(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from automl.core.inputs import alert, load_dataset
 from automl.core.spec import AutoMLInputError
 
 __all__ = ["AutoMLInputError", "alert", "load_dataset", "validate_inputs"]
@@ -32,33 +31,6 @@ RESERVED_COLUMNS = ("_automl_split", "_automl_fold")
 MIN_ROWS = 10
 # A float target with more distinct values than this is a quantity to regress, not classes.
 MAX_FLOAT_CLASSES = 50
-
-
-def alert(kind: str, message: str, column: str | None = None) -> dict[str, Any]:
-    """One alert as collected on the summary: ``{"kind", "column", "message"}``."""
-    return {"kind": kind, "column": column, "message": message}
-
-
-def load_dataset(dataset: pd.DataFrame | str | os.PathLike) -> pd.DataFrame:
-    """Return the dataset as a DataFrame: a copy of a DataFrame, or read from a CSV/Parquet path."""
-    if isinstance(dataset, pd.DataFrame):
-        return dataset.copy()
-    if isinstance(dataset, (str, os.PathLike)):
-        path = Path(dataset)
-        if not path.exists():
-            raise AutoMLInputError(f"dataset: file {str(path)!r} does not exist")
-        suffix = "".join(path.suffixes[-2:]).lower()
-        if suffix.endswith((".parquet", ".pq")):
-            return pd.read_parquet(path)
-        if suffix.endswith((".csv", ".csv.gz", ".csv.zip", ".csv.bz2", ".csv.xz")):
-            return pd.read_csv(path)
-        raise AutoMLInputError(
-            f"dataset: cannot read {str(path)!r}; give a pandas DataFrame or a .csv/.parquet file"
-        )
-    raise AutoMLInputError(
-        f"dataset: expected a pandas DataFrame or a path to a CSV/Parquet file, "
-        f"got {type(dataset).__name__}"
-    )
 
 
 def _as_list(value: str | Iterable[str] | None, name: str) -> list[str]:
@@ -120,7 +92,7 @@ def validate_inputs(
     :class:`~automl.core.spec.SearchSpec` was built). Runs before the plan is made and before
     anything is written to the tracking store.
     """
-    from automl.metrics import METRICS
+    from automl.tabular.metrics import METRICS
 
     if task not in TASKS:
         raise AutoMLInputError(f"task: expected one of {list(TASKS)}, got {task!r}")

@@ -23,9 +23,9 @@ import sklearn
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 
-from automl import metrics as metrics_module
-from automl.preprocessing import build_pipeline
-from automl.split import FOLD_COL, SPLIT_COL
+from automl.tabular import metrics as metrics_module
+from automl.tabular.preprocessing import build_pipeline
+from automl.tabular.split import FOLD_COL, SPLIT_COL
 
 ReportFn = Callable[[int, float], bool]
 
@@ -191,7 +191,7 @@ def _check_config(plan: Any, config: Mapping[str, Any], df: pd.DataFrame) -> Non
         raise ValueError(f"config: expected {{'family': ..., 'params': {{...}}}}, got {config!r}")
     if SPLIT_COL not in df.columns:
         raise ValueError(
-            f"df_prepared: column {SPLIT_COL!r} missing; run automl.split.assign_split"
+            f"df_prepared: column {SPLIT_COL!r} missing; run automl.tabular.split.assign_split"
         )
     if plan.validation == "cv" and FOLD_COL not in df.columns:
         raise ValueError(f"df_prepared: column {FOLD_COL!r} missing for cross-validation")

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from sklearn import metrics as skm
 
-from automl.metrics import aligned_proba, class_indices
+from automl.tabular.metrics import aligned_proba, class_indices
 
 TOP_FEATURES = 20
 

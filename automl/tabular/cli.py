@@ -71,7 +71,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
         [experiment.experiment_id], filter_string="tags.`automl.role` = 'parent'"
     )
     metric = parents["tags.automl.primary_metric"].dropna().iloc[0]
-    from automl import metrics
+    from automl.tabular import metrics
 
     spec = metrics.metric_spec(metric)
     column = f"metrics.val_{spec.key}"

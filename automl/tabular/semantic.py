@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.data import alert
+from automl.tabular.data import alert
 
 KINDS = ("numeric", "categorical", "high_cardinality", "boolean", "datetime", "text")
 HIGH_CARDINALITY = 50

@@ -26,20 +26,21 @@ import pandas as pd
 
 import registry
 import tracking
-from automl import data as data_module
-from automl import families, metrics, notebooks, split
 from automl.core import optuna_adapter, tags
 from automl.core.budget import DEFAULT_TIMEOUT_MINUTES, Budget
 from automl.core.executor import TaskResult
 from automl.core.local_executor import LocalProcessExecutor
 from automl.core.optuna_adapter import quiet_optuna
+from automl.core.progress import SearchProgress
 from automl.core.records import TaskKind, TrialConfig, TrialState, WorkerTask
 from automl.core.spec import SearchSpec
+from automl.core.summary import AutoMLSummary, TrialInfo
 from automl.features import hook as features_hook
-from automl.plan import DataPlan, make_plan
-from automl.progress import SearchProgress
-from automl.summary import AutoMLSummary, TrialInfo
-from automl.trial import CHARTED_TOP_K, SPLIT_COL, TrialContext, run_trial
+from automl.notebooks import documents as notebooks
+from automl.tabular import data as data_module
+from automl.tabular import families, metrics, split
+from automl.tabular.plan import DataPlan, make_plan
+from automl.tabular.trial import CHARTED_TOP_K, SPLIT_COL, TrialContext, run_trial
 
 logger = logging.getLogger("automl")
 
@@ -121,7 +122,7 @@ class _Search:
         self.client = tracking.TrackingClient()
         self.worker_capacity = 0.0
         workers = min(self.n_workers, budget.max_trials or self.n_workers)
-        self.executor = LocalProcessExecutor(workers, self.threads, runner="automl.trial")
+        self.executor = LocalProcessExecutor(workers, self.threads, runner="automl.tabular.trial")
         self._defaults_checked = False
         self.in_process_seconds = 0.0
         # Holdout winners are refit on train+val at the end: the search keeps that time back.

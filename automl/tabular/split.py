@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.data import alert, normalise_split_values, parse_time_column
+from automl.tabular.data import alert, normalise_split_values, parse_time_column
 
 SPLIT_COL = "_automl_split"
 FOLD_COL = "_automl_fold"

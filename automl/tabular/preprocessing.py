@@ -24,7 +24,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler,
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from automl.semantic import boolean_key
+from automl.tabular.semantic import boolean_key
 
 MISSING_CATEGORY = "__missing__"
 SKLEARN_VERSION = tuple(int(p) for p in sklearn.__version__.split(".")[:2] if p.isdigit())
@@ -408,7 +408,7 @@ KIND_ORDER = ("numeric", "boolean", "datetime", "categorical", "high_cardinality
 def build_preprocessor(plan: Any, family: Any) -> ColumnTransformer:
     """The ColumnTransformer for ``plan`` as ``family`` needs it.
 
-    ``family`` is a family name or :class:`automl.families.ModelFamily`; its ``encoding`` picks
+    ``family`` is a family name or :class:`automl.tabular.families.ModelFamily`; its ``encoding`` picks
     one-hot + scaling (linear models), one-hot (sklearn trees) or ordinal codes (LightGBM).
     """
     encoding = family if family in ENCODINGS else _family_encoding(family)
@@ -422,7 +422,7 @@ def build_preprocessor(plan: Any, family: Any) -> ColumnTransformer:
 
 
 def _family_encoding(family: Any) -> str:
-    from automl.families import FAMILIES
+    from automl.tabular.families import FAMILIES
 
     if isinstance(family, str):
         if family not in FAMILIES:
@@ -435,7 +435,7 @@ def _family_encoding(family: Any) -> str:
 
 def build_pipeline(plan: Any, config: Mapping[str, Any], n_threads: int = 1) -> Pipeline:
     """Preprocessing + model for a trial config ``{"family": ..., "params": {...}}``."""
-    from automl.families import get_family
+    from automl.tabular.families import get_family
 
     family = get_family(config["family"], plan)
     model = family.build(plan, dict(config.get("params") or {}), n_threads)

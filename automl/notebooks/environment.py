@@ -17,7 +17,7 @@ import jinja2
 import nbformat
 
 import notebook_templates
-from automl.notebook_code import Code, literal
+from automl.notebooks.code import Code, literal
 
 _MD_SPECIAL = re.compile(r"[\\`*_{}\[\]<>()#+\-.!|~&]")
 _CELL_MARKER = re.compile(r"^# %%(?: \[(markdown)\])?[ \t]*$")
@@ -103,7 +103,7 @@ def text_to_notebook(text: str) -> nbformat.NotebookNode:
     """Split percent-format text into markdown and code cells (empty cells are dropped).
 
     Cells get deterministic ids and are not validated one by one (that would cost more than the
-    rendering); :func:`automl.notebooks.write_notebook` validates the whole notebook.
+    rendering); :func:`automl.notebooks.documents.write_notebook` validates the whole notebook.
     """
     cells: list[nbformat.NotebookNode] = []
     kind: str | None = None
