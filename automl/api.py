@@ -13,7 +13,7 @@ import pandas as pd
 import tracking
 from automl.core.spec import SearchSpec
 from automl.core.summary import AutoMLSummary
-from automl.tabular.engine import run_search
+from automl.tabular.task import run_search
 
 Dataset = pd.DataFrame | str | os.PathLike
 
@@ -35,6 +35,7 @@ def classify(
     experiment_name: str | None = None,
     register_model_name: str | None = None,
     n_jobs: int | None = None,
+    cluster: Any = None,
     seed: int = 0,
     verbose: bool = True,
 ) -> AutoMLSummary:
@@ -46,7 +47,9 @@ def classify(
     allowed) or after ``max_trials``, whichever comes first; with neither, 5 minutes. Trials
     still running at the deadline are killed and recorded as KILLED. ``exclude_frameworks``
     takes ``"sklearn"`` and ``"lightgbm"``. The winner is registered as a new version of
-    ``register_model_name`` (default: the experiment name).
+    ``register_model_name`` (default: the experiment name). ``cluster`` (a Dask scheduler
+    address such as ``"tcp://host:8786"`` or a ``distributed.Client``) runs the trials on that
+    cluster's workers; the tracking store must then be PostgreSQL.
     """
     spec = SearchSpec.create(
         "classification",
@@ -55,6 +58,7 @@ def classify(
         timeout_minutes=timeout_minutes,
         max_trials=max_trials,
         n_jobs=n_jobs,
+        cluster=cluster,
         seed=seed,
         verbose=verbose,
         experiment_name=experiment_name,
@@ -86,6 +90,7 @@ def regress(
     experiment_name: str | None = None,
     register_model_name: str | None = None,
     n_jobs: int | None = None,
+    cluster: Any = None,
     seed: int = 0,
     verbose: bool = True,
 ) -> AutoMLSummary:
@@ -98,6 +103,7 @@ def regress(
         timeout_minutes=timeout_minutes,
         max_trials=max_trials,
         n_jobs=n_jobs,
+        cluster=cluster,
         seed=seed,
         verbose=verbose,
         experiment_name=experiment_name,

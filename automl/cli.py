@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "automl.rerun",
     "tracking.cli",
     "registry.cli",
+    "automl.promotion.cli",  # adds `promote` under registry's `models`, so after it
     "automl.serving.cli",
     "automl.features.cli",
     "automl.ui.cli",

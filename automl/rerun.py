@@ -1,11 +1,19 @@
-"""``automl rerun RUN_ID [--param name=value ...] [--data PATH]``: re-execute a trial's notebook.
+"""``automl rerun RUN_ID [--set NAME=VALUE ...] [--data PATH]``: re-execute a trial's notebook.
 
-The trial's logged notebook is executed top to bottom in a fresh Jupyter kernel with a cell
-injected after its parameters cell (tagged ``injected-parameters``, papermill's convention) and
-one after its model cell that sets the new hyperparameters with ``model.set_params``. The
-notebook's own ``LOG_RERUN`` branch logs the new run, tagged ``automl.rerun_of``; the executed
-notebook is attached to it. Names and values are checked against the trial's fitted estimator
-before any kernel starts.
+The trial's logged notebook runs top to bottom in a fresh Jupyter kernel with one cell injected
+after its parameters cell (the code cell tagged ``parameters``; the new one is tagged
+``injected-parameters``, papermill's convention): the new values, ``LOG_RERUN = True``, the
+current store and optionally new data. The names are the parameters cell's own (the trial's
+hyperparameters and ``SEED``), so ``--set``, ``papermill -p`` and an edit of that cell mean the
+same. The notebook's ``LOG_RERUN`` branch logs the new run, tagged ``automl.rerun_of``; the
+executed notebook is attached to it. Names, values and the data's columns are checked before
+any kernel starts.
+
+New data needs the columns the trial uses (features, target, sample weights). With an
+``_automl_split`` column its rows are used as that column says; without one the notebook splits
+them as the search split its input (rows with a missing target dropped, then the plan's split
+rule from the seed: random 60/20/20 stratified by class, by time, or by the split column).
+Other columns are ignored.
 """
 
 from __future__ import annotations
@@ -14,23 +22,38 @@ import argparse
 import ast
 import json
 import os
+import sys
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import pandas as pd
 
 import tracking
 
 RERUN_TAG = "automl.rerun_of"
 RERUN_PARAMS_TAG = "automl.rerun_params"
 RERUN_DATA_TAG = "automl.rerun_data"
+PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
-PARAMETERS_MARKER = "# Parameters you may change"
-MODEL_CELL_MARKER = "model = "
 NOTEBOOK_DIR = "notebooks"
+DATA_ARTIFACT = "data/rerun_data.parquet"  # a DataFrame given as data, logged with the new run
 EXECUTE_TIMEOUT_S = 1800
 SPLIT_COLUMN = "_automl_split"
+SPLIT_VALUES = ("train", "val", "test")
 KERNEL_NAME = "automl-rerun-python"
-MODEL_PARAM_PREFIX = "model."  # how trials log their searched hyperparameters
+SEED = "SEED"
+MAX_SEED = 2**32 - 1  # numpy's seed range
+#: Parameters-cell settings the rerun itself sets (data goes through --data).
+OWN_SETTINGS = (
+    "DATA_PATH",
+    "TRACKING_URI",
+    "LOG_RERUN",
+    "REGISTER_MODEL",
+    "RUN_ID",
+    "EXPERIMENT_ID",
+)
 
 
 class RerunError(ValueError):
@@ -47,6 +70,22 @@ class RerunResult:
     notebook_path: str = ""
 
 
+@dataclass(frozen=True)
+class _Parameters:
+    """A trial notebook's parameters cell: its position, values and hyperparameter paths."""
+
+    index: int
+    values: dict[str, Any]
+    paths: dict[str, str]  # hyperparameter name -> the estimator's (deep) parameter
+
+    @property
+    def settable(self) -> list[str]:
+        return [*self.paths, SEED]
+
+    def listing(self) -> str:
+        return ", ".join(f"{k}={self.values.get(k)!r}" for k in self.settable)
+
+
 def _parse_value(text: str) -> Any:
     try:
         return ast.literal_eval(text)
@@ -54,63 +93,134 @@ def _parse_value(text: str) -> Any:
         return text  # a bare word such as l2 or gbdt
 
 
-def _check_params(estimator: Any, trial_params: dict[str, str], raw: list[str]) -> dict[str, Any]:
-    """``name=value`` strings as typed hyperparameters the trial's estimator accepts."""
-    from sklearn.base import clone
+def _read_parameters(nb: Any) -> _Parameters:
+    """The tagged parameters cell's literal assignments and the notebook's hyperparameter map."""
+    tagged = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and PARAMETERS_TAG in cell.metadata.get("tags", [])
+    ]
+    if not tagged:
+        raise RerunError(
+            "the trial's notebook has no cell tagged 'parameters' (it was written by an older "
+            "version); run the search again to get a notebook that can be re-run"
+        )
+    index = tagged[0]
+    values: dict[str, Any] = {}
+    for node in ast.parse(nb.cells[index].source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                try:
+                    values[target.id] = ast.literal_eval(node.value)
+                except ValueError:
+                    continue
+    paths = dict(nb.metadata.get("automl", {}).get("hyperparameters", {}))
+    return _Parameters(index, values, {k: v for k, v in paths.items() if k in values})
 
-    current = estimator.get_params(deep=False)
-    valid = sorted(k for k in trial_params if k in current)
-    listing = ", ".join(f"{k}={current[k]!r}" for k in valid)
-    params: dict[str, Any] = {}
-    for item in raw:
+
+def _same_kind(old: Any, value: Any) -> bool:
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return (
+        old is None
+        or value is None
+        or (isinstance(old, bool) and isinstance(value, bool))
+        or (isinstance(old, int) and not isinstance(old, bool) and type(value) is int)
+        or (isinstance(old, float) and numeric)
+        or (isinstance(old, str) and isinstance(value, str))
+    )
+
+
+def _requested(params: Sequence[str] | Mapping[str, Any] | None, listing: str) -> dict[str, Any]:
+    if isinstance(params, Mapping):
+        return {str(k): v for k, v in params.items()}
+    requested: dict[str, Any] = {}
+    for item in params or []:
         name, sep, text = item.partition("=")
         if not sep or not name:
-            raise RerunError(f"--param {item!r}: write name=value; valid parameters: {listing}")
-        if name not in valid:
-            raise RerunError(f"--param {name}: not a parameter of this trial; valid: {listing}")
-        value, old = _parse_value(text), current[name]
-        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-        ok = (
-            old is None
-            or value is None
-            or (isinstance(old, bool) and isinstance(value, bool))
-            or (isinstance(old, int) and not isinstance(old, bool) and type(value) is int)
-            or (isinstance(old, float) and numeric)
-            or (isinstance(old, str) and isinstance(value, str))
-        )
-        if not ok:
+            raise RerunError(f"--set {item!r}: write NAME=VALUE; valid parameters: {listing}")
+        requested[name] = _parse_value(text)
+    return requested
+
+
+def _check_params(
+    estimator: Any, cell: _Parameters, params: Sequence[str] | Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """``NAME=VALUE`` items (or a mapping) as typed values of the parameters cell's names."""
+    from sklearn.base import clone
+
+    listing = cell.listing()
+    overrides: dict[str, Any] = {}
+    for name, value in _requested(params, listing).items():
+        if name == "DATA_PATH":
+            raise RerunError("--set DATA_PATH: give new data with --data PATH instead")
+        if name in OWN_SETTINGS:
+            raise RerunError(f"--set {name}: automl rerun sets it; valid parameters: {listing}")
+        if name not in cell.settable:
+            raise RerunError(f"--set {name}: not a parameter of this trial; valid: {listing}")
+        old = cell.values[name]
+        if not _same_kind(old, value):
             raise RerunError(
-                f"--param {name}={text}: expected a {type(old).__name__} like {old!r}; "
+                f"--set {name}={value!r}: expected a {type(old).__name__} like {old!r}; "
                 f"valid parameters: {listing}"
             )
-        params[name] = float(value) if isinstance(old, float) else value
-    candidate = clone(estimator).set_params(**params)
-    if hasattr(candidate, "_validate_params"):
-        try:
-            candidate._validate_params()
-        except (ValueError, TypeError) as exc:
-            raise RerunError(f"--param: {exc}; valid parameters: {listing}") from exc
-    return params
+        if name == SEED and not 0 <= value <= MAX_SEED:
+            raise RerunError(f"--set SEED={value}: must be an int in [0, {MAX_SEED}]")
+        overrides[name] = float(value) if isinstance(old, float) else value
+    candidate = clone(estimator).set_params(
+        **{cell.paths[k]: v for k, v in overrides.items() if k in cell.paths}
+    )
+    nested = [v for v in candidate.get_params(deep=True).values() if hasattr(v, "get_params")]
+    for part in [candidate, *nested]:
+        if hasattr(part, "_validate_params"):  # scikit-learn's own parameter constraints
+            try:
+                part._validate_params()
+            except (ValueError, TypeError) as exc:
+                raise RerunError(f"--set: {exc}; valid parameters: {listing}") from exc
+    return overrides
 
 
-def _cell_index(cells: list[Any], marker: str, what: str) -> int:
-    for i, cell in enumerate(cells):
-        if cell.cell_type == "code" and (
-            "parameters" in cell.metadata.get("tags", [])
-            if what == "parameters"
-            else any(line.startswith(marker) for line in cell.source.splitlines())
-        ):
-            return i
-    for i, cell in enumerate(cells):
-        if cell.cell_type == "code" and marker in cell.source:
-            return i
-    raise RerunError(f"the trial's notebook has no {what} cell; it cannot be re-run")
+def _plan(client: tracking.TrackingClient, source: Any) -> Any:
+    from automl.tabular import DataPlan
+
+    parent = source.info.parent_run_id
+    if not parent:
+        raise RerunError(f"run {source.info.run_id} is not a trial of a search (no parent run)")
+    with open(client.download_artifacts(parent, "automl/plan.json")) as fh:
+        return DataPlan.from_dict(json.load(fh))
+
+
+def _check_data(data: str | os.PathLike[str] | pd.DataFrame, plan: Any) -> pd.DataFrame:
+    """The new data, refused unless it has every column the trial uses and a valid split."""
+    from automl.tabular import load_dataset
+
+    try:
+        frame = load_dataset(data)
+    except ValueError as exc:
+        raise RerunError(f"--data: {exc}") from exc
+    what = "the DataFrame" if isinstance(data, pd.DataFrame) else repr(str(data))
+    needed = [*plan.feature_names, plan.target_col]
+    needed += [plan.sample_weight_col] if plan.sample_weight_col is not None else []
+    if SPLIT_COLUMN not in frame.columns:
+        needed += [c for c in (plan.split_col, plan.time_col) if c is not None and c not in needed]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise RerunError(
+            f"--data {what}: missing column(s) {missing}; the trial uses {needed} (other columns "
+            f"are ignored; without {SPLIT_COLUMN} the rows are split as the search did)"
+        )
+    if SPLIT_COLUMN in frame.columns:
+        bad = sorted(set(frame[SPLIT_COLUMN].dropna().astype(str)) - set(SPLIT_VALUES))
+        if bad or frame[SPLIT_COLUMN].isna().any():
+            raise RerunError(
+                f"--data {what}: column {SPLIT_COLUMN} must hold only {list(SPLIT_VALUES)}, "
+                f"found {bad or 'missing values'}; drop the column to split as the search did"
+            )
+    return frame
 
 
 def _kernel_manager(tmp: str) -> Any:
     """A fresh ipykernel of this very interpreter, whatever kernel specs the machine has."""
-    import sys
-
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
 
@@ -123,22 +233,17 @@ def _kernel_manager(tmp: str) -> Any:
     return KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs)
 
 
-def _check_data(data: str, snapshot: str) -> None:
-    import pandas as pd
+def rerun(
+    run_id: str,
+    params: Sequence[str] | Mapping[str, Any] | None = None,
+    data: str | os.PathLike[str] | pd.DataFrame | None = None,
+) -> RerunResult:
+    """Re-execute trial ``run_id``'s notebook with new parameters-cell values and optional data.
 
-    new = pd.read_parquet(data) if data.endswith(".parquet") else pd.read_csv(data)
-    expected = list(pd.read_parquet(snapshot).columns)
-    missing = [c for c in expected if c not in new.columns]
-    if missing:
-        raise RerunError(
-            f"--data {data}: missing column(s) {missing}; the trial's data has {expected} "
-            f"({SPLIT_COLUMN} says which rows are train/val/test)"
-        )
-
-
-def rerun(run_id: str, params: list[str] | None = None, data: str | None = None) -> RerunResult:
-    """Re-execute trial ``run_id``'s notebook with ``name=value`` hyperparameters and optional
-    new data (same columns as the trial's snapshot); returns the logged run."""
+    ``params`` are ``"NAME=VALUE"`` strings (or a ``{name: value}`` mapping) naming the
+    notebook's hyperparameters or ``SEED``; ``data`` is a CSV/Parquet path or a DataFrame with
+    the columns the trial uses. Returns the run the notebook logged.
+    """
     import nbformat
     from nbclient import NotebookClient
 
@@ -152,46 +257,34 @@ def rerun(run_id: str, params: list[str] | None = None, data: str | None = None)
     ]
     if not notebooks:
         raise RerunError(f"run {run_id} has no notebook (only trials have one)")
-    estimator = tracking.load_model(f"runs:/{run_id}/model").unwrap()[-1]
-    trial_params = {
-        k.removeprefix(MODEL_PARAM_PREFIX): v
-        for k, v in source.data.params.items()
-        if k.startswith(MODEL_PARAM_PREFIX)
-    }
-    overrides = _check_params(estimator, trial_params, list(params or []))
-
     nb = nbformat.read(client.download_artifacts(run_id, notebooks[0]), as_version=4)
-    at = _cell_index(nb.cells, PARAMETERS_MARKER, "parameters")
-    namespace: dict[str, Any] = {}
-    exec(  # the parameters cell's assignments are literals (DATA_PATH, TRACKING_URI, ...)
-        "\n".join(
-            line for line in nb.cells[at].source.splitlines() if line[:1].isupper() and "=" in line
-        ),
-        {},
-        namespace,
-    )
-    if data is not None:
-        _check_data(data, namespace["DATA_PATH"])
-    injected = {"LOG_RERUN": True, "REGISTER_MODEL": False, "TRACKING_URI": client.tracking_uri}
-    if data is not None:
-        injected["DATA_PATH"] = os.path.abspath(data)
-    cell = nbformat.v4.new_code_cell(
-        "\n".join(f"{k} = {v!r}" for k, v in injected.items()),
-        metadata={"tags": [INJECTED_TAG]},
-    )
-    nb.cells.insert(at + 1, cell)
-    if overrides:
-        model_at = _cell_index(nb.cells, MODEL_CELL_MARKER, "model")
-        nb.cells.insert(
-            model_at + 1,
-            nbformat.v4.new_code_cell(
-                f"model.set_params(**{overrides!r})", metadata={"tags": [INJECTED_TAG]}
-            ),
-        )
+    cell = _read_parameters(nb)
+    estimator = tracking.load_model(f"runs:/{run_id}/model").unwrap()[-1]
+    overrides = _check_params(estimator, cell, params)
+    frame = _check_data(data, _plan(client, source)) if data is not None else None
 
     query = f"tags.`{RERUN_TAG}` = '{run_id}'"
     before = {r.info.run_id for r in client.search_runs([source.info.experiment_id], query)}
     with tempfile.TemporaryDirectory() as tmp:
+        injected: dict[str, Any] = {
+            "LOG_RERUN": True,
+            "REGISTER_MODEL": False,
+            "TRACKING_URI": client.tracking_uri,
+        }
+        data_path = None
+        if frame is not None:
+            data_path = os.path.join(tmp, os.path.basename(DATA_ARTIFACT))
+            if isinstance(data, pd.DataFrame):
+                frame.to_parquet(data_path, index=False)
+            else:
+                data_path = os.path.abspath(str(data))
+            injected["DATA_PATH"] = data_path
+        source_lines = ["# Parameters injected by automl rerun"]
+        source_lines += [f"{k} = {v!r}" for k, v in {**injected, **overrides}.items()]
+        nb.cells.insert(
+            cell.index + 1,
+            nbformat.v4.new_code_cell("\n".join(source_lines), metadata={"tags": [INJECTED_TAG]}),
+        )
         NotebookClient(
             nb,
             timeout=EXECUTE_TIMEOUT_S,
@@ -208,23 +301,38 @@ def rerun(run_id: str, params: list[str] | None = None, data: str | None = None)
         path = os.path.join(tmp, os.path.basename(notebooks[0]))
         nbformat.write(nb, path)
         client.log_artifact(new[0], path, NOTEBOOK_DIR)
+        if isinstance(data, pd.DataFrame) and data_path is not None:
+            client.log_artifact(new[0], data_path, os.path.dirname(DATA_ARTIFACT))
+            data_path = f"runs:/{new[0]}/{DATA_ARTIFACT}"
     client.set_tag(new[0], RERUN_PARAMS_TAG, json.dumps(overrides, default=str))
-    if data is not None:
-        client.set_tag(new[0], RERUN_DATA_TAG, os.path.abspath(data))
+    if data_path is not None:
+        client.set_tag(new[0], RERUN_DATA_TAG, data_path)
     return RerunResult(run_id, new[0], overrides, f"{NOTEBOOK_DIR}/{os.path.basename(path)}")
 
 
 def _run(args: argparse.Namespace) -> int:
-    result = rerun(args.run_id, args.param, args.data)
+    result = rerun(args.run_id, args.set, args.data)
     print(f"logged run {result.run_id} (re-run of {result.source_run_id}, params {result.params})")
     return 0
 
 
 def register_commands(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "rerun", help="re-execute a trial's notebook with new hyperparameters or data"
+        "rerun", help="re-execute a trial's notebook with new parameters or data"
     )
     parser.add_argument("run_id", help="the trial's run id")
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
-    parser.add_argument("--data", help="a data file with the same columns as the trial's")
+    parser.add_argument(
+        "--set",
+        "--param",
+        dest="set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter of the notebook's parameters cell (a hyperparameter or SEED)",
+    )
+    parser.add_argument(
+        "--data",
+        help="a CSV/Parquet file with the trial's columns; without _automl_split its rows are "
+        "split as the search did",
+    )
     parser.set_defaults(handler=_run)

@@ -1,5 +1,7 @@
 """Real Dask clusters for tests: a LocalCluster of 2 worker processes, and separate
-``dask scheduler`` / ``dask worker`` processes on 127.0.0.1 free ports."""
+``dask scheduler`` / ``dask worker`` processes on 127.0.0.1 free ports; a PostgreSQL store
+(skipped without ``AUTOML_TEST_POSTGRES_URL``); helpers that drive a ``DaskExecutor`` with the
+no-fit runner ``tests/dask_trial_runner.py``."""
 
 from __future__ import annotations
 
@@ -10,12 +12,80 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 distributed = pytest.importorskip("distributed")
 
+from tracking_fixtures import _postgres_uri  # noqa: E402
+
+from automl.core.records import TaskKind, TrialConfig, WorkerTask  # noqa: E402
+
 TESTS_DIR = str(Path(__file__).parent)
+RUNNER = "dask_trial_runner"
+
+
+def make_setup(tmp_path: Path, **extra: Any) -> dict:
+    """The no-fit runner's setup: a data file to scatter and a folder for its pid markers."""
+    data = tmp_path / "prepared.parquet"
+    data.write_bytes(b"x" * 1234)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    return {"snapshot_path": str(data), "marker_dir": str(markers), **extra}
+
+
+def task(number: int, sleep: float, run_id: str = "") -> WorkerTask:
+    return WorkerTask(
+        kind=TaskKind.TRIAL, run_id=run_id, config=TrialConfig("dummy", {"sleep": sleep}),
+        number=number,
+    )  # fmt: skip
+
+
+def collect(executor: Any, n: int, timeout: float = 60.0) -> dict:
+    """Poll until ``n`` results came back (or ``timeout``); results by key."""
+    results: dict = {}
+    end = time.monotonic() + timeout
+    while len(results) < n and time.monotonic() < end:
+        for result in executor.poll(timeout=0.5):
+            results[result.key] = result
+    return results
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is dead for our purpose
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_gone(pids: list[int], timeout: float = 30.0) -> bool:
+    """Whether every process in ``pids`` has ended within ``timeout`` seconds."""
+    end = time.monotonic() + timeout
+    while any(alive(p) for p in pids) and time.monotonic() < end:
+        time.sleep(0.2)
+    return not any(alive(p) for p in pids)
+
+
+def wait_marker(setup: dict, number: int, timeout: float = 60.0) -> int:
+    """The pid of the trial process running trial ``number``, once it started."""
+    path = Path(setup["marker_dir"]) / f"{number}.pid"
+    end = time.monotonic() + timeout
+    while not path.exists() or not path.read_text():
+        assert time.monotonic() < end, f"trial {number} never started"
+        time.sleep(0.1)
+    return int(path.read_text())
+
+
+@pytest.fixture
+def pg_uri(tmp_path, monkeypatch) -> Iterator[str]:
+    """A new PostgreSQL schema as the tracking store (this process's artifacts in tmp_path)."""
+    monkeypatch.setenv("AUTOML_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
+    yield from _postgres_uri()
 
 
 def _free_port() -> int:

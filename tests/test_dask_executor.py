@@ -15,69 +15,33 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from dask_fixtures import local_cluster, process_cluster  # noqa: F401 - fixtures
+from dask_fixtures import (  # noqa: F401 - fixtures
+    RUNNER,
+    alive,
+    wait_gone,
+    collect,
+    local_cluster,
+    make_setup,
+    process_cluster,
+    task,
+    wait_marker,
+)
 
-from automl.core.records import TaskKind, TrialConfig, TrialState, WorkerTask
+from automl.core.records import TrialState
 from automl.distributed import ClusterError, DaskExecutor, refuse_sqlite
-
-RUNNER = "dask_trial_runner"
-
-
-def _setup(tmp_path: Path) -> dict:
-    data = tmp_path / "prepared.parquet"
-    data.write_bytes(b"x" * 1234)
-    markers = tmp_path / "markers"
-    markers.mkdir()
-    return {"snapshot_path": str(data), "marker_dir": str(markers)}
-
-
-def _task(number: int, sleep: float) -> WorkerTask:
-    return WorkerTask(
-        kind=TaskKind.TRIAL, run_id="", config=TrialConfig("dummy", {"sleep": sleep}),
-        number=number,
-    )  # fmt: skip
-
-
-def _collect(executor: DaskExecutor, n: int, timeout: float = 60.0) -> dict:
-    results: dict = {}
-    end = time.monotonic() + timeout
-    while len(results) < n and time.monotonic() < end:
-        for result in executor.poll(timeout=0.5):
-            results[result.key] = result
-    return results
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is dead for our purpose
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def _wait_marker(setup: dict, number: int, timeout: float = 60.0) -> int:
-    path = Path(setup["marker_dir"]) / f"{number}.pid"
-    end = time.monotonic() + timeout
-    while not path.exists() or not path.read_text():
-        assert time.monotonic() < end, f"trial {number} never started"
-        time.sleep(0.1)
-    return int(path.read_text())
 
 
 def test_local_cluster_runs_trials_on_both_workers_with_the_data(local_cluster, tmp_path):
     executor = DaskExecutor(local_cluster, runner=RUNNER)
     executor.start()
-    setup = _setup(tmp_path)
-    executor.send_setup(setup)
+    setup = make_setup(tmp_path)
+    executor.sendmake_setup(setup)
     assert executor.idle_count() == 2
     submitted = 0
     results: dict = {}
     while len(results) < 6:
         while submitted < 6 and executor.idle_count():
-            executor.submit(submitted, _task(submitted, 0.5))
+            executor.submit(submitted, task(submitted, 0.5))
             submitted += 1
         for r in executor.poll(timeout=0.5):
             results[r.key] = r
@@ -93,64 +57,66 @@ def test_local_cluster_runs_trials_on_both_workers_with_the_data(local_cluster, 
 def test_deadline_kills_the_trial_process_and_replies_killed(local_cluster, tmp_path):
     executor = DaskExecutor(local_cluster, runner=RUNNER, deadline=time.time() + 3.0)
     executor.start()
-    setup = _setup(tmp_path)
-    executor.send_setup(setup)
-    executor.submit("long", _task(0, 600.0))
-    result = _collect(executor, 1)["long"]
+    setup = make_setup(tmp_path)
+    executor.sendmake_setup(setup)
+    executor.submit("long", task(0, 600.0))
+    result = collect(executor, 1)["long"]
     assert result.ok and result.value.state == TrialState.KILLED
     marker = Path(setup["marker_dir"]) / "0.pid"
     # on a loaded machine the trial process may be killed before the trial even began
     if marker.exists() and marker.read_text():
-        assert not _alive(int(marker.read_text()))
+        assert not alive(int(marker.read_text()))
     executor.shutdown()
 
 
 def test_kill_running_stops_the_trials_in_flight(local_cluster, tmp_path):
     executor = DaskExecutor(local_cluster, runner=RUNNER)
     executor.start()
-    setup = _setup(tmp_path)
-    executor.send_setup(setup)
-    executor.submit("a", _task(0, 600.0))
-    executor.submit("b", _task(1, 600.0))
-    pids = [_wait_marker(setup, 0), _wait_marker(setup, 1)]
+    setup = make_setup(tmp_path)
+    executor.sendmake_setup(setup)
+    executor.submit("a", task(0, 600.0))
+    executor.submit("b", task(1, 600.0))
+    pids = [wait_marker(setup, 0), wait_marker(setup, 1)]
     killed: list = []
     executor.kill_running(on_killed=lambda key, seconds: killed.append(key))
     assert sorted(killed) == ["a", "b"]
     end = time.monotonic() + 20
-    while any(_alive(p) for p in pids) and time.monotonic() < end:
+    while any(alive(p) for p in pids) and time.monotonic() < end:
         time.sleep(0.2)
-    assert not any(_alive(p) for p in pids)
+    assert not any(alive(p) for p in pids)
     # the workers are free again: a short trial runs
-    executor.submit("c", _task(2, 0.0))
-    assert _collect(executor, 1)["c"].value.state == TrialState.COMPLETE
+    executor.submit("c", task(2, 0.0))
+    assert collect(executor, 1)["c"].value.state == TrialState.COMPLETE
     executor.shutdown()
 
 
 def test_worker_killed_mid_trial_fails_that_trial_and_others_go_on(process_cluster, tmp_path):
     executor = DaskExecutor(process_cluster.address, runner=RUNNER)
     executor.start()
-    setup = _setup(tmp_path)
-    executor.send_setup(setup)
+    setup = make_setup(tmp_path)
+    executor.sendmake_setup(setup)
     client = distributed.Client(process_cluster.address, timeout=10)
     pids = client.run(os.getpid)
-    executor.submit("victim", _task(0, 600.0))
-    _wait_marker(setup, 0)
+    executor.submit("victim", task(0, 600.0))
+    trial_pid = wait_marker(setup, 0)
     processing = client.processing()  # worker -> keys it is running
     (worker_addr,) = [w for w, keys in processing.items() if keys]
     os.kill(pids[worker_addr], signal.SIGKILL)
-    result = _collect(executor, 1)["victim"]
+    result = collect(executor, 1)["victim"]
     failed = (not result.ok) or result.value.state == TrialState.FAIL
     assert failed
     reason = result.error if not result.ok else result.value.error
     assert "died mid-trial" in reason
+    # the dead worker's trial process does not go on fitting (and later write a result)
+    assert wait_gone([trial_pid])
     # a worker that joins mid-search gets trials
     process_cluster.add_worker()
     client.wait_for_workers(2, timeout=60)
     for i in range(1, 3):
         while not executor.idle_count():
             time.sleep(0.2)
-        executor.submit(i, _task(i, 0.2))
-    results = _collect(executor, 2)
+        executor.submit(i, task(i, 0.2))
+    results = collect(executor, 2)
     assert all(r.value.state == TrialState.COMPLETE for r in results.values())
     client.close()
     executor.shutdown()

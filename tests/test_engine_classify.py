@@ -12,7 +12,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes
 import automl
 import registry
 import tracking
-from automl.tabular.engine import RAN_IN_TAG
+from automl.core.tags import RAN_IN as RAN_IN_TAG
 
 pytestmark = pytest.mark.xdist_group("engine")
 

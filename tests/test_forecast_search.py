@@ -162,14 +162,17 @@ def test_no_trial_starts_that_would_not_finish_before_the_deadline():
     import time
 
     from automl.core.budget import Budget
-    from automl.forecast.search import _ForecastSearch
+    from automl.core.records import TrialConfig, TrialState, WorkerReply
+    from automl.core.trials import OpenTrial, TrialBook
 
-    search = object.__new__(_ForecastSearch)  # only the timing bookkeeping is exercised
-    search.family_seconds = {"seasonal_naive": 0.5, "ensemble": 6.0}
-    search.portfolio = [{"family": "seasonal_naive", "params": {}}]
-    assert search.expected_seconds() == 0.5  # a family seen before: its own duration
-    search.portfolio = [{"family": "arima", "params": {}}]
-    assert search.expected_seconds() == 6.0  # a new family: the slowest so far
-    search.budget = Budget(timeout_s=20.0, max_trials=None, started=time.monotonic())
+    book = TrialBook(greater_is_better=False, size_ratio=lambda config, seen: 1.0)
+    for number, (family, seconds) in enumerate([("seasonal_naive", 0.5), ("ensemble", 6.0)]):
+        trial = OpenTrial(number, f"run{number}", TrialConfig(family), None)
+        reply = WorkerReply(TrialState.COMPLETE, value=1.0)
+        book.add(trial, TrialState.COMPLETE, seconds, reply)
+    assert book.estimated_seconds(TrialConfig("ensemble")) == 6.0  # its family's own duration
+    assert book.estimated_seconds(TrialConfig("arima")) == 0.0  # unknown families are tried
+    assert book.families_that_fit(["seasonal_naive", "ensemble"], 4.0) == ["seasonal_naive"]
+    budget = Budget(timeout_s=20.0, max_trials=None, started=time.monotonic())
     # 19.5 s to the deadline: 9.5 s left after keeping 10 s back fits 6 s, 4.5 s does not
-    assert search.can_start(keep_back=10.0) and not search.can_start(keep_back=15.0)
+    assert budget.fits(6.0, keep_back=10.0) and not budget.fits(6.0, keep_back=15.0)

@@ -124,10 +124,14 @@ def test_model_hyperparameters_are_written_literally(classification):
     nb = render(plan, config)
     model_cell = next(c.source for c in nb.cells if c.source.startswith("model = "))
     assert model_cell.startswith("model = LGBMClassifier(")
+    # the searched values sit in the parameters cell, literally; the model cell passes them on
+    parameters = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     for name, value in config["params"].items():
         if name != "early_stopping_rounds":
-            assert f"{name}={value!r}," in model_cell
-    assert "random_state=0," in model_cell and "deterministic=True," in model_cell
+            assert f"\n{name} = {value!r}\n" in parameters.source + "\n"
+            assert f"{name}={name}," in model_cell
+    assert "\nSEED = 0  #" in parameters.source
+    assert "random_state=SEED," in model_cell and "deterministic=True," in model_cell
 
 
 def test_custom_transformers_come_from_public_automl_modules(classification):

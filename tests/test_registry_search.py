@@ -124,3 +124,42 @@ def test_bad_order_by_and_paging_arguments(store):
         registry.search_model_versions(max_results=0)
     with pytest.raises(tracking.InvalidInputError, match="page_token: 'zz'"):
         registry.search_model_versions(page_token="zz")
+
+
+DEEP = "(" * 5000 + "name = 'churn'" + ")" * 5000
+WIDE = " AND ".join(["name = 'churn'"] * 3000)
+
+
+@pytest.mark.parametrize(
+    ("text", "limit"), [(DEEP, "limit of 32"), (WIDE, "limit of 200")], ids=["deep", "wide"]
+)
+def test_oversized_registry_filters_raise_with_the_limit(store, text, limit):
+    with pytest.raises(tracking.FilterSyntaxError, match=limit):
+        registry.search_model_versions(text)
+    with pytest.raises(tracking.FilterSyntaxError, match=limit):
+        registry.search_registered_models(text)
+
+
+def test_registry_filters_at_the_limits_run_on_the_database(catalog):
+    nested = "(" * 31 + "name = 'churn'" + ")" * 31
+    assert _versions(nested) == [("churn", 3), ("churn", 2), ("churn", 1)]
+    wide = " AND ".join(["version_number >= 1"] * 199 + ["name = 'Fraud'"])
+    assert _versions(wide) == [("Fraud", 1)]
+    assert _models(" AND ".join(["name LIKE 'ch%'"] * 200)) == ["churn", "churn_v2"]
+
+
+def test_registry_backticked_entity_and_field_names(catalog):
+    assert _versions("`tags`.stage = 'dev'") == [("Fraud", 1), ("churn", 1)]
+    assert _versions("`tag`.`data set` = '2024'") == [("churn", 2)]
+    assert _models("`tags`.team = 'risk'") == ["Fraud"]
+    assert _versions("`name` = 'churn_v2'") == [("churn_v2", 1)]
+    with pytest.raises(tracking.FilterSyntaxError, match="unknown entity type 'metrics'"):
+        registry.search_model_versions("`metrics`.x > 1")
+
+
+def test_registry_filter_errors_point_at_the_token(store):
+    text = "name = 'a' OR name = 'b'"
+    with pytest.raises(tracking.FilterSyntaxError, match="OR is not supported") as info:
+        registry.search_model_versions(text)
+    assert info.value.token == "OR" and text[info.value.position :].startswith("OR")
+    assert "^" in str(info.value)

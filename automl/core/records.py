@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# Charts (evaluation plots, the SHAP bar chart) cost more than many fits on small data: a trial
+# draws them only when it enters the leaderboard's top this-many as it finishes. Every trial
+# keeps its metrics, model, SHAP table and notebook.
+CHARTED_TOP_K = 5
+
 
 class TrialState(StrEnum):
     """What became of a trial. A ``str`` so that ``state == "COMPLETE"`` keeps working."""

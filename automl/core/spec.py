@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,6 +128,23 @@ def _string_list(name: str, value: Any) -> tuple[str, ...]:
     return items
 
 
+def _cluster(name: str, value: Any) -> Any:
+    """A Dask scheduler address or a ``distributed.Client``; None runs trials locally."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value.startswith(("tcp://", "tls://", "inproc://")):
+            return value
+    elif type(value).__module__.startswith("distributed") and hasattr(value, "submit"):
+        return value
+    raise _fail(
+        name,
+        "must be a Dask scheduler address or a distributed.Client",
+        value,
+        "e.g. cluster='tcp://scheduler:8786', or cluster=None for local worker processes",
+    )
+
+
 _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "timeout_minutes": _positive_minutes,
     "max_trials": _positive_int,
@@ -136,6 +154,7 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "experiment_name": lambda n, v: _name(n, v, model=False),
     "register_model_name": lambda n, v: _name(n, v, model=True),
     "exclude_frameworks": _string_list,
+    "cluster": _cluster,
 }
 
 
@@ -158,6 +177,8 @@ class SearchSpec:
     experiment_name: str | None
     register_model_name: str | None
     exclude_frameworks: tuple[str, ...]
+    # Where trials run: None for local worker processes, else a Dask cluster.
+    cluster: Any = None
     options: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
 
@@ -189,5 +210,7 @@ class SearchSpec:
         return Budget.from_arguments(self.timeout_minutes, self.max_trials, self.started)
 
     def default_experiment_name(self) -> str:
-        """A name for a new experiment when none was given (unique to the second)."""
-        return f"automl_{self.task}_{self.target_col}_{time.strftime('%Y%m%d-%H%M%S')}"
+        """A name for a new experiment when none was given: readable, and unique even for two
+        searches started in the same second."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        return f"automl_{self.task}_{self.target_col}_{stamp}_{uuid.uuid4().hex[:6]}"

@@ -5,6 +5,13 @@ executor only sends each :class:`~automl.core.records.WorkerTask` to a Dask work
 :func:`automl.distributed.trial_process.run_cluster_task` runs it in a killable child process.
 What all trials share (and the prepared data file's bytes) is scattered to the workers once per
 search. Every worker is checked before any trial: same package and model-library versions.
+
+Faults: a worker that dies mid-trial fails that trial only (Dask runs the task again elsewhere,
+which answers FAILED instead of fitting twice). A lost scheduler ends the cluster's part of the
+search: every trial in flight comes back KILLED with the reason (its run marked so in the
+store), no trial is submitted again, and :attr:`DaskExecutor.lost_scheduler` says what
+happened, for the search to stop and alert. Each finished trial's files come back with its reply
+and are stored here (:mod:`automl.distributed.relay`) before the trial is reported.
 """
 
 from __future__ import annotations
@@ -19,8 +26,10 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
+from automl.core import tags
 from automl.core.executor import Executor, OnKilled, TaskResult
-from automl.core.records import WorkerTask
+from automl.core.records import TrialState, WorkerReply, WorkerTask
+from automl.distributed import relay
 from automl.distributed.trial_process import (
     ClusterReply,
     ClusterSetup,
@@ -33,6 +42,8 @@ from automl.distributed.versions import compare_versions, library_versions
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 10.0
+# What a client's futures are cancelled with when its scheduler connection drops.
+_CONNECTION_LOST = "scheduler-connection-lost"
 
 
 class ClusterError(RuntimeError):
@@ -96,6 +107,7 @@ class _InFlight:
     future: Any
     stop_event: str
     started_at: float
+    run_id: str
 
 
 @dataclass
@@ -123,6 +135,7 @@ class DaskExecutor(Executor):
     _started_at: float = field(default=0.0, init=False)
     _capacity: float = field(default=0.0, init=False)
     _capacity_at: float = field(default=0.0, init=False)
+    _tracking: Any = field(default=None, init=False, repr=False)
 
     def start(self) -> None:
         """Connect and check every worker's environment (before any trial starts)."""
@@ -158,6 +171,8 @@ class DaskExecutor(Executor):
 
     def _slots(self) -> int:
         """Worker threads on the cluster now (a worker that joins adds its threads)."""
+        if self._check_lost():
+            return 0
         try:
             workers = self._client.scheduler_info(n_workers=-1)["workers"]
         except TypeError:  # older distributed without n_workers=
@@ -184,7 +199,7 @@ class DaskExecutor(Executor):
 
     def submit(self, key: Any, task: WorkerTask) -> None:
         if self.idle_count() <= 0:
-            raise RuntimeError("no idle worker")
+            raise RuntimeError(self.lost_scheduler or "no idle worker")
         if self._setup_future.status != "finished":  # its workers died: send it again
             self._scatter()
         name = f"automl-{self._search_id}-{uuid.uuid4().hex[:8]}"
@@ -193,12 +208,15 @@ class DaskExecutor(Executor):
         future = self._client.submit(
             run_cluster_task, self._setup_future, ctask, key=name, pure=False, retries=0
         )
-        self._running[key] = _InFlight(future, name, time.monotonic())
+        self._running[key] = _InFlight(future, name, time.monotonic(), task.run_id)
 
     def poll(self, timeout: float) -> Iterator[TaskResult]:
         """Wait up to ``timeout`` s for the first task to finish; yield every finished one."""
         if not self._running:
             time.sleep(max(timeout, 0.0))
+            return
+        if self._check_lost():
+            yield from self._written_off()
             return
         from distributed import wait
 
@@ -210,6 +228,10 @@ class DaskExecutor(Executor):
         for key, inflight in list(self._running.items()):
             if inflight.future.status in ("pending",):
                 continue
+            if self._cancelled_by_disconnect(inflight.future):
+                self._scheduler_lost(ConnectionError("the connection to it dropped"))
+                yield from self._written_off()
+                return
             del self._running[key]
             seconds = time.monotonic() - inflight.started_at
             self.busy_seconds += seconds
@@ -222,6 +244,13 @@ class DaskExecutor(Executor):
             self.hosts.add(reply.host)
             self.workers_used.add(reply.worker)
             self.overhead_seconds += max(0.0, seconds - reply.seconds)
+            try:
+                self._store_artifacts(reply)
+            except Exception as exc:  # noqa: BLE001 - the trial fails rather than lose its files
+                error = (
+                    f"the trial's artifacts could not be stored here: {type(exc).__name__}: {exc}"
+                )
+                return TaskResult(key=key, ok=False, error=error, seconds=seconds)
             return TaskResult(key=key, ok=True, value=reply.reply, seconds=seconds)
         if future.status == "cancelled":
             return TaskResult(
@@ -238,10 +267,78 @@ class DaskExecutor(Executor):
             error = f"the Dask worker running this trial died mid-trial ({error})"
         return TaskResult(key=key, ok=False, error=error, seconds=seconds)
 
+    def _store_artifacts(self, reply: ClusterReply) -> None:
+        if not reply.artifacts and not reply.reply.notebook_path:
+            return
+        setup = self._cluster_setup.setup if self._cluster_setup is not None else None
+        notebook_dir = setup.get("notebook_dir") if isinstance(setup, dict) else None
+        relay.store(self._tracking_client(), reply.artifacts, reply.reply, notebook_dir)
+
+    def _tracking_client(self) -> Any:
+        if self._tracking is None:
+            import tracking
+
+            setup = self._cluster_setup.setup if self._cluster_setup is not None else None
+            uri = setup.get("tracking_uri") if isinstance(setup, dict) else None
+            self._tracking = tracking.TrackingClient(uri)
+        return self._tracking
+
+    def _check_lost(self) -> bool:
+        """Whether the scheduler is gone (the client stopped running); records why once."""
+        if self.lost_scheduler is None and self._client is not None:
+            status = getattr(self._client, "status", "running")
+            if status not in ("running", "newly-created"):
+                self._scheduler_lost(ConnectionError(f"the client is {status}"))
+        return self.lost_scheduler is not None
+
+    @staticmethod
+    def _cancelled_by_disconnect(future: Any) -> bool:
+        if future.status != "cancelled":
+            return False
+        try:
+            future.result(timeout=0)
+        except Exception as exc:  # noqa: BLE001 - FutureCancelledError carries the reason
+            return getattr(exc, "reason", None) == _CONNECTION_LOST
+        return False
+
     def _scheduler_lost(self, exc: BaseException) -> None:
         if self.lost_scheduler is None:
-            self.lost_scheduler = f"the Dask scheduler was lost mid-search: {exc}"
+            self.lost_scheduler = (
+                f"the Dask scheduler {self._address()} was lost mid-search ({exc}): the trials "
+                "running on the cluster were stopped and recorded KILLED, the finished ones stay "
+                "recorded and no further trial was started on the cluster"
+            )
             logger.warning(self.lost_scheduler)
+
+    def _address(self) -> str:
+        if isinstance(self.cluster, str):
+            return self.cluster
+        return str(getattr(getattr(self.cluster, "scheduler", None), "address", "")) or "?"
+
+    def _written_off(self) -> Iterator[TaskResult]:
+        """Every trial in flight, KILLED with the reason: the lost scheduler took its result."""
+        now = time.monotonic()
+        reason = self.lost_scheduler or "the Dask scheduler was lost"
+        for key, inflight in list(self._running.items()):
+            del self._running[key]
+            seconds = now - inflight.started_at
+            self.busy_seconds += seconds
+            self._mark_killed(inflight.run_id, reason)
+            reply = WorkerReply(state=TrialState.KILLED, error=reason)
+            yield TaskResult(key=key, ok=True, value=reply, seconds=seconds)
+
+    def _mark_killed(self, run_id: str, reason: str) -> None:
+        """Record a trial written off here as KILLED (its worker may not reach the store)."""
+        if not run_id or self._cluster_setup is None:
+            return
+        try:
+            client = self._tracking_client()
+            client.log_batch(
+                run_id, tags={tags.TRIAL_STATE: TrialState.KILLED.value, tags.ERROR: reason}
+            )
+            client.set_terminated(run_id, "KILLED")
+        except Exception as exc:  # noqa: BLE001 - the search still reports the trial KILLED
+            logger.warning("could not mark run %s KILLED: %s", run_id, exc)
 
     def _stop(self, on_killed: OnKilled | None) -> None:
         from distributed import Event
@@ -249,8 +346,9 @@ class DaskExecutor(Executor):
         now = time.monotonic()
         for key, inflight in list(self._running.items()):
             try:
-                Event(inflight.stop_event, client=self._client).set()
-                inflight.future.release()
+                if not self._check_lost():  # a lost scheduler's workers stop their trials
+                    Event(inflight.stop_event, client=self._client).set()
+                    inflight.future.release()
             except Exception as exc:  # noqa: BLE001 - the deadline on the task still holds
                 self._scheduler_lost(exc)
             seconds = now - inflight.started_at

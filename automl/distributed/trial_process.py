@@ -6,13 +6,20 @@ as local processes) and hands it the task over a pipe. While it waits, it checks
 signals twice a second: the caller's per-task ``distributed.Event`` (set by ``kill_running``
 or ``shutdown``) and the hard deadline carried by the task itself, which holds even when the
 caller or the scheduler is gone. Either kills the child, the reply says KILLED, and the next
-task starts a fresh child.
+task starts a fresh child. So does this Dask worker closing (it closes when it loses the
+scheduler): the search has then written the trial off, so it must not go on. A killed trial's
+run is marked KILLED in the shared store from here, with the reason.
+
+The child (:mod:`automl.distributed.child`) exits by itself when this worker process dies, and
+logs its files into a staging folder that is shipped back with the reply
+(:mod:`automl.distributed.relay`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,11 +31,18 @@ from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 from typing import Any
 
+from automl.core import tags
 from automl.core.records import TrialState, WorkerReply, WorkerTask
+from automl.distributed import relay
 from automl.distributed.versions import compare_versions, library_versions
 
 POLL_SECONDS = 0.5  # how often a waiting task looks at its stop signals
 HOST_TAG = "automl.host"  # run tag: the machine and Dask worker that ran the trial
+# Dask worker states in which a trial must stop: the worker is going away (scheduler lost).
+_CLOSING = frozenset({"closing", "closing_gracefully", "closed", "failed", "stopping", "stopped"})
+DEADLINE_REASON = "stopped at the search's deadline"
+STOPPED_REASON = "stopped by the search (time budget)"
+CLOSING_REASON = "the Dask worker shut down mid-trial (it lost the scheduler, or was retired)"
 
 
 @dataclass(frozen=True)
@@ -55,12 +69,13 @@ class ClusterTask:
 
 @dataclass
 class ClusterReply:
-    """A worker's answer: the trial's reply plus where it ran."""
+    """A worker's answer: the trial's reply, where it ran, and the files it logged."""
 
     reply: WorkerReply
     host: str
     worker: str
     seconds: float
+    artifacts: tuple[relay.ArtifactBundle, ...] = ()
 
 
 @dataclass
@@ -68,6 +83,7 @@ class _Child:
     process: subprocess.Popen
     conn: Connection
     digest: str
+    stage_dir: str
     ready: bool = False
 
 
@@ -99,14 +115,26 @@ def _spawn(cluster_setup: ClusterSetup) -> _Child:
     parent_end, child_end = Pipe(duplex=True)
     fd = child_end.fileno()
     process = subprocess.Popen(
-        [sys.executable, "-m", "automl.core.worker", str(fd), cluster_setup.runner],
+        [sys.executable, "-m", "automl.distributed.child", str(fd), relay.__name__,
+         str(os.getpid())],
         env=env,
         stdin=subprocess.DEVNULL,
         pass_fds=(fd,),
-    )
+    )  # fmt: skip
     child_end.close()
-    parent_end.send(("setup", _local_setup(cluster_setup)))
-    return _Child(process=process, conn=parent_end, digest=cluster_setup.snapshot_digest)
+    stage_dir = relay.new_stage_dir()
+    setup = cluster_setup.setup
+    relay_setup = relay.RelaySetup(
+        runner=cluster_setup.runner,
+        setup=relay.local_setup(_local_setup(cluster_setup), stage_dir),
+        stage_dir=stage_dir,
+        snapshot_path=setup.get("snapshot_path") if isinstance(setup, dict) else None,
+    )
+    parent_end.send(("setup", relay_setup))
+    return _Child(
+        process=process, conn=parent_end, digest=cluster_setup.snapshot_digest,
+        stage_dir=stage_dir,
+    )  # fmt: skip
 
 
 def _kill(child: _Child) -> None:
@@ -114,6 +142,7 @@ def _kill(child: _Child) -> None:
         child.process.kill()
     child.process.wait()
     child.conn.close()
+    shutil.rmtree(child.stage_dir, ignore_errors=True)
 
 
 def setup_digest(runner: str, setup: Any, snapshot: bytes | None) -> str:
@@ -153,35 +182,66 @@ def run_cluster_task(cluster_setup: ClusterSetup, ctask: ClusterTask) -> Cluster
 
     started = time.monotonic()
     host = socket.gethostname()
-    worker = get_worker().address
+    dask_worker = get_worker()
+    worker = dask_worker.address
+    setup, run_id = cluster_setup.setup, ctask.task.run_id
     earlier = _claim(ctask.attempt_key, host, worker)
     if earlier is not None:
         # Dask re-ran the task after the worker running it died: the trial is FAILED, not redone.
-        reply = WorkerReply(
-            state=TrialState.FAIL,
-            error=f"the Dask worker running this trial ({earlier}) died mid-trial",
-        )
-        return ClusterReply(reply, host, worker, 0.0)
+        error = f"the Dask worker running this trial ({earlier}) died mid-trial"
+        _mark_run(setup, run_id, TrialState.FAIL, error)
+        return ClusterReply(WorkerReply(state=TrialState.FAIL, error=error), host, worker, 0.0)
     mismatch = compare_versions(cluster_setup.expected_versions, library_versions())
     if mismatch:
-        reply = WorkerReply(state=TrialState.FAIL, error=f"worker {worker} refused: {mismatch}")
-        return ClusterReply(reply, host, worker, 0.0)
-    _tag_host(cluster_setup.setup, ctask.task.run_id, f"{host} ({worker})")
-    reply = _run_in_child(cluster_setup, ctask)
-    return ClusterReply(reply, host, worker, time.monotonic() - started)
+        error = f"worker {worker} refused: {mismatch}"
+        _mark_run(setup, run_id, TrialState.FAIL, error)
+        return ClusterReply(WorkerReply(state=TrialState.FAIL, error=error), host, worker, 0.0)
+    _tag_host(setup, run_id, f"{host} ({worker})")
+    reply, artifacts = _run_in_child(cluster_setup, ctask, dask_worker)
+    return ClusterReply(reply, host, worker, time.monotonic() - started, artifacts)
+
+
+def _client_for(setup: Any) -> Any:
+    uri = setup.get("tracking_uri") if isinstance(setup, dict) else None
+    if not uri:
+        return None
+    import tracking
+
+    return tracking.TrackingClient(uri)
 
 
 def _tag_host(setup: Any, run_id: str, where: str) -> None:
     """Record on the trial's run which host ran it (the store is shared: tag it from here)."""
-    uri = setup.get("tracking_uri") if isinstance(setup, dict) else None
-    if not uri or not run_id:
+    client = _client_for(setup)
+    if client is not None and run_id:
+        client.set_tag(run_id, HOST_TAG, where)
+
+
+def _mark_run(setup: Any, run_id: str, state: TrialState, reason: str) -> None:
+    """End a run the trial process could not end itself (it was killed or never started)."""
+    client = _client_for(setup)
+    if client is None or not run_id:
         return
-    import tracking
+    try:
+        client.log_batch(run_id, tags={tags.TRIAL_STATE: state.value, tags.ERROR: reason})
+        client.set_terminated(run_id, "KILLED" if state is TrialState.KILLED else "FAILED")
+    except Exception:  # noqa: BLE001 - store unreachable: the caller records the trial too
+        pass
 
-    tracking.TrackingClient(uri).set_tag(run_id, HOST_TAG, where)
+
+def _stop_reason(ctask: ClusterTask, dask_worker: Any) -> str | None:
+    """Why the trial must stop now, or None: deadline, worker closing, the caller's event."""
+    if time.time() >= ctask.deadline:
+        return DEADLINE_REASON
+    if getattr(dask_worker.status, "name", "running") in _CLOSING:
+        return CLOSING_REASON
+    if _stop_requested(ctask.stop_event):
+        return STOPPED_REASON
+    return None
 
 
-def _run_in_child(cluster_setup: ClusterSetup, ctask: ClusterTask) -> WorkerReply:
+def _child_for(cluster_setup: ClusterSetup) -> _Child:
+    """This worker thread's warm trial process for this search (a fresh one if needed)."""
     ident = threading.get_ident()
     with _lock:
         child = _children.get(ident)
@@ -192,32 +252,49 @@ def _run_in_child(cluster_setup: ClusterSetup, ctask: ClusterTask) -> WorkerRepl
             child = None
         if child is None:
             child = _children[ident] = _spawn(cluster_setup)
+    return child
+
+
+def _drop(child: _Child) -> None:
+    with _lock:
+        if _children.get(threading.get_ident()) is child:
+            del _children[threading.get_ident()]
+    _kill(child)
+
+
+def _run_in_child(
+    cluster_setup: ClusterSetup, ctask: ClusterTask, dask_worker: Any
+) -> tuple[WorkerReply, tuple[relay.ArtifactBundle, ...]]:
+    """The child's reply and the files it staged; KILLED (run marked) when told to stop."""
+    child = _child_for(cluster_setup)
+    run_id = ctask.task.run_id
     sent = child.ready
     if sent:
         child.conn.send(("task", ctask.task))
     while True:
-        if time.time() >= ctask.deadline or _stop_requested(ctask.stop_event):
-            _children.pop(ident, None)
-            _kill(child)
-            return WorkerReply(state=TrialState.KILLED, error="stopped at the search's deadline")
+        reason = _stop_reason(ctask, dask_worker)
+        if reason is not None:
+            _drop(child)
+            _mark_run(cluster_setup.setup, run_id, TrialState.KILLED, reason)
+            return WorkerReply(state=TrialState.KILLED, error=reason), ()
         try:
             if not child.conn.poll(POLL_SECONDS):
                 continue
             kind, payload = child.conn.recv()
         except (EOFError, OSError):
-            _children.pop(ident, None)
-            code = child.process.wait()
-            child.conn.close()
-            return WorkerReply(
-                state=TrialState.FAIL,
-                error=f"trial process died (exit code {code}), e.g. out of memory",
-            )
+            code = child.process.poll()
+            _drop(child)
+            error = f"trial process died (exit code {code}), e.g. out of memory"
+            _mark_run(cluster_setup.setup, run_id, TrialState.FAIL, error)
+            return WorkerReply(state=TrialState.FAIL, error=error), ()
         if kind == "ready":
             child.ready = True
         elif kind == "done":
-            return payload
+            return payload, relay.collect(child.stage_dir)
         elif kind == "error":
-            return WorkerReply(state=TrialState.FAIL, error=str(payload))
+            error = str(payload)
+            _mark_run(cluster_setup.setup, run_id, TrialState.FAIL, error[-5000:])
+            return WorkerReply(state=TrialState.FAIL, error=error), relay.collect(child.stage_dir)
         if child.ready and not sent:
             child.conn.send(("task", ctask.task))
             sent = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -49,13 +49,26 @@ def normalize_key(value: object, kind: str, column: str) -> int | str:
     return str(value)
 
 
-def entity_keys(df: pd.DataFrame, keys: Sequence[str], kinds: Sequence[str]) -> list[str]:
-    """Canonical JSON text of each row's key values (the online table's key)."""
+def entity_keys(
+    df: pd.DataFrame | Mapping[str, pd.Series], keys: Sequence[str], kinds: Sequence[str]
+) -> list[str]:
+    """Canonical JSON text of each row's key values (the online table's key).
+
+    One integer key column (the common case) is encoded without a ``json.dumps`` per row;
+    the text is the same (``[5]``), so writes and lookups always agree.
+    """
+    if len(keys) == 1 and kinds[0] == "int" and df[keys[0]].dtype.kind in "iu":
+        return [f"[{v}]" for v in df[keys[0]].tolist()]
     columns = []
     for column, kind in zip(keys, kinds, strict=True):
         values = df[column].tolist()
         columns.append([normalize_key(v, kind, column) for v in values])
     return [json.dumps(list(row), separators=(",", ":")) for row in zip(*columns, strict=True)]
+
+
+def decode_values(texts: Sequence[str]) -> list[dict]:
+    """Online value rows (JSON objects) decoded in one parse instead of one per row."""
+    return json.loads("[" + ",".join(texts) + "]") if texts else []
 
 
 def values_json(df: pd.DataFrame) -> list[str]:

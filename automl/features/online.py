@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
 from automl.features import frames, schema
 from automl.features.constants import ONLINE_BATCH
@@ -26,6 +25,11 @@ class MissingFeatureKeyError(InvalidInputError):
     """A request key has no online row and its features have no default (HTTP 400)."""
 
 
+# Placeholders of each DB-API paramstyle the store's drivers use (sqlite3: qmark, psycopg:
+# pyformat, which also accepts %s).
+_PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
 @functools.lru_cache(maxsize=256)
 def _table_meta(primary_json: str, kinds_json: str, schema_json: str, stamps_json: str) -> tuple:
     primary = json.loads(primary_json)
@@ -35,48 +39,84 @@ def _table_meta(primary_json: str, kinds_json: str, schema_json: str, stamps_jso
     return primary, [kinds[k] for k in primary], dtypes
 
 
+@functools.lru_cache(maxsize=64)
+def _statements(paramstyle: str, n_keys: int) -> tuple[str, str]:
+    """(table metadata query, online rows query for ``n_keys`` keys) in the driver's style.
+
+    The texts are fixed per key count, so the driver's statement cache (sqlite3 keeps 128
+    prepared statements per connection; psycopg prepares repeated queries) reuses them.
+    """
+    p = _PLACEHOLDER[paramstyle]
+    tables, online = schema.tables.name, schema.online.name
+    meta = (
+        f"SELECT primary_keys, key_kinds, schema_json, timestamp_keys FROM {tables} "
+        f"WHERE name = {p}"
+    )
+    rows = (
+        f"SELECT entity_key, values_json FROM {online} "
+        f"WHERE name = {p} AND entity_key IN ({', '.join([p] * n_keys)})"
+    )
+    return meta, rows
+
+
+def _batch_size(n: int) -> int:
+    """Keys per IN list: the next power of two up to ``ONLINE_BATCH`` (padded with a repeat),
+    so a few statement texts serve every request size."""
+    size = 1
+    while size < min(n, ONLINE_BATCH):
+        size *= 2
+    return min(size, ONLINE_BATCH)
+
+
+def _fetch(store: FeatureStore, name: str, keys: pd.DataFrame, columns: list[str] | None):
+    """One pooled DB-API connection: the table's metadata row, then its online rows in one
+    ``IN`` query per batch (the primary key (name, entity_key) is the index it uses)."""
+    paramstyle = store.engine.dialect.paramstyle
+    if paramstyle not in _PLACEHOLDER:
+        raise InvalidInputError(f"tracking_uri: unsupported driver paramstyle {paramstyle!r}")
+    raw = store.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(_statements(paramstyle, 1)[0], (name,))
+        row = cursor.fetchone()
+        if row is None:
+            store.get_table(name)  # raises the not-found error
+        primary, kinds, dtypes = _table_meta(*row)
+        columns = list(columns or primary)
+        missing = [c for c in columns if c not in keys.columns]
+        if missing:
+            raise InvalidInputError(
+                f"{missing[0]}: key column missing from the request (feature table {name!r} is "
+                f"keyed by {primary}; the request must carry {columns}); send it"
+            )
+        by_key = {k: keys[c] for k, c in zip(primary, columns, strict=True)}
+        wanted = frames.entity_keys(by_key, primary, kinds)
+        unique = list(dict.fromkeys(wanted))
+        found: dict[str, str] = {}
+        for start in range(0, len(unique), ONLINE_BATCH):
+            batch = unique[start : start + ONLINE_BATCH]
+            size = _batch_size(len(batch))
+            batch += [batch[-1]] * (size - len(batch))
+            cursor.execute(_statements(paramstyle, size)[1], (name, *batch))
+            found.update(cursor.fetchall())
+        cursor.close()
+    finally:
+        raw.close()  # back to the pool (rolled back: nothing was written)
+    return wanted, found, dtypes
+
+
 def lookup_online(
     store: FeatureStore, name: str, keys: pd.DataFrame, key_columns: Sequence[str] | None = None
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Latest features of table ``name`` for each row of ``keys`` and which rows were found.
 
     ``key_columns`` names the columns of ``keys`` matching the table's primary keys (default:
-    the primary key names). Two indexed queries: the table's row, then the keys' rows.
+    the primary key names).
     """
-    tables, online = schema.tables, schema.online
-    with store.engine.connect() as conn:
-        row = conn.execute(
-            sa.select(
-                tables.c.primary_keys,
-                tables.c.key_kinds,
-                tables.c.schema_json,
-                tables.c.timestamp_keys,
-            ).where(tables.c.name == name)
-        ).first()
-        if row is None:
-            store.get_table(name)  # raises the not-found error
-        primary, kinds, dtypes = _table_meta(*row)
-        columns = list(key_columns or primary)
-        missing = [c for c in columns if c not in keys.columns]
-        if missing:
-            raise InvalidInputError(f"{missing[0]}: key column missing from the request; send it")
-        normalized = [
-            [frames.normalize_key(v, kind, column) for v in keys[column].tolist()]
-            for column, kind in zip(columns, kinds, strict=True)
-        ]
-        wanted = [json.dumps(list(k), separators=(",", ":")) for k in zip(*normalized, strict=True)]
-        found: dict[str, str] = {}
-        unique = list(dict.fromkeys(wanted))
-        for start in range(0, len(unique), ONLINE_BATCH):
-            found.update(
-                conn.execute(
-                    sa.select(online.c.entity_key, online.c.values_json).where(
-                        (online.c.name == name)
-                        & online.c.entity_key.in_(unique[start : start + ONLINE_BATCH])
-                    )
-                ).all()
-            )
-    records = [json.loads(found[k]) if k in found else {} for k in wanted]
+    wanted, found, dtypes = _fetch(
+        store, name, keys, None if key_columns is None else list(key_columns)
+    )
+    records = frames.decode_values([found.get(k, "{}") for k in wanted])
     values = pd.DataFrame(
         {c: frames.column_from_json([r.get(c) for r in records], d) for c, d in dtypes.items()},
         index=keys.index,

@@ -5,8 +5,8 @@ models (ETS, ARIMA, Theta, STL) and a global LightGBM model under a budget, trac
 and registers the winner refit on all data. ``ForecastModel`` is what gets logged.
 """
 
+from automl.forecast.api import forecast
 from automl.forecast.data import Panel, prepare_panel
 from automl.forecast.model import ForecastModel
-from automl.forecast.search import forecast
 
 __all__ = ["ForecastModel", "Panel", "forecast", "prepare_panel"]

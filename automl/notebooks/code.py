@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
@@ -77,15 +77,36 @@ def _float(x: float) -> str:
     return repr(x)
 
 
-def estimator_call(estimator: Any, imports: set[str], *, all_params: bool = False) -> Code:
+def estimator_call(
+    estimator: Any,
+    imports: set[str],
+    *,
+    all_params: bool = False,
+    variables: Mapping[str, str] | None = None,
+    prefix: str = "",
+) -> Code:
     """``Class(param=literal, ...)`` for an estimator: all params, or only non-default ones.
 
     With ``all_params`` nested estimators (e.g. a wrapped regressor) show all theirs too.
+    ``variables`` maps deep parameter paths (``regressor__alpha``, as ``set_params`` takes them)
+    to notebook variable names written instead of the literal, so a parameters cell feeds them.
     """
     cls = type(estimator)
     imports.add(import_line(cls))
     shown = constructor_params(estimator, all_params=all_params)
-    args = [f"{k}={_literal(v, imports, all_params)}" for k, v in shown.items()]
+    variables = variables or {}
+    args = []
+    for k, v in shown.items():
+        path = prefix + k
+        if path in variables:
+            value = variables[path]
+        elif hasattr(v, "get_params") and not isinstance(v, type):
+            value = estimator_call(
+                v, imports, all_params=all_params, variables=variables, prefix=path + "__"
+            )
+        else:
+            value = _literal(v, imports, all_params)
+        args.append(f"{k}={value}")
     if sum(len(a) + 2 for a in args) < 60 and not any("\n" in a for a in args):
         return Code(f"{cls.__name__}({', '.join(args)})")
     body = "".join("\n    " + a.replace("\n", "\n    ") + "," for a in args)
@@ -125,11 +146,30 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
+#: The only modules a rendered notebook imports ``automl`` names from, and only names in their
+#: ``__all__``: the package's stable surface (see automl/tabular/__init__.py), so notebooks keep
+#: running when the modules behind those names move.
+PUBLIC_AUTOML_MODULES = ("automl", "automl.tabular")
+
+
 @cache
-def import_line(cls: type) -> str:
-    """``from <public module> import <Class>``: the shortest non-private module exposing ``cls``."""
-    name = cls.__name__
-    parts = cls.__module__.split(".")
+def import_line(obj: Any) -> str:
+    """``from <public module> import <Name>`` for a class or function.
+
+    Third-party objects come from the shortest non-private module exposing them; ``automl``
+    objects only from :data:`PUBLIC_AUTOML_MODULES`, where they must be listed in ``__all__``.
+    """
+    name = obj.__name__
+    if obj.__module__.split(".")[0] == "automl":
+        for module_name in PUBLIC_AUTOML_MODULES:
+            module = importlib.import_module(module_name)
+            if name in getattr(module, "__all__", ()) and getattr(module, name, None) is obj:
+                return f"from {module_name} import {name}"
+        raise NotRenderableError(
+            f"{obj.__module__}.{name} is not a public name, so a notebook cannot import it; "
+            f"export it on purpose (add it to __all__ in automl/tabular/__init__.py)"
+        )
+    parts = obj.__module__.split(".")
     for end in range(1, len(parts) + 1):
         candidate = parts[:end]
         if any(p.startswith("_") for p in candidate):
@@ -139,11 +179,11 @@ def import_line(cls: type) -> str:
             module = importlib.import_module(module_name)
         except ImportError:
             continue
-        if getattr(module, name, None) is cls:
+        if getattr(module, name, None) is obj:
             return f"from {module_name} import {name}"
     raise NotRenderableError(
-        f"{cls.__module__}.{name} is not exported by a public module, so a notebook cannot "
-        f"import it; export it (for automl classes: add {name} to automl/__init__.py)"
+        f"{obj.__module__}.{name} is not exported by a public module, so a notebook cannot "
+        f"import it; export it (for automl names: add {name} to automl/tabular/__init__.py)"
     )
 
 

@@ -21,6 +21,8 @@ from automl.notebooks.trial import trial_context
 from automl.tabular.split import FOLD_COL, SPLIT_COL
 
 SPLIT_COLUMNS = [SPLIT_COL, FOLD_COL]
+NOTEBOOK_METADATA_KEY = "automl"
+HYPERPARAMETERS_KEY = "hyperparameters"
 
 
 def render_trial_notebook(
@@ -54,7 +56,11 @@ def render_trial_notebook(
         trial_number=int(trial_number),
         generated_by=_generated_by(),
     )
-    return render_cells(f"trial_{plan.task}.py.j2", context)
+    nb = render_cells(f"trial_{plan.task}.py.j2", context)
+    # Which constructor parameter each parameters-cell hyperparameter sets (``automl rerun``
+    # checks new values against the trial's estimator with it before any kernel starts).
+    nb.metadata[NOTEBOOK_METADATA_KEY] = {HYPERPARAMETERS_KEY: context["hyperparameter_paths"]}
+    return nb
 
 
 def render_exploration_notebook(

@@ -1,13 +1,15 @@
 """The Jinja2 environment for notebook templates and the conversion of rendered text to nbformat.
 
 Templates under ``notebook_templates/`` are written as percent-format scripts: a line ``# %%``
-starts a code cell and ``# %% [markdown]`` a markdown cell. Every ``{{ expression }}`` must go
+starts a code cell and ``# %% [markdown]`` a markdown cell; ``# %% tags=["parameters"]`` (jupytext's
+spelling) tags a code cell, as papermill finds its parameters cell. Every ``{{ expression }}`` must go
 through a filter that escapes it (``py`` for code; ``mdcode``, ``mdtext``, ``num`` for markdown); the
 environment refuses raw strings, so a column name can never be pasted into code as-is.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
 from pathlib import Path
@@ -20,7 +22,7 @@ import notebook_templates
 from automl.notebooks.code import Code, literal
 
 _MD_SPECIAL = re.compile(r"[\\`*_{}\[\]<>()#+\-.!|~&]")
-_CELL_MARKER = re.compile(r"^# %%(?: \[(markdown)\])?[ \t]*$")
+_CELL_MARKER = re.compile(r"^# %%(?: \[(markdown)\])?(?: tags=(\[[^\]]*\]))?[ \t]*$")
 
 
 class Markdown(str):
@@ -107,6 +109,7 @@ def text_to_notebook(text: str) -> nbformat.NotebookNode:
     """
     cells: list[nbformat.NotebookNode] = []
     kind: str | None = None
+    tags: list[str] = []
     lines: list[str] = []
 
     def flush() -> None:
@@ -116,7 +119,7 @@ def text_to_notebook(text: str) -> nbformat.NotebookNode:
         cell: dict[str, Any] = {
             "cell_type": kind,
             "id": f"cell-{len(cells)}",
-            "metadata": {},
+            "metadata": {"tags": list(tags)} if tags else {},
             "source": source,
         }
         if kind == "code":
@@ -128,6 +131,7 @@ def text_to_notebook(text: str) -> nbformat.NotebookNode:
         if match:
             flush()
             kind, lines = (match.group(1) or "code"), []
+            tags = json.loads(match.group(2)) if match.group(2) else []
         else:
             lines.append(line)
     flush()

@@ -7,6 +7,7 @@ the engine cannot drift apart while the notebook stays plain, editable scikit-le
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,18 @@ BASE_IMPORTS = (
     "import tracking",
 )
 
+#: The parameters cell's settings (besides the hyperparameters); ``automl rerun`` sets these.
+SEED_VARIABLE = "SEED"
+SETTINGS = (
+    "DATA_PATH",
+    SEED_VARIABLE,
+    "TRACKING_URI",
+    "LOG_RERUN",
+    "REGISTER_MODEL",
+    "RUN_ID",
+    "EXPERIMENT_ID",
+)
+
 #: Variable name in the notebook for each ``plan.feature_columns`` group.
 GROUP_VARIABLES = {
     "numeric": "NUMERIC_COLUMNS",
@@ -47,9 +60,8 @@ def trial_context(
     plan: Any, config: Mapping[str, Any], *, n_threads: int, **header: Any
 ) -> dict[str, Any]:
     """Everything the trial templates need: header values, literal code fragments, imports."""
+    from automl.tabular import DataPlan, assign_split, evaluate, load_dataset
     from automl.tabular.families import get_family
-    from automl.tabular.metrics import evaluate
-    from automl.tabular.plan import DataPlan
     from automl.tabular.preprocessing import build_pipeline
 
     if not isinstance(config, Mapping) or "family" not in config:
@@ -63,17 +75,21 @@ def trial_context(
         )
     pipeline = build_pipeline(plan, {"family": family.name, "params": params}, n_threads=n_threads)
     (pre_name, preprocessor), (model_name, model) = pipeline.steps
-    imports = {*BASE_IMPORTS, import_line(Pipeline), import_line(DataPlan), import_line(evaluate)}
+    imports = {*BASE_IMPORTS, *map(import_line, (Pipeline, DataPlan, evaluate))}
+    imports |= {import_line(assign_split), import_line(load_dataset)}
     if plan.validation == "cv":
         imports.add("from sklearn.base import clone")
     groups = _column_groups(plan)
+    hyper = hyperparameters(model, params)
+    variables = {path: name for name, (path, _value) in hyper.items()}
+    variables.update({path: SEED_VARIABLE for path in _seed_paths(model, int(plan.seed))})
     return {
         **header,
         "task": plan.task,
         "family": family.name,
         "family_description": family.description,
         "family_template": _family_template(family.name),
-        "plan_dict": plan.to_dict(),
+        "plan_dict": {k: v for k, v in plan.to_dict().items() if k != "seed"},
         "target_col": plan.target_col,
         "sample_weight_col": plan.sample_weight_col,
         "validation": plan.validation,
@@ -86,10 +102,57 @@ def trial_context(
         "preprocess_step": pre_name,
         "model_step": model_name,
         "model_class": type(model).__name__,
-        "model_code": estimator_call(model, imports, all_params=True),
+        "hyperparameters": [
+            {"name": Code(name), "value": value} for name, (_path, value) in hyper.items()
+        ],
+        "hyperparameter_paths": {name: path for name, (path, _value) in hyper.items()},
+        "model_code": estimator_call(model, imports, all_params=True, variables=variables),
         "imports": import_block(imports),
         "metric_rows": _metric_rows(header.get("metrics", {})),
     }
+
+
+def hyperparameters(model: Any, params: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
+    """The trial's searched hyperparameters the notebook exposes as parameters-cell variables.
+
+    ``{name: (deep parameter path, value)}`` for each name of the trial's config that sets
+    exactly one constructor parameter of ``model`` (``alpha`` -> ``regressor__alpha`` in a
+    wrapped regressor) to the same value. Config keys the family turns into something else (a
+    penalty picking the estimator class, say) stay literal in the model cell.
+    """
+    deep = model.get_params(deep=True)
+    found: dict[str, tuple[str, Any]] = {}
+    for name, value in params.items():
+        if not name.isidentifier() or keyword.iskeyword(name) or name in SETTINGS:
+            continue
+        paths = [
+            path
+            for path, current in deep.items()
+            if (path == name or path.endswith("__" + name))
+            and not hasattr(current, "get_params")
+            and _same_value(current, value)
+        ]
+        if len(paths) == 1:
+            found[name] = (paths[0], deep[paths[0]])
+    return found
+
+
+def _same_value(current: Any, value: Any) -> bool:
+    numbers = (int, float)
+    if isinstance(current, bool) or isinstance(value, bool):
+        return current is value
+    if isinstance(current, numbers) and isinstance(value, numbers):
+        return float(current) == float(value)
+    return type(current) is type(value) and current == value
+
+
+def _seed_paths(model: Any, seed: int) -> list[str]:
+    """Deep ``random_state`` parameters set from the experiment's seed (written as ``SEED``)."""
+    return [
+        path
+        for path, value in model.get_params(deep=True).items()
+        if path.split("__")[-1] == "random_state" and type(value) is int and value == seed
+    ]
 
 
 def _family_template(name: str) -> str:

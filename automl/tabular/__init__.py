@@ -1,2 +1,41 @@
 """Tables: inputs, data plan, split, preprocessing, model families, fitting, metrics, SHAP,
-plots and the trial runner: what ``classify`` and ``regress`` search over."""
+plots and the trial runner: what ``classify`` and ``regress`` search over.
+
+The names in ``__all__`` are the stable surface that generated notebooks import (trial and
+exploration notebooks written by ``automl.notebooks``). A notebook saved today must still run
+after the modules behind these names move, so they are exported here on purpose, keep their
+signatures, and are the only ``automl`` names a rendered notebook may import (a test parses
+every template's output to check it). Everything else under ``automl.tabular.*`` is internal.
+
+- ``DataPlan``: the experiment's data plan (``DataPlan.from_dict(plan_dict)``).
+- ``evaluate``: the engine's metric functions on a fitted pipeline.
+- ``assign_split``: the search's train/validation/test split (and CV folds) of a frame.
+- ``load_dataset``: a CSV or Parquet file (or a DataFrame) as a DataFrame, as the search reads it.
+- the column transformers the preprocessing pipelines are built from.
+"""
+
+from automl.core.inputs import load_dataset
+from automl.tabular.metrics import evaluate
+from automl.tabular.plan import DataPlan
+from automl.tabular.preprocessing import (
+    BooleanEncoder,
+    CategoricalCleaner,
+    DatetimeFeatures,
+    HighCardinalityEncoder,
+    NumericCoercer,
+    TextFeatures,
+)
+from automl.tabular.split import assign_split
+
+__all__ = [
+    "BooleanEncoder",
+    "CategoricalCleaner",
+    "DataPlan",
+    "DatetimeFeatures",
+    "HighCardinalityEncoder",
+    "NumericCoercer",
+    "TextFeatures",
+    "assign_split",
+    "evaluate",
+    "load_dataset",
+]

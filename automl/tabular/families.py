@@ -63,6 +63,20 @@ class ModelFamily:
     constants: Callable[[Any], dict[str, Any]]
     defaults: Callable[[Any], list[dict[str, Any]]]
     make: Callable[[Any, dict[str, Any], int], Any]
+    # Boosting stops on the validation part itself: its tree count says nothing of its cost.
+    early_stopping: bool = False
+
+    def uses_early_stopping(self, params: Mapping[str, Any]) -> bool:
+        """Whether a fit with ``params`` stops early on validation data."""
+        return self.early_stopping and bool(params.get("early_stopping_rounds"))
+
+    def cost_ratio(self, params: Mapping[str, Any], seen: Mapping[str, Any]) -> float:
+        """How much longer a fit with ``params`` should take than one with ``seen``: the ratio of
+        their ensemble sizes, 1 when early stopping decides the size or there is none."""
+        new, old = params.get("n_estimators"), seen.get("n_estimators")
+        if self.uses_early_stopping(params) or not new or not old:
+            return 1.0
+        return float(new) / float(old)
 
     def suggest(self, trial: Any, plan: Any) -> dict[str, Any]:
         """Sample this family's conditional space on an Optuna trial; returns literal params."""
@@ -345,6 +359,7 @@ FAMILIES: dict[str, ModelFamily] = {
             _lgbm_constants,
             _lgbm_defaults,
             _lgbm_make,
+            early_stopping=True,
         ),
         ModelFamily(
             "logistic_regression",

@@ -24,6 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 
 from automl.tabular import metrics as metrics_module
+from automl.tabular.families import get_family
 from automl.tabular.preprocessing import build_pipeline
 from automl.tabular.split import FOLD_COL, SPLIT_COL
 
@@ -74,7 +75,7 @@ def xy(plan: Any, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, np.ndar
 
 
 def _uses_early_stopping(config: Mapping[str, Any]) -> bool:
-    return config["family"] == "lightgbm" and bool(config["params"].get("early_stopping_rounds"))
+    return get_family(config["family"]).uses_early_stopping(config["params"])
 
 
 def _fit_plain(plan: Any, config: Mapping[str, Any], X, y, w, n_threads: int) -> Pipeline:

@@ -17,19 +17,21 @@ import pandas as pd
 
 import tracking
 from automl.core import tags
-from automl.core.records import TaskKind, TrialConfig, TrialState, WorkerReply, WorkerTask
+from automl.core.records import (
+    CHARTED_TOP_K,
+    TaskKind,
+    TrialConfig,
+    TrialState,
+    WorkerReply,
+    WorkerTask,
+)
 from automl.tabular import fit, importance, plots, preprocessing
 from automl.tabular.plan import DataPlan
+from automl.tabular.split import FOLD_COL, SPLIT_COL
 
 logger = logging.getLogger(__name__)
 
-SPLIT_COL = "_automl_split"
-FOLD_COL = "_automl_fold"
 TOP_FEATURES_AS_TAGS = 5
-# Charts (evaluation plots, the SHAP bar chart) cost more than many fits on small data: they are
-# drawn for trials that enter the leaderboard's top this-many when they finish. Every trial keeps
-# its metrics, model, SHAP table and notebook.
-CHARTED_TOP_K = 5
 # automl.tabular.plots lays its figures out itself: no tight bounding box (a second draw pass) needed.
 _SAVE = {"dpi": 80}
 

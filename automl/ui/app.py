@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qs
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
@@ -18,9 +18,17 @@ from starlette.staticfiles import StaticFiles
 import registry
 import tracking
 from automl.ui import constants as C
-from automl.ui.charts import downsample
+from automl.ui import reads
 from automl.ui.notebook_html import render_notebook
-from automl.ui.queries import BadParams, experiment_header, parse_leaderboard_query
+from automl.ui.queries import (
+    BadParams,
+    experiment_header,
+    link,
+    parse_leaderboard_query,
+    summary_header,
+    table_columns,
+)
+from automl.ui.registry_pages import registry_routes
 from automl.ui.security import PathRefused, confined_path, new_token, same_token
 
 
@@ -31,6 +39,7 @@ class UIConfig:
     tracking_uri: str
     read_only: bool = False
     token: str | None = None
+    refresh_seconds: float = C.REFRESH_SECONDS
 
 
 def _env() -> Environment:
@@ -39,7 +48,14 @@ def _env() -> Environment:
         autoescape=select_autoescape(["html"], default=True),
     )
     env.filters["fmt"] = lambda v: f"{v:.5g}" if isinstance(v, float) else ("" if v is None else v)
+    env.globals["link"] = link
     return env
+
+
+@functools.lru_cache(maxsize=64)
+def _notebook(path: str, mtime_ns: int, size: int) -> str:
+    """The rendered notebook, cached until the file changes."""
+    return render_notebook(path)
 
 
 class _TokenMiddleware:
@@ -88,16 +104,23 @@ def create_app(config: UIConfig) -> Starlette:
         except (tracking.ResourceNotFoundError, tracking.InvalidInputError) as exc:
             raise HTTPException(404, f"run {run_id!r} not found") from exc
 
-    async def experiments(request: Request) -> Response:
+    def experiments(request: Request) -> Response:
         query = request.query_params.get("q", "")
         flt = f"name LIKE '%{query.replace(chr(39), chr(39) * 2)}%'" if query else None
+        found = list(client.search_experiments(filter_string=flt, max_results=C.MAX_EXPERIMENTS))
+        ids = [e.experiment_id for e in found]
+        counts = reads.run_counts(client.engine, ids)
+        parents: dict[str, tracking.Run] = {}
+        if ids:  # one search for every experiment's parent run (the latest one wins)
+            for run in client.search_runs(
+                ids, f"tags.`{C.TAG_ROLE}` = '{C.ROLE_PARENT}'", max_results=50_000
+            ):
+                parents.setdefault(run.info.experiment_id, run)
         rows = []
-        for exp in client.search_experiments(filter_string=flt, max_results=500):
-            header = experiment_header(client, models, exp.experiment_id)
+        for exp in found:
+            header = summary_header(exp, parents.get(exp.experiment_id))
             best = header.parent.data.metrics.get(header.metric_key) if header.parent else None
-            counted = client.search_runs([exp.experiment_id], max_results=C.MAX_COUNTED_RUNS)
-            count = f"{len(counted)}+" if counted.token else str(len(counted))
-            rows.append((exp, header, best, count))
+            rows.append((exp, header, best, counts.get(exp.experiment_id, 0)))
         return page(request, "experiments.html", rows=rows, q=query)
 
     def _leaderboard_context(request: Request, experiment_id: str) -> dict:
@@ -128,39 +151,34 @@ def create_app(config: UIConfig) -> Starlette:
             error = str(exc)
         except tracking.InvalidInputError as exc:
             error = str(exc)
-        metric_cols = sorted({k for r in runs for k in r.data.metrics})
-        param_cols = sorted({k for r in runs for k in r.data.params})
-        chosen = request.query_params.get("columns")
-        if chosen:
-            wanted = set(chosen.split(","))
-            metric_cols = [c for c in metric_cols if f"metrics.{c}" in wanted]
-            param_cols = [c for c in param_cols if f"params.{c}" in wanted]
+        best = None
+        if header.metric_key:
+            best = reads.best_series(
+                client.engine, experiment_id, header.metric_key, header.greater_is_better
+            )
         return dict(
             header=header,
-            best_series=_best_series(client, header) if runs else None,
+            best_series=best,
             query=query,
             runs=runs,
             next_token=next_token,
             error=error,
-            metric_cols=metric_cols,
-            param_cols=param_cols,
-            params=request.query_params,
+            columns=table_columns(runs, query.columns),
+            params=dict(request.query_params),
+            refresh_seconds=config.refresh_seconds,
         )
 
-    async def leaderboard(request: Request) -> Response:
+    def leaderboard(request: Request) -> Response:
         context = _leaderboard_context(request, request.path_params["experiment_id"])
         return page(request, "leaderboard.html", **context)
 
-    async def leaderboard_table(request: Request) -> Response:
+    def leaderboard_table(request: Request) -> Response:
         context = _leaderboard_context(request, request.path_params["experiment_id"])
         return page(request, "_table.html", **context)
 
-    async def run_page(request: Request) -> Response:
+    def run_page(request: Request) -> Response:
         run = run_or_404(request.path_params["run_id"])
-        series = [
-            downsample(key, client.get_metric_history(run.info.run_id, key))
-            for key in sorted(run.data.metrics)
-        ]
+        series = reads.histories(client.engine, [run.info.run_id])[run.info.run_id]
         root = run.info.artifact_uri
         folder = request.query_params.get("path", "")
         try:
@@ -177,7 +195,9 @@ def create_app(config: UIConfig) -> Starlette:
         notebook_html = None
         if notebooks:
             try:
-                notebook_html = render_notebook(confined_path(root, notebooks[0]))
+                path = confined_path(root, notebooks[0])
+                stat = os.stat(path)
+                notebook_html = _notebook(path, stat.st_mtime_ns, stat.st_size)
             except (ValueError, OSError) as exc:
                 notebook_html = f"notebook could not be rendered: {exc}"
         return page(
@@ -193,7 +213,7 @@ def create_app(config: UIConfig) -> Starlette:
             notebook_html=notebook_html,
         )
 
-    async def artifact(request: Request) -> Response:
+    def artifact(request: Request) -> Response:
         run = run_or_404(request.path_params["run_id"])
         relative = request.path_params["path"]
         try:
@@ -210,7 +230,7 @@ def create_app(config: UIConfig) -> Starlette:
             headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"},
         )
 
-    async def compare(request: Request) -> Response:
+    def compare(request: Request) -> Response:
         unknown_params = set(request.query_params) - {"run", "history"}
         if unknown_params:
             raise HTTPException(
@@ -236,23 +256,14 @@ def create_app(config: UIConfig) -> Starlette:
         unknown = [k for k in chosen if k not in metric_keys]
         if unknown:
             raise HTTPException(400, f"history: no run logged {', '.join(map(repr, unknown))}")
-        histories = {
-            r.info.run_id: [
-                downsample(k, client.get_metric_history(r.info.run_id, k))
-                for k in chosen
-                if k in r.data.metrics
-            ]
-            for r in runs
-        }
+        histories = reads.histories(client.engine, ids, chosen)
         runs_json = [
             {
                 "id": r.info.run_id,
                 "name": r.info.run_name,
                 "params": r.data.params,
                 "metrics": r.data.metrics,
-                "histories": {
-                    s.key: {"x": s.steps, "y": s.values} for s in histories[r.info.run_id]
-                },
+                "histories": {s.key: s.to_json() for s in histories[r.info.run_id]},
             }
             for r in runs
         ]
@@ -270,44 +281,6 @@ def create_app(config: UIConfig) -> Starlette:
             metric_keys=metric_keys,
             histories=histories,
         )
-
-    async def registry_page(request: Request) -> Response:
-        rows = []
-        for model in models.search_registered_models(max_results=500):
-            versions = list(models.search_model_versions(f"name = '{_q(model.name)}'"))
-            rows.append(
-                (
-                    model,
-                    [(v, models.get_model_version_history(v.name, v.version)) for v in versions],
-                )
-            )
-        return page(request, "registry.html", rows=rows, stages=registry.ALL_STAGES)
-
-    async def registry_action(request: Request) -> Response:
-        if config.read_only:
-            raise HTTPException(403, "the server runs with --read-only; changes are refused")
-        form = {k: v[-1] for k, v in parse_qs((await request.body()).decode("utf-8")).items()}
-        if not same_token(form.get(C.CSRF_FIELD), request.cookies.get(C.CSRF_COOKIE) or "\0"):
-            raise HTTPException(403, "csrf_token: missing or wrong; reload the page and retry")
-        action = request.path_params["action"]
-        name, version = str(form.get("name", "")), str(form.get("version", ""))
-        comment = str(form.get("comment", "")) or None
-        try:
-            if action == "alias":
-                models.set_registered_model_alias(
-                    name, str(form.get("alias", "")), version, user="ui", comment=comment
-                )
-            elif action == "stage":
-                models.transition_model_version_stage(
-                    name, version, str(form.get("stage", "")), user="ui", comment=comment
-                )
-            elif action == "description":
-                models.update_model_version(name, version, str(form.get("description", "")))
-            else:
-                raise HTTPException(404, f"unknown action {action!r}")
-        except (tracking.InvalidInputError, tracking.ResourceNotFoundError, ValueError) as exc:
-            raise HTTPException(400, str(exc)) from exc
-        return RedirectResponse("/registry", 303)
 
     async def error_page(request: Request, exc: HTTPException) -> Response:
         return page(
@@ -328,8 +301,7 @@ def create_app(config: UIConfig) -> Starlette:
         Route("/runs/{run_id}", run_page),
         Route("/runs/{run_id}/artifacts/{path:path}", artifact),
         Route("/compare", compare),
-        Route("/registry", registry_page),
-        Route("/registry/{action}", registry_action, methods=["POST"]),
+        *registry_routes(models, config.read_only, page),
         Mount("/static", StaticFiles(packages=[("automl.ui", "static")]), name="static"),
     ]
     middleware = [Middleware(_TokenMiddleware, token=config.token)] if config.token else []
@@ -338,25 +310,6 @@ def create_app(config: UIConfig) -> Starlette:
         middleware=middleware,
         exception_handlers={HTTPException: error_page, BadParams: bad_params},
     )
-
-
-def _best_series(client: tracking.TrackingClient, header) -> dict:
-    """Best primary score so far against trial end time, over the first trials (capped)."""
-    runs = client.search_runs(
-        [header.experiment.experiment_id],
-        f"tags.`{C.TAG_ROLE}` = 'trial' and metrics.`{header.metric_key}` IS NOT NULL",
-        max_results=C.MAX_BEST_CHART_RUNS,
-        order_by=["attributes.end_time ASC"],
-    )
-    x, y, best = [], [], None
-    for run in runs:
-        value = run.data.metrics[header.metric_key]
-        better = best is None or (value > best if header.greater_is_better else value < best)
-        if better:
-            best = value
-        x.append(run.info.end_time or run.info.start_time)
-        y.append(best)
-    return {"x": x, "y": y, "name": f"best {header.metric_key}", "capped": runs.token is not None}
 
 
 def _runs_by_id(client: tracking.TrackingClient, ids: list[str]) -> list[tracking.Run]:
@@ -375,7 +328,3 @@ def _runs_by_id(client: tracking.TrackingClient, ids: list[str]) -> list[trackin
     if missing:
         raise HTTPException(404, f"run: {', '.join(missing)} not found")
     return [found[i] for i in ids]
-
-
-def _q(text: str) -> str:
-    return text.replace("'", "''")

@@ -30,6 +30,12 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="access token every request must carry (required off loopback)",
     )
+    parser.add_argument(
+        "--refresh-seconds",
+        type=float,
+        default=C.REFRESH_SECONDS,
+        help="while a search runs, reload its runs table and chart this often (default: %(default)s)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -48,10 +54,13 @@ def run(args: argparse.Namespace) -> int:
     import tracking
 
     check_bind(args.host, args.token)
+    if args.refresh_seconds <= 0:
+        raise ValueError(f"--refresh-seconds {args.refresh_seconds}: give a positive number")
     config = UIConfig(
         tracking_uri=args.ui_tracking_uri or tracking.get_tracking_uri(),
         read_only=args.read_only,
         token=args.token,
+        refresh_seconds=args.refresh_seconds,
     )
     app = create_app(config)
     print(f"automl ui: http://{args.host}:{args.port}/ showing {config.tracking_uri}", flush=True)

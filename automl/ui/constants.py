@@ -12,11 +12,9 @@ COMPARE_MIN_RUNS = 2
 COMPARE_MAX_RUNS = 50
 # Metric histories longer than this are downsampled (min/max per bucket) for display.
 MAX_CHART_POINTS = 2000
+# While the AutoML parent run is RUNNING, the runs table and chart reload this often.
 REFRESH_SECONDS = 5
-# The best-score-over-time chart reads at most this many trials (the page says when capped).
-MAX_BEST_CHART_RUNS = 2000
-# The experiments page counts runs up to this many (shown as '1000+' beyond).
-MAX_COUNTED_RUNS = 1000
+MAX_EXPERIMENTS = 500
 RUN_STATES = ("COMPLETE", "PRUNED", "KILLED", "FAILED")
 
 CSRF_COOKIE = "automl_ui_csrf"
@@ -33,3 +31,10 @@ TAG_BEST_RUN_ID = "automl.best_run_id"
 TAG_TRIAL_STATE = "automl.trial_state"
 TAG_TRIAL_NUMBER = "automl.trial_number"
 TAG_TARGET_COL = "automl.target_col"
+
+# The registry page lists at most this many models and versions.
+MAX_REGISTRY_MODELS = 500
+MAX_REGISTRY_VERSIONS = 5000
+# The leaderboard's column chooser: the URL parameter, and the localStorage key prefix.
+COLUMNS_PARAM = "columns"
+COLUMN_PREFIXES = ("metrics.", "params.", "tags.")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import registry
 import tracking
@@ -31,6 +33,8 @@ class LeaderboardQuery:
     ascending: bool = False
     page_size: int = C.DEFAULT_PAGE_SIZE
     page_token: str | None = None
+    # Columns chosen in the column chooser ("metrics.<key>", ...); None: the default columns.
+    columns: tuple[str, ...] | None = None
 
     def filter_string(self) -> str:
         role = f"tags.`{C.TAG_ROLE}`"
@@ -52,7 +56,7 @@ _SORT_PREFIXES = ("metrics.", "params.", "tags.", "attributes.")
 
 def parse_leaderboard_query(params: dict[str, str]) -> LeaderboardQuery:
     """``LeaderboardQuery`` from query parameters; ``BadParams`` naming each bad one."""
-    allowed = {"filter", "state", "sort", "dir", "page_size", "page_token", "columns"}
+    allowed = {"filter", "state", "sort", "dir", "page_size", "page_token", C.COLUMNS_PARAM}
     problems = {k: "unknown query parameter" for k in params if k not in allowed}
     state = params.get("state", "")
     if state and state not in C.RUN_STATES:
@@ -66,6 +70,15 @@ def parse_leaderboard_query(params: dict[str, str]) -> LeaderboardQuery:
     page_size = _int(params, "page_size", C.DEFAULT_PAGE_SIZE, problems)
     if "page_size" not in problems and page_size not in C.PAGE_SIZES:
         problems["page_size"] = f"expected one of {', '.join(map(str, C.PAGE_SIZES))}"
+    columns = None
+    if C.COLUMNS_PARAM in params:
+        columns = tuple(c for c in params[C.COLUMNS_PARAM].split(",") if c)
+        wrong = [c for c in columns if not c.startswith(C.COLUMN_PREFIXES)]
+        if wrong:
+            problems[C.COLUMNS_PARAM] = (
+                f"{', '.join(map(repr, wrong))}: expected metrics.<key>, params.<key> or "
+                "tags.<key>, separated by commas"
+            )
     if problems:
         raise BadParams(problems)
     if sort:
@@ -78,7 +91,48 @@ def parse_leaderboard_query(params: dict[str, str]) -> LeaderboardQuery:
         direction == "asc",
         page_size,
         params.get("page_token") or None,
+        columns,
     )
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The runs table's columns: every key the page's runs have, and those shown."""
+
+    available: dict[str, list[str]]  # "metrics" / "params" / "tags" -> sorted keys
+    shown: dict[str, list[str]]
+
+    @property
+    def chosen(self) -> list[str]:
+        return [f"{kind}.{key}" for kind, keys in self.shown.items() for key in keys]
+
+
+def table_columns(runs: list[tracking.Run], chosen: tuple[str, ...] | None) -> Columns:
+    """Columns of ``runs``; by default all metrics and params (tags only when chosen)."""
+    available = {
+        "metrics": sorted({k for r in runs for k in r.data.metrics}),
+        "params": sorted({k for r in runs for k in r.data.params}),
+        "tags": sorted({k for r in runs for k in r.data.tags}),
+    }
+    if chosen is None:
+        shown = {"metrics": available["metrics"], "params": available["params"], "tags": []}
+    else:
+        wanted = set(chosen)
+        shown = {
+            kind: [k for k in keys if f"{kind}.{k}" in wanted] for kind, keys in available.items()
+        }
+    return Columns(available, shown)
+
+
+def link(params: Mapping[str, str], **changes: str | None) -> str:
+    """``params`` with ``changes`` applied (None removes one), as a query string."""
+    merged = {k: v for k, v in params.items() if k != "page_token"}
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return urlencode({k: v for k, v in merged.items() if v != "" or k == C.COLUMNS_PARAM})
 
 
 def _int(params: dict[str, str], name: str, default: int, problems: dict[str, str]) -> int:
@@ -130,6 +184,22 @@ def _read_json(path: str) -> object:
         return None
 
 
+def summary_header(
+    experiment: tracking.Experiment, parent: tracking.Run | None
+) -> ExperimentHeader:
+    """What the parent run's own tags and metrics say (no artifact or registry reads)."""
+    header = ExperimentHeader(experiment, parent)
+    if parent is None:
+        return header
+    tags = parent.data.tags
+    header.task = tags.get(C.TAG_TASK, "")
+    header.primary_metric = tags.get(C.TAG_PRIMARY_METRIC, "")
+    header.metric_key = metric_key_for(header.primary_metric, set(parent.data.metrics))
+    header.greater_is_better = not any(s in header.primary_metric for s in LOWER_IS_BETTER)
+    header.best_run_id = tags.get(C.TAG_BEST_RUN_ID, "")
+    return header
+
+
 def experiment_header(
     client: tracking.TrackingClient, models: registry.RegistryClient, experiment_id: str
 ) -> ExperimentHeader:
@@ -138,16 +208,10 @@ def experiment_header(
     parents = client.search_runs(
         [experiment_id], f"tags.`{C.TAG_ROLE}` = '{C.ROLE_PARENT}'", max_results=1
     )
-    header = ExperimentHeader(experiment, parents[0] if parents else None)
+    header = summary_header(experiment, parents[0] if parents else None)
     if header.parent is None:
         return header
     run = header.parent
-    tags = run.data.tags
-    header.task = tags.get(C.TAG_TASK, "")
-    header.primary_metric = tags.get(C.TAG_PRIMARY_METRIC, "")
-    header.metric_key = metric_key_for(header.primary_metric, set(run.data.metrics))
-    header.greater_is_better = not any(s in header.primary_metric for s in LOWER_IS_BETTER)
-    header.best_run_id = tags.get(C.TAG_BEST_RUN_ID, "")
     root = run.info.artifact_uri
     alerts = _read_json(os.path.join(root, "automl", "alerts.json"))
     if isinstance(alerts, dict):

@@ -7,7 +7,7 @@
   function histories() {
     document.querySelectorAll(".history-chart").forEach(function (el) {
       var s = JSON.parse(el.dataset.series);
-      Plotly.newPlot(el, [{ x: s.x, y: s.y, name: s.name, mode: "lines+markers", type: "scatter" }], layout, cfg);
+      Plotly.newPlot(el, [{ x: s.x, y: s.y, name: s.name, mode: "lines", type: "scatter", connectgaps: false }], layout, cfg);
     });
   }
 
@@ -18,7 +18,49 @@
     var s = JSON.parse(data.textContent);
     var x = s.x.map(function (ms) { return new Date(ms); });
     Plotly.react(el, [{ x: x, y: s.y, name: s.name, mode: "lines+markers", line: { shape: "hv" } }],
-      Object.assign({ title: { text: s.name + (s.capped ? " (first trials only)" : "") } }, layout), cfg);
+      Object.assign({ title: { text: s.name + " over " + s.trials + " trials" } }, layout), cfg);
+  }
+
+  // The column chooser: the chosen columns go into the URL (shareable) and into localStorage
+  // (per experiment), which restores them when the leaderboard is opened without them.
+  function columns() {
+    var box = document.getElementById("column-chooser");
+    if (!box) return;
+    var param = box.dataset.param, store = "automl-ui-columns:" + box.dataset.experiment;
+    var url = new URL(window.location.href);
+    var saved = window.localStorage.getItem(store);
+    if (!url.searchParams.has(param) && saved !== null) {
+      url.searchParams.set(param, saved);
+      window.location.replace(url.toString());
+      return;
+    }
+    document.getElementById("apply-columns").addEventListener("click", function () {
+      var chosen = Array.from(box.querySelectorAll("input[type=checkbox]:checked"))
+        .map(function (c) { return c.value; }).join(",");
+      window.localStorage.setItem(store, chosen);
+      url.searchParams.set(param, chosen);
+      url.searchParams.delete("page_token");
+      window.location.assign(url.toString());
+    });
+    document.getElementById("reset-columns").addEventListener("click", function () {
+      window.localStorage.removeItem(store);
+      url.searchParams.delete(param);
+      window.location.assign(url.toString());
+    });
+  }
+
+  // Runs ticked for comparison stay ticked when the table refreshes itself.
+  var ticked = [];
+  function remember() {
+    ticked = Array.from(document.querySelectorAll('#runs input[name="run"]:checked'))
+      .map(function (c) { return c.value; });
+  }
+  function refreshed() {
+    ticked.forEach(function (id) {
+      var box = document.querySelector('#runs input[name="run"][value="' + CSS.escape(id) + '"]');
+      if (box) box.checked = true;
+    });
+    best();
   }
 
   function compare() {
@@ -62,7 +104,7 @@
     }
   }
 
-  histories(); best(); compare();
-  document.body.addEventListener("htmx:after:swap", best);
-  document.body.addEventListener("htmx:afterSwap", best);
+  histories(); best(); compare(); columns();
+  ["htmx:before:swap", "htmx:beforeSwap"].forEach(function (e) { document.body.addEventListener(e, remember); });
+  ["htmx:after:swap", "htmx:afterSwap"].forEach(function (e) { document.body.addEventListener(e, refreshed); });
 })();

@@ -1,0 +1,208 @@
+"""Classification and regression as a :class:`~automl.core.task.SearchTask`, and their entry point.
+
+:func:`run_search` is what ``classify`` and ``regress`` call. It reads and plans the data (semantic
+types, split, row cap for the budget) before anything is stored, then hands a
+:class:`TabularTask` to the shared search loop.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+
+import tracking
+from automl.core import search as core_search
+from automl.core import tags
+from automl.core.budget import DEFAULT_TIMEOUT_MINUTES, Budget
+from automl.core.inputs import alert, load_dataset
+from automl.core.optuna_adapter import quiet_optuna
+from automl.core.records import TaskKind, TrialConfig, WorkerReply, WorkerTask
+from automl.core.spec import SearchSpec
+from automl.core.summary import AutoMLSummary, TrialInfo
+from automl.core.task import RefitPlan, SearchEnvironment, SearchTask
+from automl.core.trials import score_line
+from automl.features import hook as features_hook
+from automl.tabular import families, metrics, split
+from automl.tabular.plan import DataPlan, make_plan
+from automl.tabular.trial import SPLIT_COL, TrialContext, run_trial
+
+logger = logging.getLogger("automl")
+
+# Besides the fit itself, refitting the holdout winner scores it and logs its model.
+REFIT_OVERHEAD_S = 1.0
+BASELINE_FAMILIES = ("logistic_regression", "linear_regression")
+CHEAP_FAMILIES = (*BASELINE_FAMILIES, "decision_tree")
+
+
+class TabularTask(SearchTask):
+    """A planned table: its families, space, split and how its winner is refit."""
+
+    runner = "automl.tabular.trial"
+    cheap_families = CHEAP_FAMILIES
+
+    def __init__(
+        self, plan: DataPlan, prepared: pd.DataFrame, alerts: list[dict[str, Any]],
+        exclude_frameworks: list[str], feature_spec: Any = None,
+    ) -> None:  # fmt: skip
+        self.plan = plan
+        self.feature_spec = feature_spec  # a TrainingSet's lookups, recorded on the parent run
+        self.prepared = prepared
+        self.alerts = alerts
+        self.name = plan.task
+        self.primary_metric = plan.primary_metric
+        spec = metrics.metric_spec(plan.primary_metric)
+        self.metric_key = spec.key
+        self.greater_is_better = spec.greater_is_better
+        self.validation = plan.validation
+        self.families = families.available_families(plan, exclude_frameworks)
+        self.n_rows = len(prepared)
+
+    # -- the experiment ---------------------------------------------------------------------
+    def parent_tags(self) -> dict[str, str]:
+        return {tags.TARGET_COL: self.plan.target_col}
+
+    def log_inputs(self, client: tracking.TrackingClient, parent_run_id: str) -> str:
+        client.log_dict(parent_run_id, self.plan.to_dict(), "automl/plan.json")
+        client.log_dict(parent_run_id, {"alerts": self.alerts}, "automl/alerts.json")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "training_data.parquet"
+            self.prepared.to_parquet(path, index=False)
+            client.log_artifact(parent_run_id, str(path), "data")
+        if self.feature_spec is not None:
+            features_hook.record_on_run(client.tracking_uri, parent_run_id, self.feature_spec)
+        return client.download_artifacts(parent_run_id, "data/training_data.parquet")
+
+    def write_exploration_notebook(
+        self, env: SearchEnvironment, client: tracking.TrackingClient
+    ) -> str | None:
+        from automl.notebooks import documents
+
+        path = Path(env.notebook_dir) / "data_exploration.ipynb"
+        nb = documents.render_exploration_notebook(
+            self.plan,
+            snapshot_path=env.snapshot_path,
+            alerts=self.alerts,
+            experiment_name=env.experiment_name,
+        )
+        documents.write_notebook(nb, path)
+        client.log_artifact(env.parent_run_id, str(path), "notebooks")
+        return str(path)
+
+    def context(self, env: SearchEnvironment) -> TrialContext:
+        return TrialContext(
+            plan=self.plan,
+            data=self.prepared,
+            tracking_uri=env.tracking_uri,
+            experiment_id=env.experiment_id,
+            experiment_name=env.experiment_name,
+            snapshot_path=env.snapshot_path,
+            notebook_dir=env.notebook_dir,
+            n_threads=env.n_threads,
+            optuna_storage=env.optuna_storage,
+            study_name=env.study_name,
+        )
+
+    def run_trial(self, context: TrialContext, task: WorkerTask) -> WorkerReply:
+        return run_trial(context, task)
+
+    # -- the space --------------------------------------------------------------------------
+    def portfolio(self) -> list[TrialConfig]:
+        configs = [TrialConfig.from_dict(c) for c in families.portfolio(self.plan, self.families)]
+        linear = [c for c in configs if c.family in BASELINE_FAMILIES]
+        if linear:  # the baseline runs first, often in this process: the cheapest model
+            configs.remove(linear[0])
+            configs.insert(0, linear[0])
+        return configs
+
+    def suggest(self, trial: optuna.trial.Trial) -> TrialConfig:
+        return TrialConfig.from_dict(families.suggest(trial, self.plan, self.families))
+
+    def optuna_params(self, config: TrialConfig) -> dict[str, Any]:
+        return families.to_optuna_params(config.as_dict(), self.plan)
+
+    def size_ratio(self, config: TrialConfig, seen: TrialConfig) -> float:
+        return families.get_family(config.family).cost_ratio(config.params, seen.params)
+
+    # -- the winner -------------------------------------------------------------------------
+    @functools.cached_property
+    def _refit_rows_ratio(self) -> float:
+        """Rows of train+val over rows of train: how much more data the refit learns from."""
+        parts = self.prepared[SPLIT_COL].value_counts()
+        rows = max(1, int(parts.get("train", 0)))
+        return (rows + int(parts.get("val", 0))) / rows
+
+    def refit(self, best: TrialInfo, parent_run_id: str) -> RefitPlan | None:
+        """Holdout winners learnt from the train part only: refit them on train+val.
+        Cross-validated trials are refit on train+val already."""
+        if self.validation != "holdout":
+            return None
+        config = TrialConfig(
+            best.params["model_family"],
+            {k: v for k, v in best.params.items() if k != "model_family"},
+        )
+        fit_s = best.metrics.get("fit_time_seconds", 0.0) * self._refit_rows_ratio
+        expected = fit_s + best.metrics.get("predict_time_seconds", 0.0) + REFIT_OVERHEAD_S
+        task = WorkerTask(
+            kind=TaskKind.REFIT,
+            run_id=parent_run_id,
+            config=config,
+            metadata={"best_trial_run_id": best.run_id, "trained_on": "train+val"},
+        )
+        return RefitPlan(task, expected, "train+val", "train")
+
+    def registration(self, best: TrialInfo, how: str) -> tuple[dict[str, str], str]:
+        scores = score_line(best.metrics)
+        refit = how == "train+val" and self.validation == "holdout"
+        trained_on = how or "train+val"  # cross-validated trials are refit on train+val
+        text = f"AutoML winner {best.model_description}"
+        text += f"{', refit on train+validation' if refit else ''}: {scores}"
+        return {"trained_on": trained_on}, text
+
+    def summary_fields(self) -> dict[str, Any]:
+        return {"semantic_type_conversions": dict(self.plan.semantic_type_conversions)}
+
+
+@quiet_optuna()
+def run_search(dataset: pd.DataFrame | str | os.PathLike, spec: SearchSpec) -> AutoMLSummary:
+    """Search models for ``spec.task`` on ``dataset``; see :func:`automl.classify`."""
+    t = time.perf_counter()
+    feature_spec = features_hook.spec_for(dataset)  # a TrainingSet: join, then record it
+    frame = load_dataset(dataset.load_df() if feature_spec else dataset)
+    budget = spec.budget()
+    task = _plan_task(frame, spec, budget, feature_spec)
+    return core_search.run_search(task, spec, budget, time.perf_counter() - t)
+
+
+def _plan_task(
+    frame: pd.DataFrame, spec: SearchSpec, budget: Budget, feature_spec: Any
+) -> TabularTask:
+    plan, alerts, prepared = make_plan(
+        frame,
+        task=spec.task,
+        target_col=spec.target_col,
+        primary_metric=spec.primary_metric,
+        seed=spec.seed,
+        exclude_frameworks=list(spec.exclude_frameworks),
+        **spec.options,
+    )
+    prepared, sample_alerts = split.sample_for_budget(prepared, plan, budget.max_train_rows)
+    alerts = list(alerts) + list(sample_alerts)
+    if budget.defaulted:
+        alerts.append(
+            alert(
+                "budget",
+                f"no timeout_minutes or max_trials given: the search stops after "
+                f"{DEFAULT_TIMEOUT_MINUTES:g} minutes",
+            )
+        )
+    for item in alerts:
+        logger.warning("%s: %s", item.get("kind"), item.get("message"))
+    return TabularTask(plan, prepared, alerts, list(spec.exclude_frameworks), feature_spec)
