@@ -31,8 +31,8 @@ from registry.entities import (
 from tracking.db import run_in_transaction
 from tracking.entities import PagedList
 from tracking.exceptions import InvalidInputError, ResourceNotFoundError
+from tracking.paging import read_page
 from tracking.schema import ensure_schema
-from tracking.search import encode_token
 from tracking.store import now_ms
 
 T = TypeVar("T")
@@ -139,12 +139,7 @@ class StoreCore:
     ) -> PagedList:
         """One page of ``query`` (asked for ``limit + 1`` rows) converted, with the next token."""
 
-        def work(conn: Connection) -> PagedList:
-            rows = conn.execute(query.offset(offset).limit(limit + 1)).all()
-            token = encode_token(offset + limit) if len(rows) > limit else None
-            return PagedList(convert(conn, rows[:limit]), token)
-
-        return self._read(work)
+        return self._read(lambda conn: read_page(conn, query, offset, limit, convert))
 
     def _touch_version(self, conn: Connection, name: str, version: int, **values: Any) -> None:
         v = schema.versions

@@ -11,10 +11,8 @@ from registry.entities import RegisteredModel
 from registry.store_core import StoreCore
 from tracking.entities import PagedList
 from tracking.exceptions import InvalidInputError, ResourceNotFoundError
-from tracking.search import check_max_results, decode_token
+from tracking.paging import check_max_results, decode_token
 from tracking.store import now_ms
-
-_MODEL_FIELDS = ("name",)
 
 
 class ModelStore(StoreCore):
@@ -86,22 +84,11 @@ class ModelStore(StoreCore):
     ) -> PagedList:
         """Models matching ``filter_string`` (fields: name, tags.<key>), ordered and paged."""
         m = schema.models
-        clauses = filters.parse_filter(filter_string, _MODEL_FIELDS)
-        conds = filters.to_conditions(
-            clauses, {"name": m.c.name}, schema.model_tags, {"name": m.c.name}, self.dialect
-        )
+        conds = filters.conditions(filters.MODEL_SEARCH, filter_string, self.dialect)
         if not include_deleted:
             conds.append(m.c.deleted_time.is_(None))
-        order_columns = {
-            "name": m.c.name,
-            "creation_timestamp": m.c.creation_time,
-            "creation_time": m.c.creation_time,
-            "last_updated_timestamp": m.c.last_updated_time,
-            "last_updated_time": m.c.last_updated_time,
-        }
-        name_key = filters.sort_key(m.c.name, self.dialect)
-        ordering = filters.parse_order_by(order_by, order_columns, self.dialect) or [name_key]
-        query = select(m).where(*conds).order_by(*ordering, name_key)
+        order = filters.ordering(filters.MODEL_SEARCH, order_by, self.dialect, default=[])
+        query = select(m).where(*conds).order_by(*order)
         return self._page(
             query,
             decode_token(page_token),

@@ -21,13 +21,10 @@ from registry.entities import (
     ModelVersionEvent,
 )
 from registry.store_core import StoreCore
-from registry.validation import stage_name
 from tracking.entities import PagedList
 from tracking.exceptions import InvalidInputError, ResourceNotFoundError
-from tracking.search import check_max_results, decode_token
+from tracking.paging import check_max_results, decode_token
 from tracking.store import now_ms
-
-_VERSION_FIELDS = ("name", "run_id", "version_number", "current_stage", "source", "status")
 
 
 class VersionStore(StoreCore):
@@ -175,43 +172,15 @@ class VersionStore(StoreCore):
         """Versions matching ``filter_string`` (name, run_id, version_number, current_stage,
         source, status, tags.<key>), newest first within a model by default."""
         v = schema.versions
-        columns = {
-            "name": v.c.name,
-            "run_id": v.c.run_id,
-            "version_number": v.c.version,
-            "current_stage": v.c.current_stage,
-            "source": v.c.source,
-            "status": v.c.status,
-        }
-        clauses = filters.parse_filter(filter_string, _VERSION_FIELDS)
-        clauses = [_canonical_stage(c) for c in clauses]
-        conds = filters.to_conditions(
-            clauses,
-            columns,
-            schema.version_tags,
-            {"name": v.c.name, "version": v.c.version},
-            self.dialect,
-            int_fields=("version_number",),
-        )
+        conds = filters.conditions(filters.VERSION_SEARCH, filter_string, self.dialect)
         m = schema.models
         live_models = select(m.c.name).where(m.c.deleted_time.is_(None))
         if not include_deleted:
             conds.append(v.c.status == STATUS_READY)
             conds.append(v.c.name.in_(live_models))
-        order_columns = {
-            **{k: c for k, c in columns.items() if k != "source"},
-            "version": v.c.version,
-            "creation_timestamp": v.c.creation_time,
-            "creation_time": v.c.creation_time,
-            "last_updated_timestamp": v.c.last_updated_time,
-            "last_updated_time": v.c.last_updated_time,
-        }
-        name_key = filters.sort_key(v.c.name, self.dialect)
-        ordering = filters.parse_order_by(order_by, order_columns, self.dialect) or [
-            name_key,
-            v.c.version.desc(),
-        ]
-        query = select(v).where(*conds).order_by(*ordering, name_key, v.c.version)
+        newest_first = [filters.sort_key(v.c.name, self.dialect), v.c.version.desc()]
+        order = filters.ordering(filters.VERSION_SEARCH, order_by, self.dialect, newest_first)
+        query = select(v).where(*conds).order_by(*order, v.c.version)
         return self._page(
             query,
             decode_token(page_token),
@@ -313,14 +282,3 @@ class VersionStore(StoreCore):
             ]
 
         return self._read(work)
-
-
-def _canonical_stage(clause: filters.Clause) -> filters.Clause:
-    """``current_stage = 'production'`` matches like ``'Production'`` (stages are case-blind)."""
-    if clause.field != "current_stage" or clause.op in {"LIKE", "ILIKE"}:
-        return clause
-    if isinstance(clause.value, list):
-        value: object = [stage_name(v) for v in clause.value]
-    else:
-        value = stage_name(clause.value)
-    return filters.Clause(clause.field, clause.key, clause.op, value)

@@ -9,6 +9,11 @@
     entity   := metrics | params | tags | attributes (and singular forms)
     order_by := ident [ASC|DESC]
 
+One tokenizer and parser serve every searchable entity; a ``Grammar`` says which entity
+prefixes an entity's filters may use and whether OR is allowed (runs and experiments use
+``RUN_GRAMMAR``; the registry's models and versions allow only ``tags.`` and AND, as MLflow's
+``SearchModelVersionUtils`` narrows ``SearchUtils``). ``tracking.search`` maps the tree to SQL.
+
 Errors are ``FilterSyntaxError`` carrying the offending token and its position. A filter may
 nest parentheses ``MAX_FILTER_DEPTH`` deep and hold ``MAX_FILTER_CLAUSES`` comparisons, so no
 input exhausts Python's stack or the database's expression-tree limit (SQLite's is 1000).
@@ -17,6 +22,7 @@ input exhausts Python's stack or the database's expression-tree limit (SQLite's 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +42,7 @@ ENTITY_ALIASES = {
     "attr": "attribute",
     "run": "attribute",
 }
+TAG_ALIASES = {"tag": "tag", "tags": "tag"}
 MAX_FILTER_DEPTH = 32
 MAX_FILTER_CLAUSES = 200
 KEYWORDS = {"AND", "OR", "NOT", "LIKE", "ILIKE", "IN", "IS", "NULL", "ASC", "DESC"}
@@ -56,6 +63,24 @@ _TOKEN = re.compile(
   """,
     re.VERBOSE,
 )
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """What one kind of entity's filters may say.
+
+    ``entities`` maps the accepted prefixes (lower case) to an entity; a bare name is always an
+    attribute. ``int_literals`` reads ``3`` as an int (``3.0`` stays a float) for entities with
+    integer fields; otherwise every number is a float.
+    """
+
+    entities: Mapping[str, str]
+    entity_hint: str
+    allow_or: bool = True
+    int_literals: bool = False
+
+
+RUN_GRAMMAR = Grammar(ENTITY_ALIASES, "metrics., params., tags. or attributes.")
 
 
 @dataclass(frozen=True)
@@ -112,7 +137,10 @@ def tokenize(text: str) -> list[Token]:
         match = _TOKEN.match(text, pos)
         if match is None:
             raise FilterSyntaxError(
-                f"unexpected character {text[pos]!r} at position {pos}", text, pos, text[pos]
+                f"cannot parse: unexpected character {text[pos]!r} at position {pos}",
+                text,
+                pos,
+                text[pos],
             )
         kind = match.lastgroup
         if kind != "ws":
@@ -132,9 +160,10 @@ def _unquote(token: Token) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str, what: str) -> None:
+    def __init__(self, text: str, what: str, grammar: Grammar) -> None:
         self.text = text
         self.what = what
+        self.grammar = grammar
         self.tokens = tokenize(text)
         self.i = 0
         self.depth = 0
@@ -159,30 +188,33 @@ class _Parser:
             token.text,
         )
 
+    def entity(self, prefix: str, token: Token) -> str:
+        entity = self.grammar.entities.get(prefix.lower())
+        if entity is None:
+            raise self.error(
+                f"unknown entity type {prefix!r}; use {self.grammar.entity_hint}", token
+            )
+        return entity
+
     # identifiers ---------------------------------------------------------------------------
     def identifier(self) -> Identifier:
         token = self.tok
+        previous = self.tokens[self.i - 1].keyword if self.i else None
+        if token.kind == "end" and previous in ("AND", "OR"):
+            raise self.error(f"dangling {previous}: a condition must follow it")
         if token.kind == "bentity":
             return self.backticked_entity(token)
         if token.kind == "bquote" or token.kind == "dquote":
             self.advance()
             return Identifier("attribute", _unquote(token), token.pos, token.text, self.text)
         if token.kind != "word" or token.keyword:
-            raise self.error(
-                "expected an identifier such as metrics.<key>, params.<key>, tags.<key> or "
-                "attributes.<name>"
-            )
+            raise self.error(f"expected a field name, or a key after {self.grammar.entity_hint}")
         self.advance()
         word = token.text
         if "." not in word:
             return Identifier("attribute", word, token.pos, word, self.text)
         prefix, key = word.split(".", 1)
-        entity = ENTITY_ALIASES.get(prefix.lower())
-        if entity is None:
-            raise self.error(
-                f"unknown entity type {prefix!r}; use metrics., params., tags. or attributes.",
-                token,
-            )
+        entity = self.entity(prefix, token)
         if key == "":
             nxt = self.tok
             if nxt.kind not in ("bquote", "dquote"):
@@ -194,13 +226,7 @@ class _Parser:
 
     def backticked_entity(self, token: Token) -> Identifier:
         """`` `metric`.a `` or `` `tags`.`source name` `` (as MLflow's grammar accepts)."""
-        prefix = token.text[1:-2]
-        entity = ENTITY_ALIASES.get(prefix.lower())
-        if entity is None:
-            raise self.error(
-                f"unknown entity type {prefix!r}; use metrics., params., tags. or attributes.",
-                token,
-            )
+        entity = self.entity(token.text[1:-2], token)
         self.advance()
         nxt = self.tok
         if nxt.pos != token.pos + len(token.text) or nxt.kind not in ("word", "bquote", "dquote"):
@@ -213,6 +239,8 @@ class _Parser:
     def or_expr(self) -> Any:
         items = [self.and_expr()]
         while self.tok.keyword == "OR":
+            if not self.grammar.allow_or:
+                raise self.error("OR is not supported here; run one search per alternative")
             self.advance()
             items.append(self.and_expr())
         return items[0] if len(items) == 1 else BoolOp("OR", tuple(items))
@@ -285,21 +313,28 @@ class _Parser:
         token = self.tok
         if token.kind == "number":
             self.advance()
+            if self.grammar.int_literals and re.fullmatch(r"[-+]?\d+", token.text):
+                return int(token.text), token
             return float(token.text), token
         if token.kind in ("squote", "dquote"):
             self.advance()
             return _unquote(token), token
-        raise self.error("expected a value: a number or a quoted string")
+        missing = "; missing value at the end" if token.kind == "end" else ""
+        raise self.error(f"expected a value: a number or a quoted string{missing}")
 
     def value_list(self) -> tuple[tuple, Token]:
         start = self.tok
         if start.kind != "lparen":
             raise self.error("expected '(' starting a value list")
         self.advance()
+        if self.tok.kind == "rparen":
+            raise self.error("empty IN list; give at least one value")
         values = [self.value()[0]]
         while self.tok.kind == "comma":
             self.advance()
             values.append(self.value()[0])
+        if self.tok.kind == "end":
+            raise self.error(f"unterminated IN list: no ')' closes the '(' at position {start.pos}")
         if self.tok.kind != "rparen":
             raise self.error("expected ',' or ')' in the value list")
         self.advance()
@@ -312,17 +347,19 @@ class _Parser:
             raise self.error("unexpected token")
 
 
-def parse_filter(text: str | None) -> Any:
+def parse_filter(text: str | None, grammar: Grammar = RUN_GRAMMAR) -> Any:
     """Parse a filter string into an AST (None when empty)."""
     if text is None or not text.strip():
         return None
-    parser = _Parser(text, "filter_string")
+    parser = _Parser(text, "filter_string", grammar)
     tree = parser.or_expr()
     parser.expect_end()
     return tree
 
 
-def parse_order_by(clauses: list[str] | tuple[str, ...] | str | None) -> list[OrderClause]:
+def parse_order_by(
+    clauses: list[str] | tuple[str, ...] | str | None, grammar: Grammar = RUN_GRAMMAR
+) -> list[OrderClause]:
     """Parse ``["metrics.rmse ASC", "start_time DESC", ...]``."""
     if clauses is None:
         return []
@@ -332,12 +369,12 @@ def parse_order_by(clauses: list[str] | tuple[str, ...] | str | None) -> list[Or
     for clause in clauses:
         if not isinstance(clause, str) or not clause.strip():
             raise FilterSyntaxError(f"invalid order_by: clause {clause!r} is empty")
-        parser = _Parser(clause, "order_by")
+        parser = _Parser(clause, "order_by", grammar)
         ident = parser.identifier()
         ascending = True
         if parser.tok.keyword in ("ASC", "DESC"):
             ascending = parser.advance().keyword == "ASC"
         if parser.tok.kind != "end":
-            raise parser.error("expected ASC or DESC, or the end of the clause")
+            raise parser.error("direction must be ASC or DESC (or left out)")
         result.append(OrderClause(ident, ascending))
     return result

@@ -34,13 +34,8 @@ from tracking.exceptions import (
 from tracking.filters import parse_filter, parse_order_by
 from tracking.liveness import current_owner, hostname, is_alive
 from tracking.names import random_run_name
-from tracking.search import (
-    check_max_results,
-    decode_token,
-    encode_token,
-    experiment_filter,
-    experiment_order,
-)
+from tracking.paging import check_max_results, decode_token, read_page
+from tracking.search import experiment_filter, experiment_order
 from tracking.statements import SUPPORTED, statements
 from tracking.store_data import RunDataStore
 from tracking.store_rows import _chunks, _pairs, now_ms
@@ -223,15 +218,10 @@ class SqlStore(RunDataStore):
             query = query.where(t.experiments.c.lifecycle_stage == stage)
         if where is not None:
             query = query.where(where)
-        query = experiment_order(query, clauses).limit(max_results + 1).offset(offset)
-
-        def read(conn: Connection) -> PagedList:
-            rows = list(conn.execute(query))
-            more = len(rows) > max_results
-            items = self._experiments(conn, rows[:max_results])
-            return PagedList(items, encode_token(offset + max_results) if more else None)
-
-        return self._read(read)
+        query = experiment_order(query, clauses)
+        return self._read(
+            lambda conn: read_page(conn, query, offset, max_results, self._experiments)
+        )
 
     def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
         experiment_id = check_experiment_id(experiment_id)

@@ -23,13 +23,8 @@ from tracking.exceptions import (
     ResourceNotFoundError,
 )
 from tracking.filters import parse_filter, parse_order_by
-from tracking.search import (
-    check_max_results,
-    decode_token,
-    encode_token,
-    run_filter,
-    run_order,
-)
+from tracking.paging import check_max_results, decode_token, read_page
+from tracking.search import run_filter, run_order
 from tracking.store_rows import (
     StoreBase,
     _chunks,
@@ -204,7 +199,7 @@ class RunDataStore(StoreBase):
             query = query.where(t.runs.c.lifecycle_stage == stage)
         if where is not None:
             query = query.where(where)
-        query = run_order(query, clauses).limit(max_results + 1).offset(offset)
+        query = run_order(query, clauses)
         self.mark_dead_runs()
 
         def read(conn: Connection) -> PagedList:
@@ -220,9 +215,6 @@ class RunDataStore(StoreBase):
                 missing = [str(i) for i in ids if i not in found]
                 if missing:
                     raise ResourceNotFoundError(f"experiment_ids {missing} do not exist")
-            rows = list(conn.execute(query))
-            more = len(rows) > max_results
-            items = self._runs(conn, rows[:max_results])
-            return PagedList(items, encode_token(offset + max_results) if more else None)
+            return read_page(conn, query, offset, max_results, self._runs)
 
         return self._read(read)
