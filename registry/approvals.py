@@ -41,6 +41,7 @@ SCHEMA_VERSION = 1
 EVENT_REQUESTED = "transition_requested"
 EVENT_APPROVED = "transition_approved"
 EVENT_REJECTED = "transition_rejected"
+EVENT_CANCELLED = "transition_cancelled"
 
 metadata = MetaData()
 requests_table = Table(
@@ -68,6 +69,13 @@ class RequestStatus(enum.StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
+
+
+_DECISION_EVENTS = {
+    RequestStatus.APPROVED: EVENT_APPROVED,
+    RequestStatus.REJECTED: EVENT_REJECTED,
+    RequestStatus.CANCELLED: EVENT_CANCELLED,
+}
 
 
 class StaleRequestError(InvalidInputError):
@@ -117,34 +125,47 @@ class ApprovalStore(StoreCore):
     def request(self, name: str, version: int, target: str, user: str, comment: str | None) -> int:
         def work(conn: Connection) -> int:
             self._lock_model(conn, name)
-            row = self._version_row(conn, name, version)
-            frm = row.current_stage if target in ALL_STAGES else self._current(conn, name, target)
-            new_id = conn.execute(
-                insert(requests_table).values(
-                    name=name,
-                    version=version,
-                    target=target,
-                    from_value=frm,
-                    status=RequestStatus.PENDING.value,
-                    requested_by=user,
-                    request_comment=comment,
-                    requested_time=now_ms(),
-                )
-            ).inserted_primary_key[0]
-            self._event(
-                conn,
-                name,
-                version,
-                EVENT_REQUESTED,
-                user,
-                alias=target,
-                from_value=frm,
-                to_value=target,
-                comment=comment,
-            )
-            return int(new_id)
+            return self.insert_request(conn, name, version, target, user, comment)
 
         return self._write(work)
+
+    def insert_request(
+        self,
+        conn: Connection,
+        name: str,
+        version: int,
+        target: str,
+        user: str,
+        comment: str | None,
+    ) -> int:
+        """Add a pending request (and its history event) inside the caller's transaction,
+        which holds the model-row lock."""
+        row = self._version_row(conn, name, version)
+        frm = row.current_stage if target in ALL_STAGES else self._current(conn, name, target)
+        new_id = conn.execute(
+            insert(requests_table).values(
+                name=name,
+                version=version,
+                target=target,
+                from_value=frm,
+                status=RequestStatus.PENDING.value,
+                requested_by=user,
+                request_comment=comment,
+                requested_time=now_ms(),
+            )
+        ).inserted_primary_key[0]
+        self._event(
+            conn,
+            name,
+            version,
+            EVENT_REQUESTED,
+            user,
+            alias=target,
+            from_value=frm,
+            to_value=target,
+            comment=comment,
+        )
+        return int(new_id)
 
     def get(self, request_id: int) -> TransitionRequest:
         def work(conn: Connection) -> TransitionRequest:
@@ -205,68 +226,99 @@ class ApprovalStore(StoreCore):
                     decided_time=now_ms(),
                 )
             )
-            if status is not RequestStatus.CANCELLED:
-                event = EVENT_APPROVED if status is RequestStatus.APPROVED else EVENT_REJECTED
-                self._event(
-                    conn,
-                    req.name,
-                    req.version,
-                    event,
-                    user,
-                    alias=req.target,
-                    from_value=req.requested_by,
-                    to_value=req.target,
-                    comment=comment,
-                )
+            self._event(
+                conn,
+                req.name,
+                req.version,
+                _DECISION_EVENTS[status],
+                user,
+                alias=req.target,
+                from_value=req.requested_by,
+                to_value=req.target,
+                comment=comment,
+            )
 
         self._write(work)
         return self.get(request_id)
 
     def _move(self, conn: Connection, req: TransitionRequest, user: str) -> None:
-        row = self._version_row(conn, req.name, req.version)
-        if req.target in ALL_STAGES:
-            if row.current_stage != req.from_value:
-                raise StaleRequestError(
-                    f"request_id: version {req.version} moved to {row.current_stage} since "
-                    f"request {req.id}; make a new request"
-                )
-            self._touch_version(conn, req.name, req.version, current_stage=req.target)
-            self._event(
-                conn,
-                req.name,
-                req.version,
-                EVENT_STAGE,
-                user,
-                from_value=req.from_value,
-                to_value=req.target,
-                comment=f"approved request {req.id}",
-            )
-            return
-        current = self._current(conn, req.name, req.target)
-        if current != req.from_value:
-            raise StaleRequestError(
-                f"request_id: alias {req.target!r} moved to version {current} since request "
-                f"{req.id} was made (from {req.from_value}); make a new request"
-            )
-        a = schema.aliases
-        if current is None:
-            conn.execute(insert(a).values(name=req.name, alias=req.target, version=req.version))
-        else:
-            conn.execute(
-                update(a)
-                .where(a.c.name == req.name, a.c.alias == req.target)
-                .values(version=req.version)
-            )
-        self._event(
+        self.move_target(
             conn,
             req.name,
             req.version,
+            req.target,
+            req.from_value,
+            user,
+            f"approved request {req.id}",
+            f"request {req.id} was made",
+            "request_id",
+        )
+
+    def move_target(
+        self,
+        conn: Connection,
+        name: str,
+        version: int,
+        target: str,
+        expected: str | None,
+        user: str,
+        comment: str,
+        since: str,
+        argument: str,
+    ) -> None:
+        """Move ``target`` to ``version`` if it still stands at ``expected`` (the version's stage
+        for a stage target, the alias's version for an alias), recorded; else
+        ``StaleRequestError`` naming ``argument`` and what moved ``since`` (e.g. "request 3 was
+        made").
+
+        Runs in the caller's transaction, which holds the model-row lock; protections are not
+        checked here (callers are the approval and gate paths)."""
+        row = self._version_row(conn, name, version)
+        if target in ALL_STAGES:
+            if row.current_stage != expected:
+                raise StaleRequestError(
+                    f"{argument}: version {version} moved to {row.current_stage} since {since}; "
+                    "make a new request"
+                )
+            if row.current_stage == target:
+                return
+            self._touch_version(conn, name, version, current_stage=target)
+            self._event(
+                conn,
+                name,
+                version,
+                EVENT_STAGE,
+                user,
+                from_value=expected,
+                to_value=target,
+                comment=comment,
+            )
+            return
+        current = self._current(conn, name, target)
+        if current != expected:
+            raise StaleRequestError(
+                f"{argument}: alias {target!r} moved to version {current} since {since} (from "
+                f"{expected}); make a new request"
+            )
+        if current == str(version):
+            return
+        a = schema.aliases
+        if current is None:
+            conn.execute(insert(a).values(name=name, alias=target, version=version))
+        else:
+            conn.execute(
+                update(a).where(a.c.name == name, a.c.alias == target).values(version=version)
+            )
+        self._event(
+            conn,
+            name,
+            version,
             EVENT_ALIAS_SET,
             user,
-            alias=req.target,
+            alias=target,
             from_value=current,
-            to_value=str(req.version),
-            comment=f"approved request {req.id}",
+            to_value=str(version),
+            comment=comment,
         )
 
 

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Column, Connection, MetaData, String, Table, inspect, or_, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    delete,
+    inspect,
+    or_,
+    select,
+)
 
 from tracking.exceptions import InvalidInputError
 from tracking.schema import ensure_schema
@@ -31,17 +42,22 @@ class ProtectedMoveError(InvalidInputError):
     """A protected alias or stage was moved directly instead of through a request."""
 
 
-def check_move(conn: Connection, name: str, target: str) -> None:
-    """Raise ``ProtectedMoveError`` if ``target`` of model ``name`` is protected."""
+def is_protected(conn: Connection, name: str, target: str) -> bool:
+    """Whether ``target`` of model ``name`` is protected (for that model or for all)."""
     if not inspect(conn).has_table(protected.name):
-        return
+        return False
     hit = conn.execute(
         select(protected.c.target).where(
             or_(protected.c.name == name, protected.c.name == ALL_MODELS),
             protected.c.target == target,
         )
     ).first()
-    if hit is not None:
+    return hit is not None
+
+
+def check_move(conn: Connection, name: str, target: str) -> None:
+    """Raise ``ProtectedMoveError`` if ``target`` of model ``name`` is protected."""
+    if is_protected(conn, name, target):
         raise ProtectedMoveError(
             f"{target!r} of model {name!r} is protected: use request_transition() and have "
             "another user approve it"
@@ -50,10 +66,7 @@ def check_move(conn: Connection, name: str, target: str) -> None:
 
 def protect(name: str, targets: Iterable[str], tracking_uri: str | None = None) -> None:
     """Protect ``targets`` (stage names or aliases) of model ``name`` (``"*"``: every model)."""
-    from registry.client import RegistryClient
-
-    engine = RegistryClient(tracking_uri).tracking.engine
-    ensure_schema(engine, COMPONENT, metadata, SCHEMA_VERSION)
+    engine = _engine(tracking_uri)
     with engine.begin() as conn:
         for target in targets:
             exists = conn.execute(
@@ -61,3 +74,36 @@ def protect(name: str, targets: Iterable[str], tracking_uri: str | None = None) 
             ).first()
             if exists is None:
                 conn.execute(protected.insert().values(name=name, target=target))
+
+
+def unprotect(name: str, targets: Iterable[str], tracking_uri: str | None = None) -> None:
+    """Lift the protection of ``targets`` of model ``name`` (``"*"``: the registry-wide one).
+
+    A target protected both for the model and for ``"*"`` stays protected until both go.
+    """
+    engine = _engine(tracking_uri)
+    with engine.begin() as conn:
+        for target in targets:
+            conn.execute(
+                delete(protected).where(protected.c.name == name, protected.c.target == target)
+            )
+
+
+def list_protected(name: str, tracking_uri: str | None = None) -> list[str]:
+    """The protected targets of model ``name``, its own and the registry-wide ones, sorted."""
+    engine = _engine(tracking_uri)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(protected.c.target).where(
+                or_(protected.c.name == name, protected.c.name == ALL_MODELS)
+            )
+        )
+        return sorted({r.target for r in rows})
+
+
+def _engine(tracking_uri: str | None) -> Engine:
+    from registry.client import RegistryClient
+
+    engine = RegistryClient(tracking_uri).tracking.engine
+    ensure_schema(engine, COMPONENT, metadata, SCHEMA_VERSION)
+    return engine
