@@ -94,6 +94,53 @@ def test_served_model_takes_keys_and_request_columns_and_looks_up_the_rest(train
     assert uses[0].model_versions == [("churn", 1)]
 
 
+def test_loaded_model_takes_keys_and_looks_its_features_up(trained):
+    uri, model, store = trained
+    tracking.set_tracking_uri(uri)
+    try:
+        registry.set_registered_model_alias("churn", "champion", 1)
+        loaded = automl.load_model("models:/churn@champion")
+        keys = pd.DataFrame({"user": [3, 7], "basket": [0.5, -1.2]})
+
+        def expected(spend_of_3: float) -> pd.DataFrame:
+            latest = store.read_table("user_stats").sort_values("ts").groupby("user")["spend"]
+            return pd.DataFrame(
+                {
+                    "basket": [0.5, -1.2],
+                    "spend": [spend_of_3, latest.last()[7]],
+                    "region_score": [3 / 40.0, 7 / 40.0],
+                }
+            )
+
+        latest_3 = store.read_table("user_stats").sort_values("ts").groupby("user")["spend"]
+        before = expected(latest_3.last()[3])
+        assert loaded.predict(keys).tolist() == model.predict(before).tolist()
+        np.testing.assert_allclose(loaded.predict_proba(keys), model.predict_proba(before))
+        # the joined columns themselves are used as they are (no lookup)
+        np.testing.assert_allclose(loaded.predict_proba(before), model.predict_proba(before))
+
+        # a write reaches the next prediction (the online copy, not a copy taken at load)
+        store.write_table(
+            "user_stats",
+            pd.DataFrame({"user": [3], "ts": [pd.Timestamp("2024-03-01")], "spend": [40.0]}),
+        )
+        np.testing.assert_allclose(loaded.predict_proba(keys), model.predict_proba(expected(40.0)))
+
+        with pytest.raises(tracking.InvalidInputError, match=r"lookup key column\(s\) \['user'\]"):
+            loaded.predict(keys.drop(columns="user"))
+        with pytest.raises(
+            tracking.InvalidInputError, match=r"request-time column\(s\) \['basket'\]"
+        ):
+            loaded.predict(keys.drop(columns="basket"))
+        with pytest.raises(features.MissingFeatureKeyError, match="999"):
+            loaded.predict(pd.DataFrame({"user": [999], "basket": [0.1]}))
+        # the same through features.score_batch and a runs:/ URI
+        run_uri = f"runs:/{registry.get_model_version('churn', 1).run_id}/model"
+        assert features.score_batch(run_uri, keys).tolist() == loaded.predict(keys).tolist()
+    finally:
+        tracking.set_tracking_uri(None)
+
+
 def test_cli_lists_shows_and_traces_lineage_both_ways(trained, capsys):
     uri, _, _ = trained
     assert cli.main(["--tracking-uri", uri, "features", "list"]) == 0
@@ -145,8 +192,13 @@ def test_automl_on_a_training_set_records_the_spec_and_serves_by_key(trained):
         )
         spec = features.run_feature_spec(store, summary.parent_run_id)
         version = summary.registered_model_version
+        loaded = automl.load_model(f"models:/churn_auto/{version.version}")
+        by_key = loaded.predict(pd.DataFrame({"user": [5, 6], "basket": [2.0, -2.0]}))
+        trial = automl.load_model(summary.best_trial.run_id)  # a trial: spec on its parent run
+        by_trial = trial.predict(pd.DataFrame({"user": [5, 6], "basket": [2.0, -2.0]}))
     finally:
         tracking.set_tracking_uri(None)
+    assert by_key.tolist() == [1, 0] and by_trial.tolist() == [1, 0]
     assert spec == training.feature_spec
     assert [lk.table_version for lk in spec.lookups] == [1, 1]
     server = start_server(uri, f"models:/churn_auto/{version.version}")

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from tracking import uri as uri_mod
 from tracking.artifacts import LocalArtifactRepository, uri_to_path
-from tracking.db import get_engine, run_in_transaction, transaction
+from tracking.db import run_in_transaction, store_engine, transaction
 from tracking.entities import (
     Experiment,
     FileInfo,
@@ -45,12 +45,8 @@ class TrackingClient:
             uri_mod.get_tracking_uri() if tracking_uri is None else uri_mod.normalize(tracking_uri)
         )
         location = uri_mod.resolve(self.tracking_uri, artifact_root)
-        if location.db_url.startswith("sqlite:///"):
-            db_file = location.db_url[len("sqlite:///") :]
-            if db_file and db_file != ":memory:":
-                os.makedirs(os.path.dirname(db_file) or ".", exist_ok=True)
         self.artifact_root = location.artifact_root
-        self.engine: Engine = get_engine(location.db_url)
+        self.engine: Engine = store_engine(location.db_url)
         self._store = SqlStore(self.engine, self.artifact_root)
         self._artifact_uris: dict[str, str] = {}
 
@@ -358,13 +354,6 @@ class TrackingClient:
 
     def load_model(self, model_uri: str) -> Any:
         """Load a ``Predictor`` from ``runs:/``, ``models:/`` (registry) or a local path."""
-        from tracking.model_digests import recorded_digest
-        from tracking.models import load_model_from_path
+        from tracking.models import load_model_uri
 
-        if uri_scheme(model_uri) in (None, "file"):
-            return load_model_from_path(self.local_path(model_uri), model_uri)
-        run_id, artifact_path = parse_runs_uri(to_runs_uri(model_uri))
-        path = self._repo(run_id).download_artifacts(artifact_path)
-        expected = recorded_digest(self.engine, run_id, artifact_path)
-        where = f"run {run_id}, model {artifact_path!r} ({model_uri})"
-        return load_model_from_path(path, model_uri, expected=expected, where=where)
+        return load_model_uri(self.engine, self._repo, model_uri)

@@ -18,10 +18,11 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from importlib import metadata as importlib_metadata
 from typing import Any
 
-from tracking.artifacts import LocalArtifactRepository
+from tracking.artifacts import LocalArtifactRepository, uri_to_path
 from tracking.entities import ModelInfo
 from tracking.exceptions import InvalidInputError, ResourceNotFoundError, TrackingError
 from tracking.validation import check_artifact_path
@@ -233,16 +234,32 @@ def save_model(
     )
 
 
+# Functions a higher layer registers to complete a model's input before the schema check
+# (automl.features looks up by key the features of a model trained on a training set). Each
+# gets the Predictor and the frame and returns the completed frame, or None when it does not
+# apply; tracking itself knows nothing of what they add.
+InputResolver = Callable[["Predictor", Any], Any]
+_input_resolvers: list[InputResolver] = []
+
+
+def register_input_resolver(resolver: InputResolver) -> None:
+    """Let ``resolver(predictor, df)`` fill in input columns a frame lacks (once per function)."""
+    if resolver not in _input_resolvers:
+        _input_resolvers.append(resolver)
+
+
 class Predictor:
     """A loaded model: ``predict(df)`` / ``predict_proba(df)`` on raw input columns.
 
     Columns are checked against the saved input schema (missing ones raise naming them, extra
-    ones are dropped, order is restored). Forecast models get their argument unchanged.
+    ones are dropped, order is restored); when columns are missing, registered input resolvers
+    may complete the frame first. Forecast models get their argument unchanged.
     """
 
     def __init__(self, model: Any, metadata: dict[str, Any]) -> None:
         self._model = model
         self.metadata = metadata
+        self.tracking_uri: str | None = None  # the store it was loaded from (set by the client)
         schema = metadata.get("input_schema")
         self.input_columns: list[str] | None = (
             None if schema is None else [c["name"] for c in schema]
@@ -270,6 +287,12 @@ class Predictor:
         if self.input_columns is None:
             return df
         missing = [c for c in self.input_columns if c not in df.columns]
+        for resolver in _input_resolvers if missing else ():
+            completed = resolver(self, df)
+            if completed is not None:
+                df = completed
+                missing = [c for c in self.input_columns if c not in df.columns]
+                break
         if missing:
             raise InvalidInputError(
                 f"input is missing column(s) {missing} required by the model; expected columns: "
@@ -375,3 +398,23 @@ def load_model_from_path(
         )
     _check_versions(info, uri)
     return Predictor(joblib.load(model_file), info)
+
+
+def load_model_uri(
+    engine: Any, artifacts: Callable[[str], LocalArtifactRepository], model_uri: str
+) -> Predictor:
+    """Load a ``Predictor`` from a local path, ``runs:/`` or any registered scheme's URI.
+
+    ``artifacts(run_id)`` gives the run's artifact repository; a run's model is checked against
+    the digest the store in ``engine`` recorded when it was logged.
+    """
+    from tracking.model_digests import recorded_digest
+    from tracking.resolvers import parse_runs_uri, to_runs_uri, uri_scheme
+
+    if uri_scheme(model_uri) in (None, "file"):
+        return load_model_from_path(uri_to_path(model_uri), model_uri)
+    run_id, artifact_path = parse_runs_uri(to_runs_uri(model_uri))
+    path = artifacts(run_id).download_artifacts(artifact_path)
+    expected = recorded_digest(engine, run_id, artifact_path)
+    where = f"run {run_id}, model {artifact_path!r} ({model_uri})"
+    return load_model_from_path(path, model_uri, expected=expected, where=where)

@@ -9,6 +9,8 @@ Databricks' ``FeatureEngineeringClient`` vocabulary on the tracking store's data
         label="churned",
     )
     df = ts.load_df()
+    # a model trained on df, once loaded, takes keys + request-time columns:
+    automl.load_model("models:/churn@champion").predict(pd.DataFrame({"user_id": [7, 9]}))
 
 Module-level functions use ``FeatureStore()`` on the current tracking URI; pass ``store=`` or
 use a ``FeatureStore(tracking_uri)`` for another database.
@@ -38,8 +40,14 @@ from automl.features.lineage import (
     table_lineage,
 )
 from automl.features.online import MissingFeatureKeyError, add_online_features, lookup_online
+from automl.features.serving import complete_input, model_feature_spec, score_batch
 from automl.features.store import FeatureStore
 from automl.features.training_set import TrainingSet, create_training_set, training_set_to_frame
+from tracking.models import register_input_resolver
+
+# A loaded model trained on a training set takes keys + request-time columns and looks the rest
+# up itself: tracking's Predictor asks this resolver when a frame lacks the model's columns.
+register_input_resolver(complete_input)
 
 
 def create_table(
@@ -110,9 +118,11 @@ __all__ = [
     "log_feature_spec",
     "log_training_set",
     "lookup_online",
+    "model_feature_spec",
     "model_version_features",
     "read_table",
     "run_feature_spec",
+    "score_batch",
     "set_table_tag",
     "table_lineage",
     "training_set_to_frame",
