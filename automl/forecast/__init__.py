@@ -6,7 +6,10 @@ and registers the winner refit on all data. ``ForecastModel`` is what gets logge
 """
 
 from automl.forecast.api import forecast
+from automl.forecast.backtest import backtest
 from automl.forecast.data import Panel, prepare_panel
 from automl.forecast.model import ForecastModel
+from automl.forecast.plots import forecast_plot
 
-__all__ = ["ForecastModel", "Panel", "forecast", "prepare_panel"]
+# ``backtest`` and ``forecast_plot`` are what trial notebooks import: keep them stable.
+__all__ = ["ForecastModel", "Panel", "backtest", "forecast", "forecast_plot", "prepare_panel"]

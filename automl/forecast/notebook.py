@@ -1,8 +1,10 @@
 """Trial notebooks for forecasting: rerun one trial's backtest from the experiment's data snapshot.
 
-The notebook loads the regularised series the search used (a Parquet artifact of the parent run),
-rebuilds the panel with the same frequency, runs the same rolling-origin backtest with the trial's
-literal hyperparameters, checks the metrics against the tracked ones and plots the test forecast.
+Rendered from ``notebook_templates/trial_forecast.py.j2`` with the same escaping filters as the
+tabular notebooks. The notebook loads the regularised series the search used (a Parquet artifact
+of the parent run), rebuilds the panel with the same frequency, runs the same rolling-origin
+backtest with the trial's literal hyperparameters (a tagged ``parameters`` cell), checks the
+metrics against the tracked ones and plots the test forecast.
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import nbformat
+
 from automl.notebooks.documents import write_notebook
-from automl.notebooks.environment import text_to_notebook
+from automl.notebooks.environment import render_cells
 
-
-def _py(value: Any) -> str:
-    return repr(value)
+TEMPLATE = "trial_forecast.py.j2"
 
 
 def render_forecast_notebook(
@@ -36,73 +38,29 @@ def render_forecast_notebook(
     n_folds: int,
     seed: int,
     metrics: dict[str, float],
-):
+) -> nbformat.NotebookNode:
     """The notebook (nbformat v4) reproducing forecasting trial ``trial_number``."""
     tracked = {k: v for k, v in metrics.items() if k.startswith(("val_", "test_"))}
     identity = identity_cols[0] if len(identity_cols) == 1 else (identity_cols or None)
-    rows = "\n".join(f"| `{k}` | {v:.6g} |" for k, v in sorted(tracked.items()))
-    text = f"""# %% [markdown]
-# # Forecasting trial {trial_number}: `{family}`
-#
-# Experiment `{experiment_name}`, run `{run_id}`. Rerunning this notebook repeats the trial's
-# rolling-origin backtest ({n_folds} validation cutoffs, the last {horizon} points of every
-# series as the test part) and checks the metrics against the tracked ones.
-#
-# | metric | tracked |
-# |---|---|
-{chr(10).join("# " + line for line in rows.splitlines())}
-
-# %%
-import numpy as np
-import pandas as pd
-
-import tracking
-from automl.forecast import prepare_panel
-from automl.forecast.backtest import backtest
-from automl.forecast.plots import forecast_plot
-
-tracking.set_tracking_uri({_py(tracking_uri)})
-
-# %% [markdown]
-# ## Data: the regularised series of the experiment
-
-# %%
-df = pd.read_parquet({_py(snapshot_path)})
-panel, alerts = prepare_panel(
-    df,
-    target_col={_py(target_col)},
-    time_col={_py(time_col)},
-    horizon={horizon},
-    frequency={_py(frequency)},
-    identity_col={_py(identity)},
-)
-print(len(panel), "series, frequency", panel.freq.alias, "season length", panel.season_length)
-
-# %% [markdown]
-# ## Model and backtest
-
-# %%
-family = {_py(family)}
-params = {_py(dict(params))}
-result = backtest(family, params, panel, {horizon}, n_folds={n_folds}, random_state={seed})
-reproduced = {{f"val_{{k}}": v for k, v in result.val_metrics.items()}}
-reproduced.update({{f"test_{{k}}": v for k, v in result.test_metrics.items()}})
-
-# %%
-tracked = {_py(tracked)}
-comparison = pd.DataFrame(
-    {{"tracked": tracked, "reproduced": {{k: reproduced[k] for k in tracked}}}}
-)
-print(comparison)
-assert np.allclose(comparison["tracked"], comparison["reproduced"], rtol=1e-6, atol=1e-9)
-
-# %% [markdown]
-# ## Test-window forecast of a few series
-
-# %%
-fig = forecast_plot(result.model, panel, {horizon}, "trial {trial_number}: {family}")
-"""
-    return text_to_notebook(text)
+    context = {
+        "family": family,
+        "params": dict(params),
+        "run_id": run_id,
+        "experiment_name": experiment_name,
+        "trial_number": int(trial_number),
+        "snapshot_path": str(snapshot_path),
+        "tracking_uri": tracking_uri,
+        "target_col": target_col,
+        "time_col": time_col,
+        "identity": identity,
+        "frequency": frequency,
+        "horizon": int(horizon),
+        "n_folds": int(n_folds),
+        "seed": int(seed),
+        "tracked": tracked,
+        "plot_title": f"trial {trial_number}: {family}",
+    }
+    return render_cells(TEMPLATE, context)
 
 
 def write_forecast_notebook(path: str | Path, **kwargs: Any) -> Path:

@@ -149,7 +149,7 @@ def _same(a: Any, b: Any) -> bool:
 #: The only modules a rendered notebook imports ``automl`` names from, and only names in their
 #: ``__all__``: the package's stable surface (see automl/tabular/__init__.py), so notebooks keep
 #: running when the modules behind those names move.
-PUBLIC_AUTOML_MODULES = ("automl", "automl.tabular")
+PUBLIC_AUTOML_MODULES = ("automl", "automl.tabular", "automl.forecast")
 
 
 @cache
