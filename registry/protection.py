@@ -59,8 +59,8 @@ def check_move(conn: Connection, name: str, target: str) -> None:
     """Raise ``ProtectedMoveError`` if ``target`` of model ``name`` is protected."""
     if is_protected(conn, name, target):
         raise ProtectedMoveError(
-            f"{target!r} of model {name!r} is protected: use request_transition() and have "
-            "another user approve it"
+            f"{target!r} of model {name!r} is protected: use request_transition() (or "
+            "automl.promotion.promote()) and have another user approve it"
         )
 
 

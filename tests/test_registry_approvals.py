@@ -21,6 +21,7 @@ from registry.approvals import (
     request_transition,
     requests_table,
 )
+from registry.protection import ProtectedMoveError, protected
 from tracking.exceptions import InvalidInputError
 
 pytest_plugins = ["registry_fixtures"]
@@ -32,9 +33,11 @@ def model(store: str) -> str:
     client = registry.get_client()
     for seed in (0, 1):
         registry.register_model(log_model_run(seed=seed), "m")
-    list_transition_requests("m")  # creates the table
+    list_transition_requests("m")  # creates the tables
+    registry.list_protected("m")
     with client.store.engine.begin() as conn:
         conn.execute(sa.delete(requests_table))
+        conn.execute(sa.delete(protected))
     return store
 
 
@@ -146,3 +149,51 @@ def test_cli_request_approve_reject_requests(model: str, capsys: pytest.CaptureF
     assert code == 0 and "rejected" in out
     statuses = [r.status for r in list_transition_requests("m")]
     assert statuses == [RequestStatus.APPROVED, RequestStatus.REJECTED]
+
+
+def test_cancel_is_recorded_in_history(model: str) -> None:
+    req = registry.request_transition("m", 2, "production", "try it", user="alice")
+    done = registry.cancel_transition_request(req.id, user="alice")
+    assert done.status is registry.RequestStatus.CANCELLED and done.decided_by == "alice"
+    events = [(e.event, e.user) for e in registry.get_model_version_history("m", 2)]
+    assert events[-2:] == [("transition_requested", "alice"), ("transition_cancelled", "alice")]
+    assert registry.list_transition_requests("m", "pending") == []
+
+
+def test_unprotect_lifts_the_model_and_registry_wide_protections(model: str) -> None:
+    registry.protect("m", ["production"])
+    registry.protect("*", ["Production"])
+    assert registry.list_protected("m") == ["Production", "production"]
+    with pytest.raises(ProtectedMoveError):
+        registry.set_registered_model_alias("m", "production", 1)
+    registry.unprotect("m", ["production", "Production"])  # the '*' row stays
+    registry.set_registered_model_alias("m", "production", 1)
+    assert registry.get_model_version_by_alias("m", "production").version == 1
+    with pytest.raises(ProtectedMoveError):
+        registry.transition_model_version_stage("m", 1, "Production")
+    registry.unprotect("*", ["Production"])
+    assert registry.list_protected("m") == []
+    registry.transition_model_version_stage("m", 1, "Production")
+    assert registry.get_model_version("m", 1).current_stage == "Production"
+
+
+def test_cli_cancel_protect_unprotect(model: str, capsys: pytest.CaptureFixture) -> None:
+    from automl.cli import main
+
+    def run(*argv: str) -> tuple[int, str]:
+        code = main(["--tracking-uri", model, "models", *argv])
+        return code, capsys.readouterr().out
+
+    code, out = run("protect", "m", "production", "Production")
+    assert code == 0 and registry.list_protected("m") == ["Production", "production"]
+    code = main(["--tracking-uri", model, "models", "alias", "m", "production", "1"])
+    assert code == 2  # ProtectedMoveError is an InvalidInputError: "error: ..." and exit 2
+    assert "is protected" in capsys.readouterr().err
+    code, out = run("request", "m", "2", "--to", "production", "--as", "alice")
+    request_id = out.split()[1].rstrip(":")
+    code, out = run("cancel", request_id, "--as", "alice")
+    assert code == 0 and "cancelled by alice" in out
+    code, out = run("unprotect", "m", "production")
+    assert code == 0 and "still protected: ['Production']" in out
+    code, _ = run("alias", "m", "production", "1", "--user", "alice")
+    assert code == 0 and registry.get_model_version_by_alias("m", "production").version == 1

@@ -272,3 +272,19 @@ def test_gates_on_a_model_registered_by_automl_classify(local_fluent: str) -> No
     assert all(c.value == pytest.approx(0.0, abs=0.05) for c in drift)  # same rows as trained on
     with pytest.raises(GateFailedError, match=r"psi\[b\]"):
         promote(version.name, version.version, "champion", [DriftGate(features.assign(b=-5.0))])
+
+
+def test_cli_gate_reports_lists_the_stored_tables(
+    model: str, capsys: pytest.CaptureFixture
+) -> None:
+    from automl.cli import main
+
+    with pytest.raises(GateFailedError):
+        promote("m", 3, "production", [LatencyGate(_labelled(20, 1), max_p99_batch_ms=1e-6)])
+    promote("m", 2, "production", [SchemaGate()], user="carol")
+    code = main(["--tracking-uri", model, "models", "gate-reports", "m"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "version 3 -> production FAILED (baseline 1" in out
+    assert "version 2 -> production passed (baseline 1, by carol)" in out
+    assert "p99 batch predict of 100 rows (ms)" in out and "required columns added" in out
