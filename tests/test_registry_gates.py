@@ -288,3 +288,27 @@ def test_cli_gate_reports_lists_the_stored_tables(
     assert "version 3 -> production FAILED (baseline 1" in out
     assert "version 2 -> production passed (baseline 1, by carol)" in out
     assert "p99 batch predict of 100 rows (ms)" in out and "required columns added" in out
+
+
+def test_metric_threshold_directions_and_drift_statistics_by_hand() -> None:
+    from automl.promotion import ks_statistic, population_stability_index
+    from registry.gates import metric_checks
+
+    lower = MetricThreshold(min_relative_change=0.05, margin=0.02, greater_is_better=False)
+    good = {c.check: c for c in metric_checks("rmse", 0.94, 1.0, lower)}
+    assert good["rmse vs baseline (min_relative_change 0.05)"].threshold == pytest.approx(0.95)
+    assert good["rmse vs baseline (margin 0.02)"].threshold == pytest.approx(1.02)
+    assert all(c.passed for c in good.values())
+    bad = metric_checks("rmse", 0.97, 1.0, lower)
+    assert [c.passed for c in bad] == [True, False]  # within the margin, not 5% better
+    higher = metric_checks("auc", 0.80, 0.90, MetricThreshold(threshold=0.7, min_absolute_change=0))
+    assert [(c.threshold, c.passed) for c in higher] == [(0.7, True), (0.9, False)]
+    with pytest.raises(InvalidInputError, match="margin: must be a number >= 0"):
+        MetricThreshold(margin=-0.1)
+    reference = pd.Series(["x"] * 50 + ["y"] * 50)
+    current = pd.Series(["x"] * 90 + ["y"] * 10)
+    expected = 0.4 * np.log(0.9 / 0.5) + (-0.4) * np.log(0.1 / 0.5)
+    assert population_stability_index(reference, current) == pytest.approx(expected)
+    assert population_stability_index(reference, reference) == pytest.approx(0.0)
+    ks, pvalue = ks_statistic(pd.Series(np.arange(100.0)), pd.Series(np.arange(50.0, 150.0)))
+    assert ks == pytest.approx(0.5) and pvalue < 1e-5
