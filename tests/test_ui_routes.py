@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
 import pytest
 from sklearn.datasets import load_breast_cancer
 from starlette.testclient import TestClient
+from ui_fixtures import add_trial, start_live_search
 
 import automl
 import registry
 import tracking
 from automl.ui import UIConfig, create_app, ui_hint
 from automl.ui.cli import check_bind
+from registry import approvals
 
 pytestmark = pytest.mark.xdist_group("ui")
+pytest_plugins = ["tracking_fixtures"]
 
 HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "{{ 7*7 }}", "{% raw %}"]
 
@@ -196,3 +200,157 @@ def test_token_is_required_on_every_request(store):
 def test_ui_hint_names_the_store_and_experiment(store):
     hint = ui_hint(store[0], "7")
     assert "automl ui --tracking-uri" in hint and store[0] in hint and "/experiments/7" in hint
+
+
+def _header_cols(text: str) -> list[str]:
+    return re.findall(r'<th data-col="([^"]+)"', text)
+
+
+def test_column_chooser_shows_the_chosen_columns_only(http, store):
+    eid = store[1].experiment.experiment_id
+    default = http.get(f"/experiments/{eid}").text
+    assert "metrics.val_log_loss" in _header_cols(default)
+    assert not any(c.startswith("tags.") for c in _header_cols(default))
+    assert 'value="tags.automl.role"' in default  # offered in the chooser
+    chosen = http.get(
+        f"/experiments/{eid}", params={"columns": "metrics.val_log_loss,tags.automl.role"}
+    )
+    assert _header_cols(chosen.text) == ["metrics.val_log_loss", "tags.automl.role"]
+    assert ">trial</td>" in chosen.text  # the tag's values are shown
+    sort_links = re.findall(r'class="sort" href="([^"]+)"', chosen.text)
+    assert all("columns=metrics.val_log_loss%2Ctags.automl.role" in h for h in sort_links)
+    bad = http.get(f"/experiments/{eid}", params={"columns": "metrics.x,val_log_loss"})
+    assert bad.status_code == 400 and "columns" in bad.text and "val_log_loss" in bad.text
+
+
+def test_table_refreshes_while_the_search_runs_and_stops_after(store):
+    root = store[0]
+    client = tracking.TrackingClient(root)
+    eid, parent = start_live_search(client, "live-routes")
+    add_trial(client, eid, "trial-0", 0.6)
+    http = TestClient(create_app(UIConfig(root, refresh_seconds=2)))
+    page = http.get(f"/experiments/{eid}")
+    assert 'hx-trigger="every 2s"' in page.text and "search running" in page.text
+    poll = re.search(r'hx-get="([^"]+)"', page.text).group(1).replace("&amp;", "&")
+    new = add_trial(client, eid, "trial-1", 0.8)
+    table = http.get(poll)
+    assert f'data-run="{new}"' in table.text and 'hx-trigger="every' in table.text
+    best = json.loads(re.search(r'id="best-data">(.*?)</script>', table.text).group(1))
+    assert best["y"] == [0.6, 0.8] and best["trials"] == 2
+    client.set_terminated(parent)
+    done = http.get(poll)
+    assert "hx-trigger" not in done.text and "search finished" in done.text
+
+
+def _request(store, target: str, user: str = "alice") -> int:
+    version = store[1].registered_model_version
+    return approvals.request_transition(
+        version.name, version.version, target, "please", user=user, tracking_uri=store[0]
+    ).id
+
+
+def _csrf(text: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', text).group(1)
+
+
+def test_pending_requests_are_approved_or_rejected_from_the_registry_page(http, store):
+    version = store[1].registered_model_version
+    approve_id, reject_id = _request(store, "champion-req"), _request(store, "Production")
+    page = http.get("/registry")
+    for request_id in (approve_id, reject_id):
+        assert f'data-request="{request_id}"' in page.text
+    assert 'action="/registry/approve"' in page.text and 'action="/registry/reject"' in page.text
+    form = {"name": version.name, "request_id": str(approve_id), "user": "bob"}
+    assert http.post("/registry/approve", data=form).status_code == 403  # no CSRF token
+    self_approval = http.post(
+        "/registry/approve", data={**form, "user": "alice", "csrf_token": _csrf(page.text)}
+    )
+    assert self_approval.status_code == 400 and "cannot approve" in self_approval.text
+    done = http.post(
+        "/registry/approve",
+        data={**form, "comment": "ok", "csrf_token": _csrf(page.text)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    models = registry.RegistryClient(store[0])
+    assert models.get_model_version_by_alias(version.name, "champion-req").version == (
+        version.version
+    )
+    stage_before = models.get_model_version(version.name, version.version).current_stage
+    rejected = http.post(
+        "/registry/reject",
+        data={**form, "request_id": str(reject_id), "csrf_token": _csrf(page.text)},
+        follow_redirects=False,
+    )
+    assert rejected.status_code == 303
+    assert models.get_model_version(version.name, version.version).current_stage == stage_before
+    statuses = {
+        r.id: r.status
+        for r in approvals.list_transition_requests(version.name, tracking_uri=store[0])
+    }
+    assert statuses[approve_id] == "approved" and statuses[reject_id] == "rejected"
+    after = http.get("/registry").text
+    assert f'data-request="{approve_id}"' not in after
+    assert f'data-request="{reject_id}"' not in after
+    history = models.get_model_version_history(version.name, version.version)
+    assert any(e.event == approvals.EVENT_APPROVED and e.user == "bob" for e in history)
+
+
+def test_read_only_shows_requests_but_refuses_decisions(store):
+    request_id = _request(store, "ro-req")
+    http = TestClient(create_app(UIConfig(store[0], read_only=True)))
+    page = http.get("/registry").text
+    assert f'data-request="{request_id}"' in page and "/registry/approve" not in page
+    refused = http.post("/registry/approve", data={"request_id": str(request_id), "user": "bob"})
+    assert refused.status_code == 403
+    assert approvals.ApprovalStore(registry.RegistryClient(store[0])).get(request_id).status == (
+        "pending"
+    )
+
+
+def test_every_page_works_on_each_backend(store_uri):
+    """The same pages on SQLite and PostgreSQL (skipped without AUTOML_TEST_POSTGRES_URL)."""
+    tracking.set_tracking_uri(store_uri)
+    try:
+        frame = load_breast_cancer(as_frame=True).frame.head(150)
+        summary = automl.classify(
+            frame, target_col="target", timeout_minutes=0.1, max_trials=2, n_jobs=1
+        )
+    finally:
+        tracking.set_tracking_uri(None)
+    http = TestClient(create_app(UIConfig(store_uri)))
+    eid = summary.experiment.experiment_id
+    client = tracking.TrackingClient(store_uri)
+    for loss in (0.7, 0.2):  # rows to sort and compare beyond what the tiny budget finishes
+        extra = client.create_run(eid, run_name=f"extra-{loss}")
+        client.log_batch(extra.info.run_id, metrics={"val_log_loss": loss})
+        client.set_terminated(extra.info.run_id)
+    assert summary.experiment.name in http.get("/").text
+    page = http.get(f"/experiments/{eid}", params={"sort": "metrics.val_log_loss", "dir": "asc"})
+    ids = re.findall(r'<tr data-run="(\w+)"', page.text)
+    losses = [client.get_run(i).data.metrics["val_log_loss"] for i in ids]
+    assert summary.best_trial.run_id in ids and losses == sorted(losses)
+    bad = http.get(f"/experiments/{eid}", params={"filter": "metrics.val_log_loss <"})
+    assert 'id="filter-error"' in bad.text
+    run = http.get(f"/runs/{summary.best_trial.run_id}")
+    assert run.status_code == 200 and 'id="notebook"' in run.text
+    compare = http.get("/compare", params=[("run", i) for i in ids[:2]])
+    assert compare.status_code == 200 and 'id="parcoords"' in compare.text
+    version = summary.registered_model_version
+    request_id = approvals.request_transition(
+        version.name, version.version, "pg-req", user="alice", tracking_uri=store_uri
+    ).id
+    registry_page = http.get("/registry")
+    assert f'data-request="{request_id}"' in registry_page.text
+    done = http.post(
+        "/registry/approve",
+        data={
+            "request_id": str(request_id),
+            "user": "bob",
+            "csrf_token": _csrf(registry_page.text),
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    moved = registry.RegistryClient(store_uri).get_model_version_by_alias(version.name, "pg-req")
+    assert moved.version == version.version
