@@ -22,13 +22,13 @@ def execute(nb: nbformat.NotebookNode, cwd: Path, *, timeout: int = 300) -> nbfo
     """Run a copy of ``nb`` top to bottom in a fresh ipykernel (nbclient); raise on any error."""
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
     client = NotebookClient(
-        nb, timeout=timeout, km=_kernel_manager(), resources={"metadata": {"path": str(cwd)}}
+        nb, timeout=timeout, km=kernel_manager(), resources={"metadata": {"path": str(cwd)}}
     )
     client.execute()
     return nb
 
 
-def _kernel_manager() -> KernelManager:
+def kernel_manager() -> KernelManager:
     """A manager for an ipykernel of this very interpreter, whatever kernel specs are installed."""
     specs = KernelSpecManager(kernel_dirs=[str(_kernel_specs())])
     return KernelManager(kernel_name="automl-test-python", kernel_spec_manager=specs)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import nbformat
 import numpy as np
 import pandas as pd
+import papermill
 import pytest
+from notebook_fixtures import kernel_manager, labelled_metrics, with_probe
 
 import automl
 import tracking
@@ -16,12 +19,21 @@ pytestmark = pytest.mark.xdist_group("rerun")
 TIMING_METRICS = {"fit_time_seconds", "predict_time_seconds", "shap_time_seconds"}
 
 
-def _trial() -> str:
+def _data() -> pd.DataFrame:
     rng = np.random.RandomState(0)
     df = pd.DataFrame(rng.randn(80, 3), columns=["a", "b", "c"])
     df["y"] = (df.a + 0.5 * rng.randn(80) > 0).astype(int)
+    return df
+
+
+def _trial(df: pd.DataFrame | None = None) -> str:
+    df = _data() if df is None else df
     summary = automl.classify(df, target_col="y", max_trials=1, n_jobs=1, verbose=False)
     return summary.best_trial.run_id
+
+
+def _tracked(run: tracking.Run) -> dict[str, float]:
+    return {k: v for k, v in run.data.metrics.items() if k not in TIMING_METRICS}
 
 
 def _reruns(client: tracking.TrackingClient, run_id: str) -> list[str]:
@@ -46,12 +58,30 @@ def test_rerun_reproduces_metrics_and_applies_parameters(tmp_path):
     assert files == [same.notebook_path]
 
     # a changed hyperparameter reaches the model the notebook fits
-    assert cli_main(["rerun", run_id, "--param", "C=0.001"]) == 0
+    assert cli_main(["rerun", run_id, "--set", "C=0.001"]) == 0
     changed = [r for r in _reruns(client, run_id) if r != same.run_id]
     assert len(changed) == 1
     other = client.get_run(changed[0])
     assert float(other.data.params["model.C"]) == 0.001
     assert other.data.metrics["val_log_loss"] != pytest.approx(source.data.metrics["val_log_loss"])
+
+    # papermill -p C 0.001 on the trial's own notebook (its tagged parameters cell) agrees
+    notebook = client.download_artifacts(run_id, same.notebook_path)
+    probed = tmp_path / "probed.ipynb"
+    nbformat.write(with_probe(nbformat.read(notebook, as_version=4), "pm"), probed)
+    papermill.execute_notebook(
+        str(probed),
+        str(tmp_path / "out.ipynb"),
+        parameters={"C": 0.001},
+        km=kernel_manager(),
+        cwd=str(tmp_path),
+        progress_bar=False,
+    )
+    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+    by_papermill = labelled_metrics(executed)["pm"]
+    for key, value in _tracked(other).items():
+        assert by_papermill[key] == pytest.approx(value, abs=1e-9), key
 
     # new data with the snapshot's columns: half the targets flipped, the metrics follow
     parent = source.info.parent_run_id
@@ -66,18 +96,63 @@ def test_rerun_reproduces_metrics_and_applies_parameters(tmp_path):
     )
 
 
+def test_new_data_without_the_split_column_is_split_as_the_search_did(tmp_path):
+    """A fresh DataFrame/CSV (no _automl_split; a missing target; an extra column): the notebook
+    drops and splits the rows as the search did, so the metrics are the trial's to 1e-9."""
+    df = _data()
+    df.loc[5, "y"] = np.nan  # the search drops this row before splitting
+    run_id = _trial(df)
+    client = tracking.TrackingClient()
+    source = client.get_run(run_id)
+
+    fresh = df.assign(extra="ignored")
+    result = rerun(run_id, data=fresh)
+    new = client.get_run(result.run_id)
+    for key, value in _tracked(source).items():
+        assert new.data.metrics[key] == pytest.approx(value, abs=1e-9), key
+    logged = new.data.tags["automl.rerun_data"]
+    assert logged == f"runs:/{result.run_id}/data/rerun_data.parquet"
+    assert len(pd.read_parquet(client.download_artifacts(result.run_id, "data"))) == len(df)
+
+    # a CSV and another seed: SEED reaches the split, so other rows are validated
+    path = tmp_path / "fresh.csv"
+    df.to_csv(path, index=False)
+    reseeded = client.get_run(rerun(run_id, ["SEED=7"], data=str(path)).run_id)
+    assert reseeded.data.tags["automl.rerun_data"] == str(path)
+    assert reseeded.data.metrics["val_log_loss"] != pytest.approx(
+        source.data.metrics["val_log_loss"], abs=1e-9
+    )
+
+
 def test_bad_parameters_and_data_are_refused_before_any_kernel(tmp_path):
     run_id = _trial()
     client = tracking.TrackingClient()
-    with pytest.raises(RerunError, match=r"not a parameter of this trial; valid: C=1.0"):
+    with pytest.raises(RerunError, match=r"not a parameter of this trial; valid: C=1.0, SEED=0"):
         rerun(run_id, ["alpha=3"])
     with pytest.raises(RerunError, match="expected a float"):
         rerun(run_id, ["C=big"])
     with pytest.raises(RerunError, match="must be a float in the range"):
         rerun(run_id, ["C=-1"])
+    with pytest.raises(RerunError, match=r"SEED=-1: must be an int"):
+        rerun(run_id, {"SEED": -1})
+    with pytest.raises(RerunError, match="--data PATH instead"):
+        rerun(run_id, ["DATA_PATH=/tmp/x.csv"])
+    with pytest.raises(RerunError, match="LOG_RERUN: automl rerun sets it"):
+        rerun(run_id, ["LOG_RERUN=False"])
     bad = tmp_path / "other.csv"
     pd.DataFrame({"a": [1.0], "z": [2.0]}).to_csv(bad, index=False)
-    with pytest.raises(RerunError, match=r"missing column\(s\)"):
+    with pytest.raises(RerunError, match=r"missing column\(s\) \['b', 'c', 'y'\]"):
         rerun(run_id, data=str(bad))
+    split = _data().assign(_automl_split="holdout")
+    with pytest.raises(RerunError, match=r"_automl_split must hold only.*'holdout'"):
+        rerun(run_id, data=split)
     assert cli_main(["rerun", run_id, "--param", "nope=1"]) == 2
     assert _reruns(client, run_id) == []
+
+    # a wrapped estimator: alpha is the inner regressor's, checked by its own constraints
+    df = _data().assign(y=lambda d: d.a * 2.0 + d.b)
+    summary = automl.regress(df, target_col="y", max_trials=1, n_jobs=1, verbose=False)
+    assert summary.best_trial.notebook_path.endswith("_linear_regression.ipynb")
+    with pytest.raises(RerunError, match=r"'alpha' parameter of Ridge must be a float"):
+        rerun(summary.best_trial.run_id, ["alpha=-1.0"])
+    assert _reruns(client, summary.best_trial.run_id) == []
