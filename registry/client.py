@@ -7,15 +7,19 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import tracking
 from registry import validation
 from registry.entities import ModelVersion, ModelVersionEvent, RegisteredModel
 from registry.models_uri import parse_models_uri
 from registry.store import RegistryStore
-from tracking.entities import PagedList
+from tracking import uri as tracking_uris
+from tracking.artifacts import LocalArtifactRepository
+from tracking.db import store_engine
+from tracking.entities import PagedList, Run
 from tracking.exceptions import InvalidInputError, ResourceNotFoundError
+from tracking.models import ModelIntegrityError, load_model_uri
 from tracking.resolvers import parse_runs_uri as tracking_runs_uri
 from tracking.resolvers import uri_scheme
+from tracking.store import SqlStore
 
 MODEL_METADATA_FILE = "MLmodel.json"
 
@@ -62,13 +66,32 @@ class RegistryClient:
     """Registered models and versions stored in the tracking store's database.
 
     ``tracking_uri`` defaults to ``tracking.get_tracking_uri()``. Methods that change stages or
-    aliases take ``user=`` (default: the OS login) and ``comment=`` for the history.
+    aliases take ``user=`` (default: the OS login) and ``comment=`` for the history. The client
+    opens the store's database itself (``engine``, shared with tracking's clients of the same
+    URI) and reads runs through tracking's SQL store and artifact repositories.
     """
 
     def __init__(self, tracking_uri: str | None = None) -> None:
-        self.tracking = tracking.TrackingClient(tracking_uri)
-        self.tracking_uri = self.tracking.tracking_uri
-        self.store = RegistryStore(self.tracking.engine)
+        self.tracking_uri = (
+            tracking_uris.get_tracking_uri()
+            if tracking_uri is None
+            else tracking_uris.normalize(tracking_uri)
+        )
+        location = tracking_uris.resolve(self.tracking_uri)
+        self.engine = store_engine(location.db_url)
+        self.runs = SqlStore(self.engine, location.artifact_root)
+        self.store = RegistryStore(self.engine)
+
+    @property
+    def tracking(self) -> Any:
+        """A ``tracking.TrackingClient`` on the same store, for callers that work on runs (the
+        registry itself does not use it)."""
+        from tracking.client import TrackingClient
+
+        return TrackingClient(self.tracking_uri)
+
+    def _artifacts(self, run_id: str) -> LocalArtifactRepository:
+        return LocalArtifactRepository(self.runs.get_run(run_id).info.artifact_uri)
 
     # ------------------------------------------------------------------ models
     def create_registered_model(
@@ -146,10 +169,10 @@ class RegistryClient:
         version_tags = _tags(tags)
         description = _text(description)
         who = validation.current_user(user)
-        run = self.tracking.get_run(run_id)
+        run = self.runs.get_run(run_id)
         if getattr(run.info, "lifecycle_stage", "active") == "deleted":
             raise InvalidInputError(f"model_uri: run {run_id} is deleted; restore it first")
-        meta = self._model_metadata(run_id, path, model_uri)
+        meta = self._model_metadata(run, path, model_uri)
         number = self.store.create_version(
             name,
             run_id=run_id,
@@ -162,9 +185,11 @@ class RegistryClient:
         )
         return self.store.get_model_version(name, number)
 
-    def _model_metadata(self, run_id: str, path: str, model_uri: str) -> dict[str, Any]:
+    def _model_metadata(self, run: Run, path: str, model_uri: str) -> dict[str, Any]:
+        run_id = run.info.run_id
+        repo = LocalArtifactRepository(run.info.artifact_uri)
         try:
-            local = self.tracking.download_artifacts(run_id, f"{path}/{MODEL_METADATA_FILE}")
+            local = repo.download_artifacts(f"{path}/{MODEL_METADATA_FILE}")
         except (ResourceNotFoundError, OSError):
             local = None
         if local is None or not os.path.isfile(local):
@@ -354,9 +379,9 @@ class RegistryClient:
             return model_uri
         version = self.get_model_version_by_uri(model_uri)
         run_id, path = parse_runs_uri(version.source)
-        meta = self._model_metadata(run_id, path, version.source)
+        meta = self._model_metadata(self.runs.get_run(run_id), path, version.source)
         if version.sha256 and meta.get("sha256") != version.sha256:
-            raise tracking.ModelIntegrityError(
+            raise ModelIntegrityError(
                 f"model_uri: the model behind {model_uri!r} (version {version.version}, "
                 f"{version.source}) changed since registration: its sha256 is now "
                 f"{meta.get('sha256')}, registered {version.sha256}; it is not loaded"
@@ -367,4 +392,4 @@ class RegistryClient:
         """The tracking ``Predictor`` of a ``models:/`` URI (or ``runs:/`` URI / local path)."""
         if isinstance(model_uri, str) and model_uri.startswith("models:/"):
             model_uri = self.resolve_uri(model_uri)
-        return self.tracking.load_model(model_uri)
+        return load_model_uri(self.engine, self._artifacts, model_uri)

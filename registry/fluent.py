@@ -6,10 +6,10 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import tracking
 from registry.client import RegistryClient
 from registry.entities import ModelVersion, ModelVersionEvent, RegisteredModel
 from tracking.entities import PagedList
+from tracking.uri import get_tracking_uri
 
 _clients: dict[str, RegistryClient] = {}
 _lock = threading.Lock()
@@ -17,7 +17,7 @@ _lock = threading.Lock()
 
 def get_client() -> RegistryClient:
     """The process's ``RegistryClient`` for the current tracking URI (one per URI)."""
-    uri = tracking.get_tracking_uri()
+    uri = get_tracking_uri()
     with _lock:
         client = _clients.get(uri)
         if client is None:

@@ -106,6 +106,16 @@ def get_engine(url: str) -> Engine:
         return engine
 
 
+def store_engine(db_url: str) -> Engine:
+    """The process-wide engine of a store's database, a SQLite file's folder created first
+    (what every client of the store, tracking's or the registry's, opens it with)."""
+    if db_url.startswith("sqlite:///"):
+        db_file = db_url[len("sqlite:///") :]
+        if db_file and db_file != ":memory:":
+            os.makedirs(os.path.dirname(db_file) or ".", exist_ok=True)
+    return get_engine(db_url)
+
+
 def _after_fork() -> None:
     for engine in _engines.values():
         engine.dispose(close=False)
