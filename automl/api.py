@@ -36,6 +36,7 @@ def classify(
     register_model_name: str | None = None,
     n_jobs: int | None = None,
     cluster: Any = None,
+    retrain_full: bool = True,
     seed: int = 0,
     verbose: bool = True,
 ) -> AutoMLSummary:
@@ -49,7 +50,9 @@ def classify(
     takes ``"sklearn"`` and ``"lightgbm"``. The winner is registered as a new version of
     ``register_model_name`` (default: the experiment name). ``cluster`` (a Dask scheduler
     address such as ``"tcp://host:8786"`` or a ``distributed.Client``) runs the trials on that
-    cluster's workers; the tracking store must then be PostgreSQL.
+    cluster's workers; the tracking store must then be PostgreSQL. The chosen model is refit on
+    every row before it is registered (``retrain_full=False`` keeps the test part out of it); the
+    trial's test metrics, measured before that refit, stay the honest estimate.
     """
     spec = SearchSpec.create(
         "classification",
@@ -59,6 +62,7 @@ def classify(
         max_trials=max_trials,
         n_jobs=n_jobs,
         cluster=cluster,
+        retrain_full=retrain_full,
         seed=seed,
         verbose=verbose,
         experiment_name=experiment_name,
@@ -91,6 +95,7 @@ def regress(
     register_model_name: str | None = None,
     n_jobs: int | None = None,
     cluster: Any = None,
+    retrain_full: bool = True,
     seed: int = 0,
     verbose: bool = True,
 ) -> AutoMLSummary:
@@ -104,6 +109,7 @@ def regress(
         max_trials=max_trials,
         n_jobs=n_jobs,
         cluster=cluster,
+        retrain_full=retrain_full,
         seed=seed,
         verbose=verbose,
         experiment_name=experiment_name,

@@ -77,14 +77,18 @@ def test_classify_tracks_every_trial_and_registers_the_best(cancer):
     assert list(board["rank"]) == list(range(1, len(summary.trials) + 1))
     assert board["val_roc_auc"].is_monotonic_decreasing
     assert summary.best_trial.mlflow_run_id == board["run_id"].iloc[0]
-    # the winner is registered, tagged with its run, and loads and predicts like the trial
+    # the winner is registered, tagged with its run, refit on every row the user gave
     version = summary.registered_model_version
-    assert version.name == "cancer" and version.run_id == summary.best_trial.run_id
+    assert version.name == "cancer" and version.tags["run_id"] == summary.best_trial.run_id
+    assert version.tags["trained_on"] == "all rows"
     X = cancer.drop(columns=["diagnosis"]).iloc[:20]
     registered = registry.load_model(f"models:/cancer/{version.version}")
     by_run = automl.load_model(summary.best_trial.run_id)
-    np.testing.assert_allclose(registered.predict_proba(X), by_run.predict_proba(X))
+    proba = registered.predict_proba(X)
+    np.testing.assert_allclose(np.asarray(proba).sum(axis=1), 1.0)
+    assert np.asarray(proba).shape == np.asarray(by_run.predict_proba(X)).shape
     assert set(by_run.predict(X)) <= {"malignant", "benign"}
+    assert set(registered.predict(X)) <= {"malignant", "benign"}
     assert "cancer" in str(summary) and "rank" in str(summary)
     assert summary.registered_model_uri == f"models:/cancer/{version.version}"
 
@@ -249,6 +253,7 @@ def test_a_holdout_winner_is_refit_on_train_and_validation_before_it_is_register
         timeout_minutes=0.6,  # the search runs to the deadline, keeping the refit's time back
         experiment_name="refit",
         register_model_name="refit-winner",
+        retrain_full=False,  # the test part stays out of the refit and scores it
         verbose=False,
     )
     assert summary.wall_time <= 36 + 5  # the promise: budget + max(2 %, 5 s), refit included
@@ -269,9 +274,31 @@ def test_a_holdout_winner_is_refit_on_train_and_validation_before_it_is_register
     assert best.model_uri == f"runs:/{best.run_id}/model" and best.notebook_path
 
 
+def test_the_winner_is_refit_on_every_row_and_keeps_its_honest_test_score(diabetes):
+    summary = automl.regress(
+        diabetes, target_col="target", max_trials=2, experiment_name="cv-refit", verbose=False
+    )
+    best, version = summary.best_trial, summary.registered_model_version
+    assert version.source == f"runs:/{summary.parent_run_id}/model"
+    assert version.tags["trained_on"] == "all rows" and version.tags["run_id"] == best.run_id
+    assert "before that refit" in version.description  # the test scores are the trial's
+    parent = tracking.TrackingClient().get_run(summary.parent_run_id).data
+    assert "refit_train_root_mean_squared_error" in parent.metrics
+    assert not any(k.startswith("refit_test_") for k in parent.metrics)  # no row is left out
+    assert parent.metrics["test_r2_score"] == best.metrics["test_r2_score"]
+    X = diabetes.drop(columns="target")
+    refit = automl.load_model(summary.registered_model_uri)
+    assert not np.allclose(refit.predict(X), best.load_model().predict(X))
+
+
 def test_a_cross_validated_winner_is_registered_as_its_trial_trained_it(diabetes):
     summary = automl.regress(
-        diabetes, target_col="target", max_trials=2, experiment_name="cv-no-refit", verbose=False
+        diabetes,
+        target_col="target",
+        max_trials=2,
+        experiment_name="cv-no-refit",
+        retrain_full=False,
+        verbose=False,
     )
     assert summary.validation == "cv"
     version = summary.registered_model_version

@@ -155,7 +155,10 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "register_model_name": lambda n, v: _name(n, v, model=True),
     "exclude_frameworks": _string_list,
     "cluster": _cluster,
+    "retrain_full": _bool,
 }
+# Arguments whose default is not None.
+_DEFAULTS = {"seed": 0, "verbose": True, "retrain_full": True}
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,8 @@ class SearchSpec:
     exclude_frameworks: tuple[str, ...]
     # Where trials run: None for local worker processes, else a Dask cluster.
     cluster: Any = None
+    # Refit the chosen model on every row before registering it (FLAML's retrain_full).
+    retrain_full: bool = True
     options: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
 
@@ -192,10 +197,10 @@ class SearchSpec:
             raise _fail("target_col", "must be a column name", target_col, "e.g. target_col='y'")
         if not isinstance(primary_metric, str):
             raise _fail("primary_metric", "must be a metric name", primary_metric, "e.g. 'f1'")
-        checked = {name: check(name, arguments.pop(name, None)) for name, check in _CHECKS.items()
-                   if name not in ("seed", "verbose")}  # fmt: skip
-        checked["seed"] = _seed("seed", arguments.pop("seed", 0))
-        checked["verbose"] = _bool("verbose", arguments.pop("verbose", True))
+        checked = {
+            name: check(name, arguments.pop(name, _DEFAULTS.get(name)))
+            for name, check in _CHECKS.items()
+        }
         return cls(
             task=task,
             target_col=target_col,

@@ -43,6 +43,7 @@ def forecast(
     register_model_name: str | None = None,
     n_jobs: int | None = None,
     cluster: Any = None,
+    retrain_full: bool = True,
     seed: int = 0,
     verbose: bool = True,
 ) -> AutoMLSummary:
@@ -68,6 +69,7 @@ def forecast(
         max_trials=max_trials,
         n_jobs=n_jobs,
         cluster=cluster,
+        retrain_full=retrain_full,
         seed=seed,
         verbose=verbose,
         experiment_name=experiment_name,
@@ -87,5 +89,5 @@ def forecast(
     names = families.available_families(list(spec.exclude_frameworks) or None, panel.season_length)
     for item in alerts:
         logger.warning("%s: %s", item["kind"], item["message"])
-    task = ForecastTask(panel, horizon, metric, spec.seed, names, alerts)
+    task = ForecastTask(panel, horizon, metric, spec.seed, names, alerts, spec.retrain_full)
     return run_search(task, spec, spec.budget(), time.perf_counter() - t)

@@ -37,8 +37,10 @@ class ForecastTask(SearchTask):
     cheap_families = ("seasonal_naive",)
 
     def __init__(self, panel: Panel, horizon: int, primary_metric: str, seed: int,
-                 names: list[str], alerts: list[dict[str, Any]]) -> None:  # fmt: skip
+                 names: list[str], alerts: list[dict[str, Any]],
+                 retrain_full: bool = True) -> None:  # fmt: skip
         self.panel = panel
+        self.retrain_full = retrain_full
         self.horizon = int(horizon)
         self.primary_metric = self.metric_key = primary_metric
         self.seed = seed
@@ -95,9 +97,12 @@ class ForecastTask(SearchTask):
     def optuna_params(self, config: TrialConfig) -> dict[str, Any]:
         return families.to_optuna_params(config.as_dict())
 
-    def refit(self, best: TrialInfo, parent_run_id: str) -> RefitPlan:
-        """Every winner is refit on all data. Per-series model selection and start-up make that
-        one fit cost about as much as the whole backtest: that much is kept back for it."""
+    def refit(self, best: TrialInfo, parent_run_id: str) -> RefitPlan | None:
+        """The winner is refit on all data (unless ``retrain_full=False``). Per-series model
+        selection and start-up make that one fit cost about as much as the whole backtest:
+        that much is kept back for it."""
+        if not self.retrain_full:
+            return None
         family = best.params["model_family"]
         params = {k: v for k, v in best.params.items() if k != "model_family"}
         task = WorkerTask(

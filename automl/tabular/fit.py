@@ -295,22 +295,33 @@ def _fit_and_score(
     )
 
 
-def refit_on_train_and_val(
-    plan: Any, config: Mapping[str, Any], df_prepared: pd.DataFrame, n_threads: int = 1
-) -> FitResult:
-    """Fit a finished holdout trial's ``config`` on train+val; score train+val and test.
+REFIT_PARTS = {"train+val": ("train", "val"), "all rows": ("train", "val", "test")}
 
-    A holdout trial learns from the train part only (60 % of the rows); the winner is refit on
-    train and validation together (80 %) before it is registered, as FLAML's ``retrain_full``
-    does. ``config`` is the one the trial returned (LightGBM's round count fixed), so the refit
-    is the same model on more rows; the test part stays held out and scores it.
+
+def refit(
+    plan: Any,
+    config: Mapping[str, Any],
+    df_prepared: pd.DataFrame,
+    n_threads: int = 1,
+    trained_on: str = "all rows",
+) -> FitResult:
+    """Fit a finished trial's ``config`` again on more rows, for the registered model.
+
+    ``trained_on`` is ``"all rows"`` (every row the user gave, as FLAML's ``retrain_full`` and
+    AutoGluon's ``refit_full`` do: the default) or ``"train+val"`` (the test part stays held out
+    and scores the refit). ``config`` is the one the trial returned (LightGBM's round count
+    fixed), so the refit is the same model on more rows. With all rows nothing is left to test
+    on: the trial's own test metrics stay the honest estimate.
     """
     _check_config(plan, config, df_prepared)
+    if trained_on not in REFIT_PARTS:
+        raise ValueError(f"trained_on: expected one of {list(REFIT_PARTS)}, got {trained_on!r}")
     config = {"family": config["family"], "params": dict(config.get("params") or {})}
     if _uses_early_stopping(config):
         config = _final_config(config, config["params"]["n_estimators"])
     split = df_prepared[SPLIT_COL]
-    pool, test = df_prepared[split != "test"], df_prepared[split == "test"]
+    in_pool = split.isin(REFIT_PARTS[trained_on])
+    pool, test = df_prepared[in_pool], df_prepared[~in_pool]
     with warnings.catch_warnings(), sklearn.config_context(skip_parameter_validation=True):
         warnings.simplefilter("ignore", ConvergenceWarning)
         X, y, w = xy(plan, pool)

@@ -23,6 +23,9 @@ from automl.tabular.semantic import KINDS, boolean_key, detect_semantic_types
 
 SMALL_DATA_ROWS = 5000
 CV_FOLDS = 5
+# Cross-validation when the data is small against the time given (FLAML's rule: rows x columns
+# under 9M cells per hour of budget) and under this many rows; holdout otherwise.
+CV_CELLS_PER_HOUR, CV_MAX_ROWS = 9_000_000, 100_000
 IMBALANCE_RATIO = 0.1
 LABEL_METRICS = ("f1", "precision", "recall")  # binary metrics that need the positive class
 POSITIVE_KEYS = ("1", "true", "yes", "y", "t", "positive", "pos")
@@ -176,6 +179,23 @@ def _imputers(
     return plan
 
 
+def choose_cross_validation(n_rows: int, n_features: int, time_budget_s: float | None) -> str:
+    """Why the search cross-validates (empty: it uses a holdout), from the data's size against
+    the time given. Without a time budget, only small data (< SMALL_DATA_ROWS rows) is CV'd."""
+    if time_budget_s is None:
+        return (
+            f"small dataset ({n_rows} rows < {SMALL_DATA_ROWS})" if n_rows < SMALL_DATA_ROWS else ""
+        )
+    cells = n_rows * max(1, n_features)
+    allowed = CV_CELLS_PER_HOUR * time_budget_s / 3600.0
+    if n_rows < CV_MAX_ROWS and cells < allowed:
+        return (
+            f"{n_rows} rows x {n_features} features is small for a {time_budget_s:g} s budget "
+            f"({cells:,} < {allowed:,.0f} cells)"
+        )
+    return ""
+
+
 def make_plan(
     df: pd.DataFrame,
     task: str,
@@ -190,6 +210,7 @@ def make_plan(
     sample_weight_col: str | None = None,
     seed: int = 0,
     exclude_frameworks: list[str] | None = None,
+    time_budget_s: float | None = None,
 ) -> tuple[DataPlan, list[dict], pd.DataFrame]:
     """Decide types, imputers, classes, weights and validation; assign the split.
 
@@ -269,13 +290,15 @@ def make_plan(
             df[target_col] = pd.to_numeric(target.astype("object")).astype("float64")
 
     validation, n_folds = "holdout", 1
-    if len(df) < SMALL_DATA_ROWS and time_col is None and split_col is None:
+    n_features = sum(len(cols) for cols in features.values())
+    reason = choose_cross_validation(len(df), n_features, time_budget_s)
+    if reason and time_col is None and split_col is None:
         validation, n_folds = "cv", CV_FOLDS
         alerts.append(
             alert(
                 "validation",
-                f"small dataset ({len(df)} rows < {SMALL_DATA_ROWS}): models are selected by "
-                f"{CV_FOLDS}-fold cross-validation on train+validation; test stays held out",
+                f"{reason}: models are selected by {CV_FOLDS}-fold cross-validation on "
+                "train+validation; test stays held out",
             )
         )
 

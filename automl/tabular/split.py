@@ -12,12 +12,22 @@ from automl.tabular.data import alert, normalise_split_values, parse_time_column
 SPLIT_COL = "_automl_split"
 FOLD_COL = "_automl_fold"
 FRACTIONS = (0.6, 0.2, 0.2)
+# Validation and test parts of larger data shrink towards this many rows each, but never below
+# this share: selection needs a stable score, and the rest is better spent on training.
+HELD_OUT_ROWS, MIN_HELD_OUT_SHARE = 5_000, 0.1
 
 
-def _counts(n: int) -> tuple[int, int, int]:
-    """Rows for train/val/test out of ``n``: 60/20/20, train keeps at least one row."""
-    n_test = int(round(n * FRACTIONS[2]))
-    n_val = int(round(n * FRACTIONS[1]))
+def held_out_share(n: int) -> float:
+    """The share of ``n`` rows each of validation and test gets: 20 % up to 25,000 rows, then
+    shrinking to 10 % (AutoGluon sizes its holdout by row count the same way)."""
+    return max(MIN_HELD_OUT_SHARE, min(FRACTIONS[1], HELD_OUT_ROWS / max(n, 1)))
+
+
+def _counts(n: int, share: float = FRACTIONS[1]) -> tuple[int, int, int]:
+    """Rows for train/val/test out of ``n`` (``share`` each for val and test), train keeps at
+    least one row."""
+    n_test = int(round(n * share))
+    n_val = int(round(n * share))
     while n - n_test - n_val < 1 and (n_test or n_val):
         if n_test >= n_val:
             n_test -= 1
@@ -26,9 +36,9 @@ def _counts(n: int) -> tuple[int, int, int]:
     return n - n_val - n_test, n_val, n_test
 
 
-def _random_split(n: int, rng: np.random.Generator) -> np.ndarray:
+def _random_split(n: int, rng: np.random.Generator, share: float) -> np.ndarray:
     order = rng.permutation(n)
-    n_train, n_val, _ = _counts(n)
+    n_train, n_val, _ = _counts(n, share)
     labels = np.empty(n, dtype=object)
     labels[order[:n_train]] = "train"
     labels[order[n_train : n_train + n_val]] = "val"
@@ -36,22 +46,22 @@ def _random_split(n: int, rng: np.random.Generator) -> np.ndarray:
     return labels
 
 
-def _stratified_split(y: pd.Series, rng: np.random.Generator) -> np.ndarray:
-    """60/20/20 within every class (largest remainder overall), so each part keeps the mix."""
+def _stratified_split(y: pd.Series, rng: np.random.Generator, share: float) -> np.ndarray:
+    """The same shares within every class, so each part keeps the mix."""
     labels = np.empty(len(y), dtype=object)
     codes = pd.factorize(y.astype("object").map(str), sort=True)[0]
     for code in np.unique(codes):
         members = np.flatnonzero(codes == code)
-        labels[members] = _random_split(len(members), rng)
+        labels[members] = _random_split(len(members), rng, share)
     return labels
 
 
-def _time_split(times: pd.Series) -> np.ndarray:
+def _time_split(times: pd.Series, share: float) -> np.ndarray:
     order = np.argsort(times.to_numpy(), kind="stable")
     if times.isna().any():
         missing = times.isna().to_numpy()
         order = np.concatenate([np.flatnonzero(missing), order[~missing[order]]])
-    n_train, n_val, _ = _counts(len(times))
+    n_train, n_val, _ = _counts(len(times), share)
     labels = np.empty(len(times), dtype=object)
     labels[order[:n_train]] = "train"
     labels[order[n_train : n_train + n_val]] = "val"
@@ -85,20 +95,22 @@ def assign_split(
     """Copy of ``df`` with ``_automl_split`` (train/val/test) and, for CV, ``_automl_fold``.
 
     ``split_col`` values are used as given (validate/validation mean val); ``time_col`` orders
-    rows in time (oldest 60 % train, next 20 % val, newest 20 % test); otherwise a seeded
-    random split, stratified by class for classification.
+    rows in time (oldest train, then val, newest test); otherwise a seeded random split,
+    stratified by class for classification. Validation and test get 20 % each up to 25,000 rows
+    and fewer beyond (:func:`held_out_share`).
     """
     time_col = time_col if time_col is not None else getattr(plan, "time_col", None)
     split_col = split_col if split_col is not None else getattr(plan, "split_col", None)
     out = df.copy()
+    share = held_out_share(len(out))
     if split_col is not None:
         labels = normalise_split_values(out[split_col], split_col).to_numpy(dtype=object)
     elif time_col is not None:
-        labels = _time_split(parse_time_column(out[time_col]))
+        labels = _time_split(parse_time_column(out[time_col]), share)
     elif plan.task == "classification":
-        labels = _stratified_split(out[plan.target_col], np.random.default_rng(plan.seed))
+        labels = _stratified_split(out[plan.target_col], np.random.default_rng(plan.seed), share)
     else:
-        labels = _random_split(len(out), np.random.default_rng(plan.seed))
+        labels = _random_split(len(out), np.random.default_rng(plan.seed), share)
     out[SPLIT_COL] = pd.Series(labels, index=out.index, dtype=object).astype("str")
     if plan.validation == "cv":
         out[FOLD_COL] = assign_folds(out, plan)

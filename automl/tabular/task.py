@@ -7,7 +7,6 @@ types, split, row cap for the budget) before anything is stored, then hands a
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import tempfile
@@ -31,6 +30,7 @@ from automl.core.task import RefitPlan, SearchEnvironment, SearchTask
 from automl.core.trials import score_line
 from automl.features import hook as features_hook
 from automl.tabular import families, metrics, split
+from automl.tabular.fit import REFIT_PARTS
 from automl.tabular.plan import DataPlan, make_plan
 from automl.tabular.trial import SPLIT_COL, TrialContext, run_trial
 
@@ -38,6 +38,7 @@ logger = logging.getLogger("automl")
 
 # Besides the fit itself, refitting the holdout winner scores it and logs its model.
 REFIT_OVERHEAD_S = 1.0
+ALL_ROWS, TRAIN_VAL = "all rows", "train+val"
 BASELINE_FAMILIES = ("logistic_regression", "linear_regression")
 CHEAP_FAMILIES = (*BASELINE_FAMILIES, "decision_tree")
 
@@ -50,8 +51,10 @@ class TabularTask(SearchTask):
 
     def __init__(
         self, plan: DataPlan, prepared: pd.DataFrame, alerts: list[dict[str, Any]],
-        exclude_frameworks: list[str], feature_spec: Any = None,
+        exclude_frameworks: list[str], feature_spec: Any = None, retrain_full: bool = True,
     ) -> None:  # fmt: skip
+        self.retrain_full = retrain_full
+        self.n_folds = int(plan.n_folds)
         self.plan = plan
         self.feature_spec = feature_spec  # a TrainingSet's lookups, recorded on the parent run
         self.prepared = prepared
@@ -64,6 +67,8 @@ class TabularTask(SearchTask):
         self.validation = plan.validation
         self.families = families.available_families(plan, exclude_frameworks)
         self.n_rows = len(prepared)
+        parts = prepared[SPLIT_COL].value_counts()
+        self.part_rows = {part: int(parts.get(part, 0)) for part in ("train", "val", "test")}
 
     # -- the experiment ---------------------------------------------------------------------
     def parent_tags(self) -> dict[str, str]:
@@ -132,39 +137,44 @@ class TabularTask(SearchTask):
         return families.get_family(config.family).cost_ratio(config.params, seen.params)
 
     # -- the winner -------------------------------------------------------------------------
-    @functools.cached_property
-    def _refit_rows_ratio(self) -> float:
-        """Rows of train+val over rows of train: how much more data the refit learns from."""
-        parts = self.prepared[SPLIT_COL].value_counts()
-        rows = max(1, int(parts.get("train", 0)))
-        return (rows + int(parts.get("val", 0))) / rows
+    def _rows_ratio(self, trained_on: str) -> float:
+        """Rows the refit learns from over the rows a trial's model learnt from."""
+        count = self.part_rows
+        trial_rows = count["train"] + (count["val"] if self.validation != "holdout" else 0)
+        refit_rows = sum(count[p] for p in REFIT_PARTS[trained_on])
+        return refit_rows / max(1, trial_rows)
 
     def refit(self, best: TrialInfo, parent_run_id: str) -> RefitPlan | None:
-        """Holdout winners learnt from the train part only: refit them on train+val.
-        Cross-validated trials are refit on train+val already."""
-        if self.validation != "holdout":
+        """The chosen model is refit on every row (``retrain_full``, the default): trials learnt
+        from train (holdout) or train+val (CV) only. Without it, holdout winners are refit on
+        train+val and cross-validated ones, refit on train+val already, are kept."""
+        cv = self.validation != "holdout"
+        if not self.retrain_full and cv:
             return None
+        trained_on = ALL_ROWS if self.retrain_full else TRAIN_VAL
+        rows_ratio = self._rows_ratio(trained_on)
         config = TrialConfig(
             best.params["model_family"],
             {k: v for k, v in best.params.items() if k != "model_family"},
         )
-        fit_s = best.metrics.get("fit_time_seconds", 0.0) * self._refit_rows_ratio
+        fit_s = best.metrics.get("fit_time_seconds", 0.0) * rows_ratio
+        if cv:  # a CV trial's fit time covers its folds and the refit on train+val
+            fit_s /= self.n_folds + 1
         expected = fit_s + best.metrics.get("predict_time_seconds", 0.0) + REFIT_OVERHEAD_S
         task = WorkerTask(
             kind=TaskKind.REFIT,
             run_id=parent_run_id,
             config=config,
-            metadata={"best_trial_run_id": best.run_id, "trained_on": "train+val"},
+            metadata={"best_trial_run_id": best.run_id, "trained_on": trained_on},
         )
-        return RefitPlan(task, expected, "train+val", "train")
+        return RefitPlan(task, expected, trained_on, TRAIN_VAL if cv else "train")
 
     def registration(self, best: TrialInfo, how: str) -> tuple[dict[str, str], str]:
-        scores = score_line(best.metrics)
-        refit = how == "train+val" and self.validation == "holdout"
-        trained_on = how or "train+val"  # cross-validated trials are refit on train+val
-        text = f"AutoML winner {best.model_description}"
-        text += f"{', refit on train+validation' if refit else ''}: {scores}"
-        return {"trained_on": trained_on}, text
+        trained_on = how or TRAIN_VAL  # cross-validated trials are refit on train+val
+        text = f"AutoML winner {best.model_description}, trained on {trained_on}"
+        if trained_on == ALL_ROWS:
+            text += " (test scores are from before that refit, the honest estimate)"
+        return {"trained_on": trained_on}, f"{text}: {score_line(best.metrics)}"
 
     def summary_fields(self) -> dict[str, Any]:
         return {"semantic_type_conversions": dict(self.plan.semantic_type_conversions)}
@@ -191,6 +201,7 @@ def _plan_task(
         primary_metric=spec.primary_metric,
         seed=spec.seed,
         exclude_frameworks=list(spec.exclude_frameworks),
+        time_budget_s=budget.timeout_s,
         **spec.options,
     )
     prepared, sample_alerts = split.sample_for_budget(prepared, plan, budget.max_train_rows)
@@ -205,4 +216,6 @@ def _plan_task(
         )
     for item in alerts:
         logger.warning("%s: %s", item.get("kind"), item.get("message"))
-    return TabularTask(plan, prepared, alerts, list(spec.exclude_frameworks), feature_spec)
+    return TabularTask(
+        plan, prepared, alerts, list(spec.exclude_frameworks), feature_spec, spec.retrain_full
+    )

@@ -162,10 +162,11 @@ def _log_pipeline(ctx: TrialContext, run_id: str, pipeline: Any, metadata: dict[
 
 
 def refit_winner(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
-    """Refit the winning holdout configuration on train+val and log it as ``model`` of run
-    ``task.run_id`` (the search's parent run), with its scores as ``refit_*`` metrics."""
+    """Refit the winning configuration on the rows ``task.metadata["trained_on"]`` names and log
+    it as ``model`` of run ``task.run_id`` (the search's parent run), with ``refit_*`` metrics."""
     started = time.perf_counter()
-    result = fit.refit_on_train_and_val(ctx.plan, task.config.as_dict(), ctx.data, ctx.n_threads)
+    trained_on = task.metadata.get("trained_on", "all rows")
+    result = fit.refit(ctx.plan, task.config.as_dict(), ctx.data, ctx.n_threads, trained_on)
     timings = {"fitting": time.perf_counter() - started}
     t = time.perf_counter()
     metadata = {**task.metadata, "model_family": result.config["family"]}
