@@ -45,6 +45,8 @@ SPLIT_VALUES = ("train", "val", "test")
 KERNEL_NAME = "automl-rerun-python"
 SEED = "SEED"
 MAX_SEED = 2**32 - 1  # numpy's seed range
+DRY_FIT_ROWS = 24  # the rows a model without declared constraints is test-trained on
+DRY_FIT_ROUNDS = 5
 #: Parameters-cell settings the rerun itself sets (data goes through --data).
 OWN_SETTINGS = (
     "DATA_PATH",
@@ -172,12 +174,40 @@ def _check_params(
     )
     nested = [v for v in candidate.get_params(deep=True).values() if hasattr(v, "get_params")]
     for part in [candidate, *nested]:
-        if hasattr(part, "_validate_params"):  # scikit-learn's own parameter constraints
+        if hasattr(part, "_parameter_constraints"):  # scikit-learn's declared constraints
             try:
                 part._validate_params()
             except (ValueError, TypeError) as exc:
                 raise RerunError(f"--set: {exc}; valid parameters: {listing}") from exc
+    if set(overrides) & set(cell.paths) and not hasattr(candidate, "_parameter_constraints"):
+        _dry_fit(candidate, listing)
     return overrides
+
+
+def _dry_fit(candidate: Any, listing: str) -> None:
+    """Train a copy on a few random rows: estimators without scikit-learn's declared constraints
+    (LightGBM) check their parameters only when they train, so bad values fail here."""
+    import warnings
+
+    import numpy as np
+    from sklearn.base import clone, is_classifier
+
+    model = clone(candidate)
+    rounds = model.get_params().get("n_estimators")
+    if type(rounds) is int and rounds > DRY_FIT_ROUNDS:
+        model.set_params(n_estimators=DRY_FIT_ROUNDS)  # more rounds are not less valid
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(DRY_FIT_ROWS, 3))
+    y = np.arange(DRY_FIT_ROWS) % 2 if is_classifier(model) else rng.normal(size=DRY_FIT_ROWS)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X, y)
+    except Exception as exc:  # noqa: BLE001 - whatever the library raises, the values are bad
+        raise RerunError(
+            f"--set: {type(candidate).__name__} refuses these values ({' '.join(str(exc).split())}); "
+            f"valid parameters: {listing}"
+        ) from exc
 
 
 def _plan(client: tracking.TrackingClient, source: Any) -> Any:

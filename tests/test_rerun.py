@@ -156,3 +156,18 @@ def test_bad_parameters_and_data_are_refused_before_any_kernel(tmp_path):
     with pytest.raises(RerunError, match=r"'alpha' parameter of Ridge must be a float"):
         rerun(summary.best_trial.run_id, ["alpha=-1.0"])
     assert _reruns(client, summary.best_trial.run_id) == []
+
+    # LightGBM declares no constraints: its own checks refuse the value, still before a kernel
+    boosted = automl.classify(
+        _data(),
+        target_col="y",
+        max_trials=1,
+        n_jobs=1,
+        exclude_frameworks=["sklearn"],
+        verbose=False,
+    ).best_trial.run_id
+    with pytest.raises(RerunError, match=r"LGBMClassifier refuses.*num_leaves.*valid parameters"):
+        rerun(boosted, ["num_leaves=-3"])
+    with pytest.raises(RerunError, match="expected a int"):
+        rerun(boosted, ["num_leaves=2.5"])
+    assert _reruns(client, boosted) == []

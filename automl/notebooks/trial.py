@@ -103,7 +103,8 @@ def trial_context(
         "model_step": model_name,
         "model_class": type(model).__name__,
         "hyperparameters": [
-            {"name": Code(name), "value": value} for name, (_path, value) in hyper.items()
+            {"name": Code(name), "path": path, "value": value}
+            for name, (path, value) in hyper.items()
         ],
         "hyperparameter_paths": {name: path for name, (path, _value) in hyper.items()},
         "model_code": estimator_call(model, imports, all_params=True, variables=variables),
