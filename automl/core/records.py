@@ -75,3 +75,7 @@ class WorkerReply:
     top_features: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    # The predictions behind the val_ metrics (out-of-fold for CV) and the test part's, in the
+    # task's row order: what ensemble selection blends without refitting anything.
+    val_predictions: Any = None
+    test_predictions: Any = None

@@ -36,7 +36,7 @@ from automl.core.records import (
 )
 from automl.core.spec import SearchSpec
 from automl.core.study import SearchStudy
-from automl.core.summary import AutoMLSummary
+from automl.core.summary import AutoMLSummary, TrialInfo
 from automl.core.task import RefitPlan, SearchEnvironment, SearchTask
 from automl.core.trials import OpenTrial, TrialBook
 
@@ -47,6 +47,9 @@ logger = logging.getLogger("automl")
 IN_PROCESS_ROWS = 20_000
 IN_PROCESS_BASELINE_MAX_BUDGET_S = 30.0
 STOPPED_AT_BUDGET = "stopped at the time budget"
+# Building an ensemble run in this process (loading members, logging, its notebook) takes about
+# this long; its members' refit is kept back too while it stays under this share of the budget.
+ENSEMBLE_BUILD_S, ENSEMBLE_RESERVE_SHARE, ENSEMBLE_TOP = 2.0, 0.25, 3
 
 
 def cores() -> int:
@@ -96,6 +99,8 @@ class Search:
         self.refit_estimate = 0.0
         self.refit_model_uri: str | None = None
         self._resumed_checked = False
+        # (validation, test) predictions of each completed trial, by run id, for the ensemble
+        self.predictions: dict[str, tuple[Any, Any]] = {}
 
     # -- setup ------------------------------------------------------------------------------
     def setup_tracking(self) -> None:
@@ -233,11 +238,50 @@ class Search:
         state = TrialState(reply.state)
         self._tell(trial, state, reply.value)
         info = self.book.add(trial, state, duration, reply)
-        if state == TrialState.COMPLETE and self.book.finished()[0].run_id == info.run_id:
-            # a new winner: keep back the time to refit it, unless that time has passed already
-            plan = self.task.refit(info, self.parent_run_id)
-            seconds = plan.expected_seconds if plan is not None else 0.0
-            self.refit_estimate = seconds if self.budget.time_left() > seconds else 0.0
+        if state == TrialState.COMPLETE:
+            if reply.val_predictions is not None:
+                self.predictions[info.run_id] = (reply.val_predictions, reply.test_predictions)
+            self._update_refit_estimate(info)
+
+    def _refit_seconds(self, info: TrialInfo) -> float:
+        plan = self.task.refit(info, self.parent_run_id)
+        return plan.expected_seconds if plan is not None else 0.0
+
+    def _update_refit_estimate(self, info: TrialInfo) -> None:
+        """Keep back the time to refit the winner (and, while it is affordable, to build an
+        ensemble of the best few and refit them), unless that time has passed already."""
+        done = self.book.finished()
+        top = done[:ENSEMBLE_TOP]
+        if all(t is not info for t in top):
+            return
+        seconds = self._refit_seconds(done[0])
+        if self.task.ensembles and len(done) >= 2:
+            blend = ENSEMBLE_BUILD_S + sum(self._refit_seconds(t) for t in top)
+            affordable = self.budget.timeout_s is None or (
+                blend <= ENSEMBLE_RESERVE_SHARE * self.budget.timeout_s
+            )
+            seconds = max(seconds, blend) if affordable else seconds
+        self.refit_estimate = seconds if self.budget.time_left() > seconds else 0.0
+
+    def add_ensemble(self) -> None:
+        """Blend the finished trials when the task can and the time allows; the ensemble then
+        ranks on the leaderboard like any trial (and wins it when it beats the best one)."""
+        if not self.task.ensembles or self.budget.time_left() <= ENSEMBLE_BUILD_S:
+            return
+        t = time.perf_counter()
+        try:
+            info = self.task.ensemble(
+                self.context, self.book.finished(), self.predictions, self.next_number,
+                self.parent_run_id,
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - the search's result stands without it
+            logger.warning("ensemble not built: %s", exc, exc_info=True)
+            info = None
+        finally:
+            self.timings["ensemble"] = time.perf_counter() - t
+        if info is not None:
+            self.next_number += 1
+            self.book.trials.append(info)
 
     def mark_killed(self, number: int, seconds: float) -> None:
         trial = self.book.in_flight.pop(number)
@@ -479,6 +523,7 @@ def run_search(task: SearchTask, spec: SearchSpec, budget: Budget,
     try:
         exploration = search.write_exploration_notebook()
         search.run()
+        search.add_ensemble()
         plan = search.refit_winner()
     except BaseException:
         search.executor.shutdown()

@@ -116,6 +116,17 @@ class SearchTask(ABC):
     def registration(self, best: TrialInfo, how: str) -> tuple[dict[str, str], str]:
         """Tags and description of the registered version (``how`` says what it was fit on)."""
 
+    # Whether :meth:`ensemble` may blend trials (the loop then keeps time back to build it).
+    ensembles: bool = False
+
+    def ensemble(self, context: Any, finished: list[TrialInfo],
+                 predictions: dict[str, tuple[Any, Any]], number: int,
+                 parent_run_id: str) -> TrialInfo | None:  # fmt: skip
+        """An ensemble of ``finished`` trials logged as run number ``number``, or ``None`` when
+        none beats the best trial on validation. ``predictions`` maps a trial's run id to its
+        (validation, test) predictions."""
+        return None
+
     def summary_fields(self) -> dict[str, Any]:
         """Task-specific fields of the :class:`~automl.core.summary.AutoMLSummary`."""
         return {}

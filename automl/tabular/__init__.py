@@ -12,9 +12,13 @@ every template's output to check it). Everything else under ``automl.tabular.*``
 - ``assign_split``: the search's train/validation/test split (and CV folds) of a frame.
 - ``load_dataset``: a CSV or Parquet file (or a DataFrame) as a DataFrame, as the search reads it.
 - the column transformers the preprocessing pipelines are built from.
+- ``fit_and_score``, ``validation_frame``, ``EnsembleModel``, ``blend`` and
+  ``score_predictions``: what an ensemble notebook refits, blends and scores its members with.
 """
 
 from automl.core.inputs import load_dataset
+from automl.tabular.ensemble import EnsembleModel, blend, score_predictions
+from automl.tabular.fit import fit_and_score, validation_frame
 from automl.tabular.metrics import evaluate
 from automl.tabular.plan import DataPlan
 from automl.tabular.preprocessing import (
@@ -32,10 +36,15 @@ __all__ = [
     "CategoricalCleaner",
     "DataPlan",
     "DatetimeFeatures",
+    "EnsembleModel",
     "HighCardinalityEncoder",
     "NumericCoercer",
     "TextFeatures",
     "assign_split",
+    "blend",
     "evaluate",
+    "fit_and_score",
     "load_dataset",
+    "score_predictions",
+    "validation_frame",
 ]

@@ -59,6 +59,7 @@ class FitResult:
     fold_metrics: list[dict[str, float]] = field(default_factory=list)
     val_y: pd.Series | None = None
     val_predictions: np.ndarray | None = None
+    test_predictions: np.ndarray | None = None
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.pipeline, self.metrics, self.config))
@@ -76,6 +77,17 @@ def xy(plan: Any, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, np.ndar
 
 def _uses_early_stopping(config: Mapping[str, Any]) -> bool:
     return get_family(config["family"]).uses_early_stopping(config["params"])
+
+
+def validation_frame(plan: Any, df_prepared: pd.DataFrame) -> pd.DataFrame:
+    """The rows behind a trial's ``val_predictions``, in their order: the val part for holdout,
+    train+val fold by fold for CV (the order out-of-fold predictions are gathered in)."""
+    split = df_prepared[SPLIT_COL]
+    if plan.validation != "cv":
+        return df_prepared[split == "val"]
+    pool = df_prepared[split != "test"]
+    folds = pool[FOLD_COL].to_numpy()
+    return pd.concat([pool[folds == fold] for fold in range(int(plan.n_folds))])
 
 
 def _fit_plain(plan: Any, config: Mapping[str, Any], X, y, w, n_threads: int) -> Pipeline:
@@ -276,9 +288,10 @@ def _fit_and_score(
         if len(val):
             results["val"], val_pred = timed("predict", _scores, plan, pipeline, X_va, y_va, w_va)
             val_y = y_va
+    test_pred = None
     if len(test):
         X_te, y_te, w_te = xy(plan, test)
-        results["test"] = timed("predict", _scores, plan, pipeline, X_te, y_te, w_te)[0]
+        results["test"], test_pred = timed("predict", _scores, plan, pipeline, X_te, y_te, w_te)
     metrics: dict[str, float] = {}
     for part in ("train", "val", "test"):
         if part in results:
@@ -292,6 +305,7 @@ def _fit_and_score(
         fold_scores,
         val_y,
         val_pred,
+        test_pred,
     )
 
 

@@ -48,6 +48,7 @@ class TabularTask(SearchTask):
 
     runner = "automl.tabular.trial"
     cheap_families = CHEAP_FAMILIES
+    ensembles = True
 
     def __init__(
         self, plan: DataPlan, prepared: pd.DataFrame, alerts: list[dict[str, Any]],
@@ -156,7 +157,7 @@ class TabularTask(SearchTask):
         config = TrialConfig(
             best.params["model_family"],
             {k: v for k, v in best.params.items() if k != "model_family"},
-        )
+        )  # an ensemble's params are its members' configs and weights
         fit_s = best.metrics.get("fit_time_seconds", 0.0) * rows_ratio
         if cv:  # a CV trial's fit time covers its folds and the refit on train+val
             fit_s /= self.n_folds + 1
@@ -175,6 +176,13 @@ class TabularTask(SearchTask):
         if trained_on == ALL_ROWS:
             text += " (test scores are from before that refit, the honest estimate)"
         return {"trained_on": trained_on}, f"{text}: {score_line(best.metrics)}"
+
+    def ensemble(self, context: TrialContext, finished: list[TrialInfo],
+                 predictions: dict[str, tuple[Any, Any]], number: int,
+                 parent_run_id: str) -> TrialInfo | None:  # fmt: skip
+        from automl.tabular.ensemble_run import log_ensemble
+
+        return log_ensemble(context, finished, predictions, number, parent_run_id)
 
     def summary_fields(self) -> dict[str, Any]:
         return {"semantic_type_conversions": dict(self.plan.semantic_type_conversions)}

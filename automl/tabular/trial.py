@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 import tracking
@@ -26,6 +27,7 @@ from automl.core.records import (
     WorkerTask,
 )
 from automl.tabular import fit, importance, plots, preprocessing
+from automl.tabular.ensemble import ENSEMBLE_FAMILY, EnsembleModel
 from automl.tabular.plan import DataPlan
 from automl.tabular.split import FOLD_COL, SPLIT_COL
 
@@ -146,7 +148,7 @@ def _params_to_log(ctx: TrialContext, config: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def _log_pipeline(ctx: TrialContext, run_id: str, pipeline: Any, metadata: dict[str, Any]) -> Any:
+def log_trial_model(ctx: TrialContext, run_id: str, pipeline: Any, metadata: dict[str, Any]) -> Any:
     """Log a fitted pipeline as ``model`` of ``run_id``, with raw input columns as its example."""
     example = ctx.data.head(5).drop(
         columns=[ctx.plan.target_col, SPLIT_COL, FOLD_COL], errors="ignore"
@@ -166,11 +168,23 @@ def refit_winner(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
     it as ``model`` of run ``task.run_id`` (the search's parent run), with ``refit_*`` metrics."""
     started = time.perf_counter()
     trained_on = task.metadata.get("trained_on", "all rows")
-    result = fit.refit(ctx.plan, task.config.as_dict(), ctx.data, ctx.n_threads, trained_on)
+    config = task.config
+    if config.family == ENSEMBLE_FAMILY:  # each member again, blended with the same weights
+        members = [
+            fit.refit(ctx.plan, member, ctx.data, ctx.n_threads, trained_on)
+            for member in config.params["members"]
+        ]
+        model: Any = EnsembleModel(
+            [m.pipeline for m in members], config.params["weights"], ctx.plan
+        )
+        result = fit.FitResult(model, {}, config.as_dict(), sum(m.fit_seconds for m in members))
+    else:
+        result = fit.refit(ctx.plan, config.as_dict(), ctx.data, ctx.n_threads, trained_on)
+        model = result.pipeline
     timings = {"fitting": time.perf_counter() - started}
     t = time.perf_counter()
-    metadata = {**task.metadata, "model_family": result.config["family"]}
-    model_info = _log_pipeline(ctx, task.run_id, result.pipeline, metadata)
+    metadata = {**task.metadata, "model_family": config.family}
+    model_info = log_trial_model(ctx, task.run_id, model, metadata)
     metrics = {f"refit_{k}": v for k, v in result.metrics.items()}
     metrics["refit_fit_time_seconds"] = result.fit_seconds
     ctx.client.log_batch(task.run_id, metrics=metrics)
@@ -236,7 +250,7 @@ def run_trial(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
     metric_key = f"val_{ctx.plan.primary_metric_key}"
     client.log_batch(run_id, metrics=metrics, params=_params_to_log(ctx, config))
     metadata = {"model_family": config["family"], "primary_metric": metric_key}
-    model_info = _log_pipeline(ctx, run_id, pipeline, metadata)
+    model_info = log_trial_model(ctx, run_id, pipeline, metadata)
     timings["logging"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -278,7 +292,14 @@ def run_trial(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
         model_uri=model_info.model_uri,
         notebook_path=notebook_path,
         top_features=top_features,
+        val_predictions=_compact(result.val_predictions),
+        test_predictions=_compact(result.test_predictions),
     )
+
+
+def _compact(predictions: Any) -> Any:
+    """Predictions as float32 for the trip to the search process (ensembles need no more)."""
+    return None if predictions is None else np.asarray(predictions, dtype="float32")
 
 
 def _write_notebook(

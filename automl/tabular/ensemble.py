@@ -1,0 +1,121 @@
+"""Ensembles of trials for tables: the blended model and the loss that selects its members.
+
+Members and weights come from greedy ensemble selection (:mod:`automl.core.ensemble_selection`)
+over the validation predictions (out-of-fold for CV) the trials already made, scored by the
+search's primary metric. :class:`EnsembleModel` is what gets logged and registered: the weighted
+mean of its members' probabilities (classification) or predictions (regression).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+from automl.tabular import metrics
+
+ENSEMBLE_FAMILY = "ensemble"
+# Candidates: the best this many finished trials; selection rounds (with replacement).
+MAX_CANDIDATES, ROUNDS = 20, 25
+
+
+class EnsembleModel:
+    """A weighted average of fitted pipelines, used like any of them (``predict``,
+    ``predict_proba`` with columns in ``classes_`` order)."""
+
+    def __init__(self, members: Sequence[Any], weights: Sequence[float], plan: Any) -> None:
+        if len(members) != len(weights) or not members:
+            raise ValueError("members and weights: give one weight per member (at least one)")
+        self.members = list(members)
+        self.weights = [float(w) for w in weights]
+        self.plan = plan
+        if plan.task == "classification":
+            self.classes_ = np.asarray(plan.classes, dtype=object)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(
+            f"{w:.2f}*{type(m.named_steps['model']).__name__}"
+            if hasattr(m, "named_steps")
+            else f"{w:.2f}*{type(m).__name__}"
+            for m, w in zip(self.members, self.weights, strict=True)
+        )
+        return f"EnsembleModel({parts})"
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Weighted mean of the members' probabilities, columns in ``classes_`` order."""
+        if self.plan.task != "classification":
+            raise AttributeError("predict_proba is only available for classification ensembles")
+        return blend([metrics.aligned_proba(self.plan, m, X) for m in self.members], self.weights)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        if self.plan.task == "classification":
+            return metrics.labels_from_proba(self.plan, self.predict_proba(X))
+        preds = [np.asarray(m.predict(X), dtype="float64") for m in self.members]
+        return blend(preds, self.weights)
+
+
+def blend(predictions: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
+    """The weighted mean of member predictions (probabilities or values)."""
+    out = np.zeros_like(np.asarray(predictions[0], dtype="float64"))
+    for p, w in zip(predictions, weights, strict=True):
+        out += w * np.asarray(p, dtype="float64")
+    return out
+
+
+def score_predictions(plan: Any, y: Any, pred: np.ndarray, w: Any = None) -> dict[str, float]:
+    """Every metric of the plan's task from predictions (probabilities in ``plan.classes``
+    order, or values), unprefixed Databricks keys."""
+    if plan.task == "classification":
+        return metrics.classification_scores(plan, y, pred, w)
+    return metrics.regression_scores(y, pred, w)
+
+
+def selection_loss(plan: Any, y: Any, w: Any = None) -> Callable[[np.ndarray], float]:
+    """The primary metric on ``y`` as a loss (lower is better), fast enough to call hundreds of
+    times: log loss and the regression errors in numpy, the rest through scikit-learn."""
+    spec = metrics.metric_spec(plan.primary_metric)
+    sign = -1.0 if spec.greater_is_better else 1.0
+    weights = None if w is None else np.asarray(w, dtype="float64")
+    if plan.task == "regression":
+        y_true = np.asarray(pd.to_numeric(pd.Series(y).astype("object")), dtype="float64")
+        if spec.key in ("root_mean_squared_error", "mean_squared_error", "mean_absolute_error"):
+            power = 1 if spec.key == "mean_absolute_error" else 2
+
+            def error(pred: np.ndarray) -> float:
+                value = float(np.average(np.abs(pred - y_true) ** power, weights=weights))
+                return value
+
+            return error
+        return lambda pred: sign * metrics.regression_scores(y_true, pred, weights)[spec.key]
+    y_idx = metrics.class_indices(plan, y)
+    rows = np.arange(len(y_idx))
+    if spec.key == "log_loss":
+
+        def log_loss(proba: np.ndarray) -> float:
+            clipped = np.clip(proba, 1e-15, 1.0)
+            clipped = clipped / clipped.sum(axis=1, keepdims=True)
+            return float(np.average(-np.log(clipped[rows, y_idx]), weights=weights))
+
+        return log_loss
+    if spec.key == "roc_auc" and len(plan.classes) == 2:
+        pos = int(metrics.class_indices(plan, [plan.pos_label])[0])
+        positive = (y_idx == pos).astype(int)
+        return lambda proba: -float(skm.roc_auc_score(positive, proba[:, pos], sample_weight=w))
+    return lambda proba: sign * metrics.classification_scores(plan, y, proba, w)[spec.key]
+
+
+def member_table(tables: Sequence[pd.DataFrame], weights: Sequence[float]) -> pd.DataFrame:
+    """The ensemble's SHAP importance by input column: its members' tables, weighted.
+
+    Mean |SHAP| of a weighted mean of models is at most the weighted mean of the members' (the
+    triangle inequality), so this is an upper bound that ranks columns as the members do.
+    """
+    merged: dict[str, float] = {}
+    for table, weight in zip(tables, weights, strict=True):
+        for feature, value in zip(table["feature"], table["importance"], strict=True):
+            merged[str(feature)] = merged.get(str(feature), 0.0) + weight * float(value)
+    out = pd.DataFrame({"feature": list(merged), "importance": list(merged.values())})
+    return out.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
