@@ -4,7 +4,9 @@ Each worker is a fresh ``python -m automl.core.worker`` process that talks to th
 socket pair it inherits. Starting workers as their own interpreter (rather than by
 ``fork`` or ``spawn`` from the caller) means a user's unguarded script is never re-imported and
 no OpenMP or database state is inherited. A trial that is still running when the budget ends is
-stopped by killing its worker: nothing waits for it.
+stopped by killing its worker: nothing waits for it. Each worker also gets this process's pid and
+the read end of a "lifeline" pipe whose write end only this process holds, so it dies with the
+search even after ``kill -9`` (see :mod:`automl.core.worker`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,15 @@ class _Worker:
     task_key: Any = None
     started_at: float = 0.0
     ready: bool = False
+    lifeline: int | None = None  # write end of the pipe whose closing ends the worker
+
+    def close(self) -> None:
+        """Close the parent's ends of the worker's pipes (after the process is gone)."""
+        if self.conn is not None:
+            self.conn.close()
+        if self.lifeline is not None:
+            os.close(self.lifeline)
+            self.lifeline = None
 
 
 @dataclass
@@ -74,16 +85,31 @@ class LocalProcessExecutor(Executor):
             env[var] = threads
         parent_end, child_end = Pipe(duplex=True)
         fd = child_end.fileno()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "automl.core.worker", str(fd), self.runner],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            pass_fds=(fd,),
-        )
-        child_end.close()
+        lifeline_read, lifeline_write = os.pipe()  # not inheritable: only this worker gets it
+        try:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "automl.core.worker",
+                    str(fd),
+                    self.runner,
+                    str(os.getpid()),
+                    str(lifeline_read),
+                ],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                pass_fds=(fd, lifeline_read),
+            )
+        except BaseException:
+            os.close(lifeline_write)
+            raise
+        finally:
+            child_end.close()
+            os.close(lifeline_read)
         if self.setup is not None:
             parent_end.send(("setup", self.setup))
-        self._workers.append(_Worker(process=process, conn=parent_end))
+        self._workers.append(_Worker(process=process, conn=parent_end, lifeline=lifeline_write))
 
     @property
     def running(self) -> dict[Any, float]:
@@ -141,8 +167,7 @@ class LocalProcessExecutor(Executor):
     def _worker_died(self, worker: _Worker) -> Iterator[TaskResult]:
         worker.process.wait()
         code = worker.process.returncode
-        if worker.conn is not None:
-            worker.conn.close()
+        worker.close()
         self._workers.remove(worker)
         if not worker.ready:
             raise RuntimeError(
@@ -168,8 +193,7 @@ class LocalProcessExecutor(Executor):
         for worker in [w for w in self._workers if w.task_key is not None]:
             worker.process.kill()
             worker.process.wait()
-            if worker.conn is not None:
-                worker.conn.close()
+            worker.close()
             self._workers.remove(worker)
             self.busy_seconds += now - worker.started_at
             if on_killed is not None:
@@ -188,6 +212,5 @@ class LocalProcessExecutor(Executor):
                 worker.task_key = None
         for worker in self._workers:
             worker.process.wait()
-            if worker.conn is not None:
-                worker.conn.close()
+            worker.close()
         self._workers.clear()
