@@ -42,7 +42,7 @@ def task(number: int, sleep: float, run_id: str = "") -> WorkerTask:
     )  # fmt: skip
 
 
-def collect(executor: Any, n: int, timeout: float = 60.0) -> dict:
+def collect(executor: Any, n: int, timeout: float = 180.0) -> dict:
     """Poll until ``n`` results came back (or ``timeout``); results by key."""
     results: dict = {}
     end = time.monotonic() + timeout
@@ -71,7 +71,7 @@ def wait_gone(pids: list[int], timeout: float = 30.0) -> bool:
     return not any(alive(p) for p in pids)
 
 
-def wait_marker(setup: dict, number: int, timeout: float = 60.0) -> int:
+def wait_marker(setup: dict, number: int, timeout: float = 180.0) -> int:
     """The pid of the trial process running trial ``number``, once it started."""
     path = Path(setup["marker_dir"]) / f"{number}.pid"
     end = time.monotonic() + timeout

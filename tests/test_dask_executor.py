@@ -18,12 +18,12 @@ distributed = pytest.importorskip("distributed")
 from dask_fixtures import (  # noqa: F401 - fixtures
     RUNNER,
     alive,
-    wait_gone,
     collect,
     local_cluster,
     make_setup,
     process_cluster,
     task,
+    wait_gone,
     wait_marker,
 )
 
@@ -35,7 +35,7 @@ def test_local_cluster_runs_trials_on_both_workers_with_the_data(local_cluster, 
     executor = DaskExecutor(local_cluster, runner=RUNNER)
     executor.start()
     setup = make_setup(tmp_path)
-    executor.sendmake_setup(setup)
+    executor.send_setup(setup)
     assert executor.idle_count() == 2
     submitted = 0
     results: dict = {}
@@ -58,7 +58,7 @@ def test_deadline_kills_the_trial_process_and_replies_killed(local_cluster, tmp_
     executor = DaskExecutor(local_cluster, runner=RUNNER, deadline=time.time() + 3.0)
     executor.start()
     setup = make_setup(tmp_path)
-    executor.sendmake_setup(setup)
+    executor.send_setup(setup)
     executor.submit("long", task(0, 600.0))
     result = collect(executor, 1)["long"]
     assert result.ok and result.value.state == TrialState.KILLED
@@ -73,7 +73,7 @@ def test_kill_running_stops_the_trials_in_flight(local_cluster, tmp_path):
     executor = DaskExecutor(local_cluster, runner=RUNNER)
     executor.start()
     setup = make_setup(tmp_path)
-    executor.sendmake_setup(setup)
+    executor.send_setup(setup)
     executor.submit("a", task(0, 600.0))
     executor.submit("b", task(1, 600.0))
     pids = [wait_marker(setup, 0), wait_marker(setup, 1)]
@@ -94,7 +94,7 @@ def test_worker_killed_mid_trial_fails_that_trial_and_others_go_on(process_clust
     executor = DaskExecutor(process_cluster.address, runner=RUNNER)
     executor.start()
     setup = make_setup(tmp_path)
-    executor.sendmake_setup(setup)
+    executor.send_setup(setup)
     client = distributed.Client(process_cluster.address, timeout=10)
     pids = client.run(os.getpid)
     executor.submit("victim", task(0, 600.0))

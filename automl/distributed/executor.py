@@ -291,12 +291,14 @@ class DaskExecutor(Executor):
                 self._scheduler_lost(ConnectionError(f"the client is {status}"))
         return self.lost_scheduler is not None
 
-    @staticmethod
-    def _cancelled_by_disconnect(future: Any) -> bool:
+    def _cancelled_by_disconnect(self, future: Any) -> bool:
+        """Whether ``future`` was cancelled because the scheduler connection dropped."""
         if future.status != "cancelled":
             return False
+        if self._check_lost():
+            return True
         try:
-            future.result(timeout=0)
+            future.result(timeout=1)
         except Exception as exc:  # noqa: BLE001 - FutureCancelledError carries the reason
             return getattr(exc, "reason", None) == _CONNECTION_LOST
         return False

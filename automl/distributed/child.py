@@ -1,0 +1,37 @@
+"""Entry point of the trial process under a Dask worker: the core worker plus a watchdog.
+
+``python -m automl.distributed.child <fd> <runner> <parent pid>`` runs :func:`automl.core.worker.main` (the
+same loop as local worker processes) with a daemon thread that ends this process as soon as its
+parent, the Dask worker, is gone. A Dask worker killed with ``kill -9``, or one that closed
+itself because it lost the scheduler, must not leave behind a trial that goes on fitting and
+later writes a result nobody waits for into the shared store: the search has already recorded
+that trial as FAILED or KILLED.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+from automl.core import worker
+
+WATCH_SECONDS = 0.2  # how often the watchdog checks that the parent is still there
+ORPHAN_EXIT_CODE = 70
+
+
+def _watch(parent: int) -> None:
+    while os.getppid() == parent:  # a dead parent's children are adopted by another process
+        time.sleep(WATCH_SECONDS)
+    os._exit(ORPHAN_EXIT_CODE)
+
+
+def main(fd: int, runner_name: str, parent: int) -> None:
+    """Watch the parent (``parent`` is its pid), then serve trials over the inherited ``fd``."""
+    threading.Thread(target=_watch, args=(parent,), name="automl-parent-watch", daemon=True).start()
+    worker.main(fd, runner_name)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]))

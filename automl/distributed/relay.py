@@ -1,0 +1,160 @@
+"""Artifacts of cluster trials travel back to the caller, which stores them.
+
+A trial on a Dask worker writes its rows (params, metrics, tags, run status, the model's digest)
+straight into the shared PostgreSQL store, but its files (model, SHAP table, plots, notebook)
+into a staging folder on the worker's machine. The worker ships that folder back with the reply
+(:class:`ArtifactBundle`) and the calling process writes it into the run's artifact folder of
+its own store. So workers need no shared filesystem or object-store credentials, artifacts land
+exactly where a local search puts them (``automl.load_model``, the UI and notebooks work the
+same), and a trial's files are stored before the search counts the trial as done.
+
+This module is also the runner a cluster trial process imports (``context_from_setup`` and
+``run_trial``): it wraps the task's own runner, swapping in the staging client.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tracking
+from automl.core.records import WorkerReply, WorkerTask
+from tracking.artifacts import LocalArtifactRepository
+from tracking.validation import check_run_id
+
+NOTEBOOKS_DIRNAME = "notebooks"  # under the staging folder: where the trial renders notebooks
+
+
+@dataclass(frozen=True)
+class RelaySetup:
+    """What a cluster trial process is set up with: the task's runner and its local setup."""
+
+    runner: str
+    setup: Any  # the runner's setup, its paths local to this machine
+    stage_dir: str
+    snapshot_path: str | None  # the caller's path of the prepared data, what notebooks name
+
+
+@dataclass(frozen=True)
+class ArtifactBundle:
+    """One run's files, staged on a worker: ``(path relative to the run's root, bytes)``."""
+
+    run_id: str
+    files: tuple[tuple[str, bytes], ...]
+
+    @property
+    def n_bytes(self) -> int:
+        return sum(len(data) for _, data in self.files)
+
+
+class StagingClient(tracking.TrackingClient):
+    """Rows go to the shared store; each run's artifacts to ``stage_dir/<run_id>`` here."""
+
+    def __init__(self, tracking_uri: str, stage_dir: str) -> None:
+        super().__init__(tracking_uri)
+        self.stage_dir = stage_dir
+
+    def _repo(self, run_id: str, for_write: bool = False) -> LocalArtifactRepository:
+        if for_write:  # the store's checks (the run exists and is not deleted) still apply
+            super()._repo(run_id, for_write=True)
+        return LocalArtifactRepository(os.path.join(self.stage_dir, check_run_id(run_id)))
+
+
+@dataclass
+class _Relayed:
+    runner: Any
+    context: Any
+
+
+def context_from_setup(relay: RelaySetup) -> _Relayed:
+    """Build the task runner's context, logging its artifacts through a :class:`StagingClient`."""
+    runner = importlib.import_module(relay.runner)
+    context = runner.context_from_setup(relay.setup)
+    if hasattr(context, "_client") and getattr(context, "tracking_uri", None):
+        context._client = StagingClient(context.tracking_uri, relay.stage_dir)
+    if relay.snapshot_path and hasattr(context, "snapshot_path"):
+        context.snapshot_path = relay.snapshot_path  # notebooks load the caller's copy
+    return _Relayed(runner, context)
+
+
+def run_trial(relayed: _Relayed, task: WorkerTask) -> WorkerReply:
+    """The task runner's ``run_trial`` on the relayed context."""
+    return relayed.runner.run_trial(relayed.context, task)
+
+
+def local_setup(setup: Any, stage_dir: str) -> Any:
+    """``setup`` with notebooks rendered under the staging folder instead of the caller's."""
+    if isinstance(setup, dict) and "notebook_dir" in setup:
+        notebooks = os.path.join(stage_dir, NOTEBOOKS_DIRNAME)
+        os.makedirs(notebooks, exist_ok=True)
+        return dict(setup, notebook_dir=notebooks)
+    return setup
+
+
+def new_stage_dir() -> str:
+    """A fresh staging folder for one trial process."""
+    return tempfile.mkdtemp(prefix="automl-stage-")
+
+
+def collect(stage_dir: str) -> tuple[ArtifactBundle, ...]:
+    """Every run's staged files, removed from the staging folder once read."""
+    bundles = []
+    root = Path(stage_dir)
+    if not root.is_dir():
+        return ()
+    for run_dir in sorted(p for p in root.iterdir() if p.is_dir() and p.name != NOTEBOOKS_DIRNAME):
+        files = tuple(
+            (path.relative_to(run_dir).as_posix(), path.read_bytes())
+            for path in sorted(run_dir.rglob("*"))
+            if path.is_file() and not path.name.startswith(".tmp-")
+        )
+        bundles.append(ArtifactBundle(run_dir.name, files))
+        shutil.rmtree(run_dir, ignore_errors=True)
+    discard_notebooks(stage_dir)
+    return tuple(bundles)
+
+
+def discard(stage_dir: str) -> None:
+    """Drop what a killed trial staged (its run is KILLED; half-written files are not kept)."""
+    shutil.rmtree(stage_dir, ignore_errors=True)
+    os.makedirs(stage_dir, exist_ok=True)
+
+
+def discard_notebooks(stage_dir: str) -> None:
+    folder = Path(stage_dir) / NOTEBOOKS_DIRNAME
+    for path in folder.glob("*") if folder.is_dir() else ():
+        path.unlink(missing_ok=True)
+
+
+def store(
+    client: tracking.TrackingClient,
+    bundles: tuple[ArtifactBundle, ...],
+    reply: WorkerReply,
+    notebook_dir: str | None,
+) -> None:
+    """Write shipped bundles into their runs in ``client``'s store; point the reply's notebook
+    at the caller's copy (also placed in ``notebook_dir``, beside the experiment's others)."""
+    for bundle in bundles:
+        with tempfile.TemporaryDirectory(prefix="automl-relay-") as tmp:
+            for relative, data in bundle.files:
+                target = Path(tmp, relative)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            client.log_artifacts(bundle.run_id, tmp)
+    if reply.notebook_path and notebook_dir:
+        name = os.path.basename(reply.notebook_path)
+        for bundle in bundles:
+            data = dict(bundle.files).get(f"{NOTEBOOKS_DIRNAME}/{name}")
+            if data is not None:
+                os.makedirs(notebook_dir, exist_ok=True)
+                path = os.path.join(notebook_dir, name)
+                Path(path).write_bytes(data)
+                reply.notebook_path = path
+                break
+        else:
+            reply.notebook_path = None  # it was rendered but not logged: nothing to point at

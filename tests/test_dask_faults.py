@@ -1,0 +1,103 @@
+# ruff: noqa: F811, E402 - cluster fixtures come from dask_fixtures, after the importorskip
+"""Faults and files of cluster trials, on real Dask processes and the PostgreSQL store: the
+scheduler lost mid-search, and a trial's files travelling back to the caller's store. The
+trial runner does no fitting (tests/dask_trial_runner.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+from dask_fixtures import (  # noqa: F401 - fixtures
+    RUNNER,
+    collect,
+    local_cluster,
+    make_setup,
+    pg_uri,
+    process_cluster,
+    task,
+    wait_gone,
+    wait_marker,
+)
+from dask_trial_runner import ARTIFACT_FILE
+
+import tracking
+from automl.core import tags
+from automl.core.records import TrialState
+from automl.distributed import HOST_TAG, DaskExecutor
+
+pytestmark = pytest.mark.postgres
+
+
+def _runs(uri: str, n: int) -> tuple[tracking.TrackingClient, list[str]]:
+    client = tracking.TrackingClient(uri)
+    experiment_id = client.create_experiment("dask-faults")
+    return client, [client.create_run(experiment_id).info.run_id for _ in range(n)]
+
+
+def test_scheduler_lost_mid_search_kills_the_trials_in_flight_and_says_so(
+    process_cluster, pg_uri, tmp_path
+):
+    client, (done_id, a_id, b_id) = _runs(pg_uri, 3)
+    notebooks = tmp_path / "notebooks"
+    setup = make_setup(tmp_path, tracking_uri=pg_uri, notebook_dir=str(notebooks))
+    executor = DaskExecutor(process_cluster.address, runner=RUNNER)
+    executor.start()
+    executor.send_setup(setup)
+    executor.submit("done", task(0, 0.0, done_id))
+    assert collect(executor, 1)["done"].value.state == TrialState.COMPLETE
+    executor.submit("a", task(1, 600.0, a_id))
+    executor.submit("b", task(2, 600.0, b_id))
+    pids = [wait_marker(setup, 1), wait_marker(setup, 2)]
+
+    process_cluster.scheduler.kill()
+    results = collect(executor, 2)
+
+    assert sorted(results) == ["a", "b"]
+    for result in results.values():
+        assert result.ok and result.value.state == TrialState.KILLED
+        assert "scheduler" in result.value.error and "lost" in result.value.error
+    assert process_cluster.address in executor.lost_scheduler
+    assert executor.idle_count() == 0  # the search gets no worker from a lost cluster
+    with pytest.raises(RuntimeError, match="scheduler"):
+        executor.submit("c", task(3, 0.0))
+    for run_id in (a_id, b_id):
+        run = client.get_run(run_id)
+        assert run.info.status == "KILLED"
+        assert "scheduler" in run.data.tags[tags.ERROR]
+    finished = client.get_run(done_id)  # the trial finished before stays recorded, with its files
+    assert finished.info.status == "FINISHED"
+    assert client.download_artifacts(done_id, ARTIFACT_FILE)
+    assert wait_gone(pids)  # the trials do not go on fitting on the orphaned workers
+    executor.shutdown()
+
+
+def test_a_trials_files_come_back_to_the_callers_store(local_cluster, pg_uri, tmp_path):
+    client, run_ids = _runs(pg_uri, 2)
+    notebooks = tmp_path / "notebooks"
+    setup = make_setup(tmp_path, tracking_uri=pg_uri, notebook_dir=str(notebooks))
+    executor = DaskExecutor(local_cluster, runner=RUNNER)
+    executor.start()
+    executor.send_setup(setup)
+    for number, run_id in enumerate(run_ids):
+        executor.submit(number, task(number, 0.0, run_id))
+    results = collect(executor, 2)
+    for number, run_id in enumerate(run_ids):
+        reply = results[number].value
+        assert reply.state == TrialState.COMPLETE
+        text = Path(client.download_artifacts(run_id, ARTIFACT_FILE)).read_text()
+        assert text == f"trial {number}"
+        # the notebook is in the run and beside the experiment's others, in this process's folder
+        assert Path(reply.notebook_path).parent == notebooks
+        logged = client.download_artifacts(run_id, f"notebooks/{Path(reply.notebook_path).name}")
+        assert Path(logged).read_text() == Path(reply.notebook_path).read_text()
+        # it names the caller's copy of the data, not the worker's
+        assert json.loads(Path(reply.notebook_path).read_text())["snapshot"] == str(
+            setup["snapshot_path"]
+        )
+        assert client.get_run(run_id).data.tags[HOST_TAG]
+    executor.shutdown()
