@@ -392,4 +392,4 @@ class RegistryClient:
         """The tracking ``Predictor`` of a ``models:/`` URI (or ``runs:/`` URI / local path)."""
         if isinstance(model_uri, str) and model_uri.startswith("models:/"):
             model_uri = self.resolve_uri(model_uri)
-        return load_model_uri(self.engine, self._artifacts, model_uri)
+        return load_model_uri(self.engine, self._artifacts, model_uri, self.tracking_uri)

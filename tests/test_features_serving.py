@@ -139,6 +139,9 @@ def test_loaded_model_takes_keys_and_looks_its_features_up(trained):
         assert features.score_batch(run_uri, keys).tolist() == loaded.predict(keys).tolist()
     finally:
         tracking.set_tracking_uri(None)
+    # a client of the store, whatever the current tracking URI, finds the spec in its store
+    other = registry.RegistryClient(uri).load_model("models:/churn@champion")
+    assert other.predict(keys).tolist() == loaded.predict(keys).tolist()
 
 
 def test_cli_lists_shows_and_traces_lineage_both_ways(trained, capsys):

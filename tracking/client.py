@@ -356,4 +356,4 @@ class TrackingClient:
         """Load a ``Predictor`` from ``runs:/``, ``models:/`` (registry) or a local path."""
         from tracking.models import load_model_uri
 
-        return load_model_uri(self.engine, self._repo, model_uri)
+        return load_model_uri(self.engine, self._repo, model_uri, self.tracking_uri)

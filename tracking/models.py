@@ -401,13 +401,25 @@ def load_model_from_path(
 
 
 def load_model_uri(
-    engine: Any, artifacts: Callable[[str], LocalArtifactRepository], model_uri: str
+    engine: Any,
+    artifacts: Callable[[str], LocalArtifactRepository],
+    model_uri: str,
+    tracking_uri: str | None = None,
 ) -> Predictor:
     """Load a ``Predictor`` from a local path, ``runs:/`` or any registered scheme's URI.
 
     ``artifacts(run_id)`` gives the run's artifact repository; a run's model is checked against
-    the digest the store in ``engine`` recorded when it was logged.
+    the digest the store in ``engine`` recorded when it was logged. ``tracking_uri`` (the
+    store's) is kept on the Predictor for input resolvers that read the run.
     """
+    predictor = _load_model_uri(engine, artifacts, model_uri)
+    predictor.tracking_uri = tracking_uri
+    return predictor
+
+
+def _load_model_uri(
+    engine: Any, artifacts: Callable[[str], LocalArtifactRepository], model_uri: str
+) -> Predictor:
     from tracking.model_digests import recorded_digest
     from tracking.resolvers import parse_runs_uri, to_runs_uri, uri_scheme
 
