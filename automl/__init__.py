@@ -6,6 +6,7 @@ model = summary.best_trial.load_model()
 """
 
 from automl.api import classify, load_model, regress
+from automl.core.spec import AutoMLInputError
 from automl.core.summary import AutoMLSummary, TrialInfo
 from automl.estimators import AutoMLClassifier, AutoMLRegressor
 from automl.forecast import forecast  # the function shadows its subpackage's name, as intended
@@ -20,6 +21,7 @@ from automl.tabular.preprocessing import (
 
 __all__ = [
     "AutoMLClassifier",
+    "AutoMLInputError",
     "AutoMLRegressor",
     "AutoMLSummary",
     "BooleanEncoder",
