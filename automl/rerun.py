@@ -117,6 +117,11 @@ def _read_parameters(nb: Any) -> _Parameters:
                     values[target.id] = ast.literal_eval(node.value)
                 except ValueError:
                     continue
+    if "LOG_RERUN" not in values:
+        raise RerunError(
+            "the trial's notebook cannot log a re-run (its parameters cell has no LOG_RERUN); "
+            "automl rerun re-runs table (classify/regress) trials"
+        )
     paths = dict(nb.metadata.get("automl", {}).get("hyperparameters", {}))
     return _Parameters(index, values, {k: v for k, v in paths.items() if k in values})
 

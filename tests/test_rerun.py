@@ -171,3 +171,13 @@ def test_bad_parameters_and_data_are_refused_before_any_kernel(tmp_path):
     with pytest.raises(RerunError, match="expected a int"):
         rerun(boosted, ["num_leaves=2.5"])
     assert _reruns(client, boosted) == []
+
+    # a forecast trial's notebook has a parameters cell but no re-run logging: refused up front
+    series = pd.DataFrame(
+        {"ds": pd.date_range("2021-01-01", periods=60, freq="D"), "y": np.arange(60) * 0.1}
+    )
+    forecast = automl.forecast(
+        series, target_col="y", time_col="ds", horizon=7, max_trials=1, verbose=False
+    )
+    with pytest.raises(RerunError, match="cannot log a re-run"):
+        rerun(forecast.best_trial.run_id)
