@@ -70,16 +70,39 @@ def make_data(folder: str, entities: int, stamps: int, labels: int, seed: int = 
     label_frame.to_parquet(os.path.join(folder, "labels.parquet"), index=False)
 
 
-def _latencies(fn, keys: np.ndarray, size: int, repeats: int) -> tuple[float, float]:
+def _latencies(fn, keys: np.ndarray, size: int, repeats: int) -> tuple[float, float, float]:
+    """p50 and p99 wall-clock ms of ``fn`` on ``size`` random keys, and p99 of its CPU time.
+
+    The CPU time (this thread's) is what the lookup itself costs; wall minus CPU is time spent
+    waiting for the core (other processes on a shared machine) or for I/O.
+    """
     rng = np.random.default_rng(size)
     fn(keys[:size])  # warm-up
-    samples = []
+    samples, cpu = [], []
     for _ in range(repeats):
         chosen = rng.choice(keys, size, replace=False)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         fn(chosen)
+        cpu.append((time.thread_time() - start_cpu) * 1000)
         samples.append((time.perf_counter() - start) * 1000)
-    return float(np.percentile(samples, 50)), float(np.percentile(samples, 99))
+    return (
+        float(np.percentile(samples, 50)),
+        float(np.percentile(samples, 99)),
+        float(np.percentile(cpu, 99)),
+    )
+
+
+def _online_result(lookup, keys: np.ndarray, repeats: int) -> dict:
+    p50_1, p99_1, cpu_1 = _latencies(lookup, keys, 1, repeats)
+    p50_100, p99_100, cpu_100 = _latencies(lookup, keys, 100, repeats)
+    return {
+        "p50_ms_1": p50_1,
+        "p99_ms_1": p99_1,
+        "cpu_p99_ms_1": cpu_1,
+        "p50_ms_100": p50_100,
+        "p99_ms_100": p99_100,
+        "cpu_p99_ms_100": cpu_100,
+    }
 
 
 # ---------------------------------------------------------------------- automl.features
@@ -108,9 +131,7 @@ def ours(folder: str, phase: str, repeats: int) -> dict:
     def lookup(chosen):
         return lookup_online(store, "user_stats", pd.DataFrame({"user": chosen}))
 
-    p50_1, p99_1 = _latencies(lookup, keys, 1, repeats)
-    p50_100, p99_100 = _latencies(lookup, keys, 100, repeats)
-    return {"p50_ms_1": p50_1, "p99_ms_1": p99_1, "p50_ms_100": p50_100, "p99_ms_100": p99_100}
+    return _online_result(lookup, keys, repeats)
 
 
 def _entities(folder: str) -> int:
@@ -180,9 +201,7 @@ def feast_engine(folder: str, phase: str, repeats: int) -> dict:
         rows = [{"user": int(k)} for k in chosen]
         return store.get_online_features(features=refs, entity_rows=rows).to_dict()
 
-    p50_1, p99_1 = _latencies(lookup, keys, 1, repeats)
-    p50_100, p99_100 = _latencies(lookup, keys, 100, repeats)
-    return {"p50_ms_1": p50_1, "p99_ms_1": p99_1, "p50_ms_100": p50_100, "p99_ms_100": p99_100}
+    return _online_result(lookup, keys, repeats)
 
 
 ENGINES = {"automl.features": ours, "pandas merge_asof": pandas_baseline, "feast": feast_engine}
@@ -216,6 +235,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=300)
     parser.add_argument("--feast-python", default=DEFAULT_FEAST_PYTHON)
     parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument(
+        "--phases",
+        default="setup,join,online",
+        help="phases to run (setup is always run first for engines that load a store)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--phase", help=argparse.SUPPRESS)
@@ -236,28 +260,40 @@ def main(argv: list[str] | None = None) -> None:
         for engine in args.engines.split(","):
             python = args.feast_python if engine == "feast" else sys.executable
             result = {}
+            phases = {"setup", *args.phases.split(",")}
             for phase in ("setup", "join", "online"):
-                if engine == "pandas merge_asof" and phase != "join":
+                if phase not in phases or (engine == "pandas merge_asof" and phase != "join"):
                     continue
                 out = spawn(python, engine, folder, phase, args.repeats)
                 result[phase] = out
                 print(f"  {engine} {phase}: {out}", flush=True)
             rows.append((engine, result))
         print()
+        print(f"load average at the end: {os.getloadavg()[0]:.2f}")
         print(
-            "| engine | load (s) | PIT join (s) | join peak MB | online 1 key p50/p99 ms | online 100 keys p50/p99 ms |"
+            "| engine | load (s) | PIT join (s) | join peak MB | online 1 key p50/p99 ms "
+            "(CPU p99) | online 100 keys p50/p99 ms (CPU p99) |"
         )
         print("|---|---|---|---|---|---|")
         for engine, result in rows:
-            setup = result.get("setup", {})
-            join = result["join"]
-            online = result.get("online", {})
-            one = f"{online['p50_ms_1']:.2f} / {online['p99_ms_1']:.2f}" if online else "-"
-            hundred = f"{online['p50_ms_100']:.2f} / {online['p99_ms_100']:.2f}" if online else "-"
-            load = f"{setup['seconds']:.1f}" if setup else "-"
-            print(
-                f"| {engine} | {load} | {join['seconds']:.1f} | {join['peak_mb']:.0f} | {one} | {hundred} |"
-            )
+            print(_row(engine, result))
+
+
+def _row(engine: str, result: dict) -> str:
+    """One line of the results table (``-`` for a phase not run)."""
+    setup, join, online = (result.get(p, {}) for p in ("setup", "join", "online"))
+
+    def latency(size: int) -> str:
+        if not online:
+            return "-"
+        return (
+            f"{online[f'p50_ms_{size}']:.2f} / {online[f'p99_ms_{size}']:.2f} "
+            f"({online[f'cpu_p99_ms_{size}']:.2f})"
+        )
+
+    load = f"{setup['seconds']:.1f}" if setup else "-"
+    joined = f"{join['seconds']:.1f} | {join['peak_mb']:.0f}" if join else "- | -"
+    return f"| {engine} | {load} | {joined} | {latency(1)} | {latency(100)} |"
 
 
 if __name__ == "__main__":
