@@ -130,10 +130,11 @@ def test_an_internal_name_cannot_be_rendered_into_a_notebook():
 
 def test_trial_notebooks_have_one_papermill_parameters_cell_feeding_the_model(notebooks):
     for label, plan, nb in notebooks:
-        if label.endswith("exploration"):
-            continue
         tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1, label
+        if label.endswith("exploration"):
+            assert "\nDATA_PATH = '/d.parquet'\n" in tagged[0].source, label
+            continue
         assigned = {
             n.targets[0].id: ast.literal_eval(n.value)
             for n in ast.parse(tagged[0].source).body
