@@ -9,6 +9,7 @@ from typing import Any
 
 from registry import validation
 from registry.entities import ModelVersion, ModelVersionEvent, RegisteredModel
+from registry.filters import SearchQuery
 from registry.models_uri import parse_models_uri
 from registry.store import RegistryStore
 from tracking import uri as tracking_uris
@@ -145,9 +146,8 @@ class RegistryClient:
     ) -> PagedList:
         """Models matching e.g. ``"name LIKE 'churn%' AND tags.team = 'ml'"``; default order
         ``name ASC``; ``order_by`` fields: name, creation_timestamp, last_updated_timestamp."""
-        return self.store.search_registered_models(
-            filter_string, max_results, order_by, page_token, include_deleted
-        )
+        query = SearchQuery.of(filter_string, max_results, order_by, page_token, include_deleted)
+        return self.store.search_registered_models(query)
 
     # ------------------------------------------------------------------ versions
     def register_model(
@@ -279,9 +279,8 @@ class RegistryClient:
         with = != LIKE ILIKE IN NOT IN (and > >= < <= on version_number). Default order:
         name ASC, version_number DESC.
         """
-        return self.store.search_model_versions(
-            filter_string, max_results, order_by, page_token, include_deleted
-        )
+        query = SearchQuery.of(filter_string, max_results, order_by, page_token, include_deleted)
+        return self.store.search_model_versions(query)
 
     # ------------------------------------------------------------------ stages and aliases
     def transition_model_version_stage(

@@ -28,6 +28,7 @@ from registry.entities import (
     ModelVersion,
     RegisteredModel,
 )
+from registry.filters import SearchQuery
 from tracking.db import run_in_transaction
 from tracking.entities import PagedList
 from tracking.exceptions import InvalidInputError, ResourceNotFoundError
@@ -135,11 +136,12 @@ class StoreCore:
         return row
 
     def _page(
-        self, query: Any, offset: int, limit: int, convert: Callable[[Connection, list], list]
+        self, query: Any, search: SearchQuery, convert: Callable[[Connection, list], list]
     ) -> PagedList:
-        """One page of ``query`` (asked for ``limit + 1`` rows) converted, with the next token."""
-
-        return self._read(lambda conn: read_page(conn, query, offset, limit, convert))
+        """The page of ``query`` that ``search`` asks for, converted, with the next token."""
+        return self._read(
+            lambda conn: read_page(conn, query, search.offset, search.max_results, convert)
+        )
 
     def _touch_version(self, conn: Connection, name: str, version: int, **values: Any) -> None:
         v = schema.versions

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy import Connection, delete, insert, select, update
 
 from registry import filters, schema
@@ -11,7 +9,6 @@ from registry.entities import RegisteredModel
 from registry.store_core import StoreCore
 from tracking.entities import PagedList
 from tracking.exceptions import InvalidInputError, ResourceNotFoundError
-from tracking.paging import check_max_results, decode_token
 from tracking.store import now_ms
 
 
@@ -74,27 +71,11 @@ class ModelStore(StoreCore):
 
         return self._read(work)
 
-    def search_registered_models(
-        self,
-        filter_string: str | None,
-        max_results: int,
-        order_by: Sequence[str] | None,
-        page_token: str | None,
-        include_deleted: bool,
-    ) -> PagedList:
-        """Models matching ``filter_string`` (fields: name, tags.<key>), ordered and paged."""
-        m = schema.models
-        conds = filters.conditions(filters.MODEL_SEARCH, filter_string, self.dialect)
-        if not include_deleted:
-            conds.append(m.c.deleted_time.is_(None))
-        order = filters.ordering(filters.MODEL_SEARCH, order_by, self.dialect, default=[])
-        query = select(m).where(*conds).order_by(*order)
-        return self._page(
-            query,
-            decode_token(page_token),
-            check_max_results(max_results),
-            self._models_from_rows,
-        )
+    def search_registered_models(self, query: filters.SearchQuery) -> PagedList:
+        """Models matching the query's filter (fields: name, tags.<key>), ordered and paged."""
+        live = [schema.models.c.deleted_time.is_(None)]
+        select_models = filters.search(filters.MODEL_SEARCH, query, self.dialect, live, [])
+        return self._page(select_models, query, self._models_from_rows)
 
     def update_registered_model(self, name: str, description: str | None) -> None:
         """Replace the model's description."""

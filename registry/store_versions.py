@@ -23,7 +23,6 @@ from registry.entities import (
 from registry.store_core import StoreCore
 from tracking.entities import PagedList
 from tracking.exceptions import InvalidInputError, ResourceNotFoundError
-from tracking.paging import check_max_results, decode_token
 from tracking.store import now_ms
 
 
@@ -161,32 +160,17 @@ class VersionStore(StoreCore):
 
         return self._read(work)
 
-    def search_model_versions(
-        self,
-        filter_string: str | None,
-        max_results: int,
-        order_by: Sequence[str] | None,
-        page_token: str | None,
-        include_deleted: bool,
-    ) -> PagedList:
-        """Versions matching ``filter_string`` (name, run_id, version_number, current_stage,
+    def search_model_versions(self, query: filters.SearchQuery) -> PagedList:
+        """Versions matching the query's filter (name, run_id, version_number, current_stage,
         source, status, tags.<key>), newest first within a model by default."""
-        v = schema.versions
-        conds = filters.conditions(filters.VERSION_SEARCH, filter_string, self.dialect)
-        m = schema.models
+        v, m = schema.versions, schema.models
         live_models = select(m.c.name).where(m.c.deleted_time.is_(None))
-        if not include_deleted:
-            conds.append(v.c.status == STATUS_READY)
-            conds.append(v.c.name.in_(live_models))
+        live = [v.c.status == STATUS_READY, v.c.name.in_(live_models)]
         newest_first = [filters.sort_key(v.c.name, self.dialect), v.c.version.desc()]
-        order = filters.ordering(filters.VERSION_SEARCH, order_by, self.dialect, newest_first)
-        query = select(v).where(*conds).order_by(*order, v.c.version)
-        return self._page(
-            query,
-            decode_token(page_token),
-            check_max_results(max_results),
-            self._versions_from_rows,
-        )
+        select_versions = filters.search(
+            filters.VERSION_SEARCH, query, self.dialect, live, newest_first
+        ).order_by(v.c.version)
+        return self._page(select_versions, query, self._versions_from_rows)
 
     def update_model_version(self, name: str, version: int, description: str | None) -> None:
         """Replace a version's description."""
