@@ -12,13 +12,16 @@ import urllib.request
 
 import pytest
 from sklearn.datasets import load_breast_cancer
+from ui_fixtures import add_trial, start_live_search
 
 import automl
 import tracking
+from registry import approvals
 
 pytestmark = pytest.mark.xdist_group("ui")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = os.environ.get("AUTOML_UI_SCREENSHOTS")  # folder to save README pictures into
+REFRESH = 1  # seconds between the runs table's refreshes while a search runs
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +48,18 @@ def server(tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "automl.cli", "ui", "--tracking-uri", root, "--port", str(port)]
+        [
+            sys.executable,
+            "-m",
+            "automl.cli",
+            "ui",
+            "--tracking-uri",
+            root,
+            "--port",
+            str(port),
+            "--refresh-seconds",
+            str(REFRESH),
+        ]
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -60,7 +74,7 @@ def server(tmp_path_factory):
             time.sleep(0.3)
     with playwright.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield base, summary, browser
+        yield base, summary, browser, root
         browser.close()
     proc.terminate()
     proc.wait(timeout=20)
@@ -68,7 +82,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture()
 def page(server):
-    _, _, browser = server
+    browser = server[2]
     page = browser.new_page(viewport={"width": 1300, "height": 900})
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -84,7 +98,7 @@ def _shot(page, name: str) -> None:
 
 
 def test_leaderboard_sort_and_filter(server, page):
-    base, summary, _ = server
+    base, summary = server[:2]
     page.goto(f"{base}/experiments/{summary.experiment.experiment_id}")
     assert page.locator("#runs tbody tr").count() >= 4
     page.wait_for_selector("#best-chart .main-svg")
@@ -108,7 +122,7 @@ def test_leaderboard_sort_and_filter(server, page):
 
 
 def test_run_page_renders_shap_and_notebook(server, page):
-    base, summary, _ = server
+    base, summary = server[:2]
     page.goto(f"{base}/runs/{summary.best_trial.run_id}")
     shap_width = page.locator("#shap-chart").evaluate("img => img.naturalWidth")
     assert shap_width > 0
@@ -117,7 +131,7 @@ def test_run_page_renders_shap_and_notebook(server, page):
 
 
 def test_compare_two_runs_draws_parallel_coordinates(server, page):
-    base, summary, _ = server
+    base, summary = server[:2]
     page.goto(f"{base}/experiments/{summary.experiment.experiment_id}")
     boxes = page.locator('#runs input[name="run"]')
     boxes.nth(0).check()
@@ -130,7 +144,7 @@ def test_compare_two_runs_draws_parallel_coordinates(server, page):
 
 
 def test_move_an_alias_and_see_its_history(server, page):
-    base, summary, _ = server
+    base, summary = server[:2]
     version = summary.registered_model_version
     page.goto(f"{base}/registry")
     page.on("dialog", lambda d: d.accept())
@@ -141,3 +155,81 @@ def test_move_an_alias_and_see_its_history(server, page):
     row = page.locator(f'tr[data-version="{version.version}"]').first
     assert "champion" in row.locator(".aliases").inner_text()
     assert "alias 'champion' set on version" in row.locator(".history").inner_text()
+
+
+def _cols(page) -> list[str]:
+    return page.locator("#runs th[data-col]").evaluate_all("(hs) => hs.map(h => h.dataset.col)")
+
+
+def test_column_chooser_is_applied_and_remembered(server, page):
+    base, summary = server[:2]
+    board = f"{base}/experiments/{summary.experiment.experiment_id}"
+    page.goto(board)
+    assert "metrics.val_log_loss" in _cols(page) and "tags.automl.role" not in _cols(page)
+    page.click("#column-chooser summary")
+    page.uncheck('#column-chooser input[value="metrics.val_log_loss"]')
+    page.check('#column-chooser input[value="tags.automl.role"]')
+    page.click("#apply-columns")
+    page.wait_for_url("**columns=**")
+    chosen = _cols(page)
+    assert "metrics.val_log_loss" not in chosen and "tags.automl.role" in chosen
+    assert "trial" in page.locator("#runs tbody").inner_text()
+    page.goto(board)  # no columns in the URL: localStorage brings them back
+    page.wait_for_url("**columns=**")
+    assert _cols(page) == chosen
+    page.click("#column-chooser summary")
+    page.click("#reset-columns")
+    page.wait_for_function("() => !location.search.includes('columns=')")
+    assert "metrics.val_log_loss" in _cols(page) and "tags.automl.role" not in _cols(page)
+
+
+def test_running_search_refreshes_itself_until_it_finishes(server, page):
+    base, root = server[0], server[3]
+    client = tracking.TrackingClient(root)
+    eid, parent = start_live_search(client, "live-browser")
+    add_trial(client, eid, "trial-0", 0.5)
+    page.goto(f"{base}/experiments/{eid}")
+    page.wait_for_selector("#best-chart .main-svg")
+    assert "search running" in page.locator("#live-status").inner_text()
+    page.evaluate("() => { window.notReloaded = true; }")
+    page.locator('#runs input[name="run"]').first.check()
+    new = add_trial(client, eid, "trial-1", 0.9)
+    page.wait_for_selector(f'#runs tr[data-run="{new}"]', timeout=30_000)
+    assert page.evaluate("() => window.notReloaded") is True  # swapped in, not reloaded
+    assert page.locator('#runs input[name="run"]:checked').count() == 1  # ticks survive
+    page.wait_for_function(
+        "() => JSON.parse(document.getElementById('best-data').textContent).trials === 2"
+    )
+    assert page.locator("#best-chart .main-svg").count() > 0
+    client.set_terminated(parent)
+    page.wait_for_function(
+        "() => document.getElementById('live-status').textContent.includes('finished')",
+        timeout=30_000,
+    )
+    assert page.locator("#runs-table").get_attribute("hx-trigger") is None
+    late = add_trial(client, eid, "trial-late", 0.95)
+    page.wait_for_timeout(4 * REFRESH * 1000)  # several refresh periods: nothing polls any more
+    assert page.locator(f'#runs tr[data-run="{late}"]').count() == 0
+    assert page.evaluate("() => window.notReloaded") is True
+
+
+def test_approve_a_pending_request_in_the_registry(server, page):
+    base, summary, root = server[0], server[1], server[3]
+    version = summary.registered_model_version
+    request = approvals.request_transition(
+        version.name, version.version, "approved-alias", "ready", user="alice", tracking_uri=root
+    )
+    page.goto(f"{base}/registry")
+    row = page.locator(f'tr[data-request="{request.id}"]')
+    assert "approved-alias" in row.inner_text() and "alice" in row.inner_text()
+    page.on("dialog", lambda d: d.accept())
+    form = row.locator("form.approve")
+    form.locator('input[name="user"]').fill("bob")
+    form.locator('input[name="comment"]').fill("looks good")
+    form.locator("button").click()
+    page.wait_for_url(f"{base}/registry")
+    assert page.locator(f'tr[data-request="{request.id}"]').count() == 0
+    version_row = page.locator(f'tr[data-version="{version.version}"]').first
+    assert "approved-alias" in version_row.locator(".aliases").inner_text()
+    history = version_row.locator(".history").inner_text()
+    assert "bob: transition_approved: looks good" in history
