@@ -114,6 +114,13 @@ def test_new_data_without_the_split_column_is_split_as_the_search_did(tmp_path):
     assert logged == f"runs:/{result.run_id}/data/rerun_data.parquet"
     assert len(pd.read_parquet(client.download_artifacts(result.run_id, "data"))) == len(df)
 
+    # the snapshot's split without its CV folds: the notebook assigns them as the search did
+    parent = source.info.parent_run_id
+    snapshot = pd.read_parquet(client.download_artifacts(parent, "data/training_data.parquet"))
+    no_folds = client.get_run(rerun(run_id, data=snapshot.drop(columns="_automl_fold")).run_id)
+    for key, value in _tracked(source).items():
+        assert no_folds.data.metrics[key] == pytest.approx(value, abs=1e-9), key
+
     # a CSV and another seed: SEED reaches the split, so other rows are validated
     path = tmp_path / "fresh.csv"
     df.to_csv(path, index=False)
