@@ -105,10 +105,19 @@ class FeatureSpec:
     label: str | None
     exclude_columns: list[str]
     tracking_uri: str
+    # The label rows (keys, timestamps, label, request-time columns) the set joined: logged
+    # beside the spec so a trial notebook can rebuild the set. Not part of the JSON or of ==.
+    labels: Any = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> str:
-        """JSON text of the spec."""
-        return json.dumps(asdict(self), sort_keys=True, default=str)
+        """JSON text of the spec (without the label rows)."""
+        data = {
+            "lookups": [asdict(lookup) for lookup in self.lookups],
+            "label": self.label,
+            "exclude_columns": self.exclude_columns,
+            "tracking_uri": self.tracking_uri,
+        }
+        return json.dumps(data, sort_keys=True, default=str)
 
     @classmethod
     def from_json(cls, text: str) -> FeatureSpec:

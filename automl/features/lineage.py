@@ -6,13 +6,17 @@ A run that trained on a training set carries its ``FeatureSpec`` (artifact + tag
 
 from __future__ import annotations
 
+import os
+import tempfile
+import warnings
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from pyarrow import ArrowException
 
 import registry
 from automl.features import schema, validation
-from automl.features.constants import SPEC_ARTIFACT, SPEC_TAG
+from automl.features.constants import LABELS_ARTIFACT, SPEC_ARTIFACT, SPEC_TAG
 from automl.features.entities import FeatureSpec
 from automl.features.store import FeatureStore, _now_ms
 from automl.features.training_set import TrainingSet
@@ -32,6 +36,19 @@ def log_feature_spec(store: FeatureStore, run_id: str, spec: FeatureSpec) -> Non
     """Record ``spec`` on run ``run_id``: JSON artifact, tag, and usage rows for lineage."""
     text = spec.to_json()
     store.client.log_text(run_id, text, SPEC_ARTIFACT)
+    if spec.labels is not None:
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, LABELS_ARTIFACT)
+            try:
+                spec.labels.to_parquet(path, index=False)
+            except (ValueError, TypeError, ArrowException) as exc:  # e.g. mixed-type columns
+                warnings.warn(
+                    f"the training set's label rows could not be stored as Parquet ({exc}); "
+                    "trial notebooks will train on the snapshot without rebuilding the set",
+                    stacklevel=2,
+                )
+            else:
+                store.client.log_artifact(run_id, path)
     store.client.set_tag(
         run_id, SPEC_TAG, ",".join(f"{lk.table_name}@v{lk.table_version}" for lk in spec.lookups)
     )
@@ -61,13 +78,21 @@ def log_training_set(training_set: TrainingSet, run_id: str) -> None:
     log_feature_spec(training_set.store, run_id, training_set.feature_spec)
 
 
+def spec_run_id(store: FeatureStore, run_id: str) -> str | None:
+    """The run carrying the spec for ``run_id``: itself, or (a trial) the search's parent run."""
+    run = store.client.get_run(run_id)
+    if SPEC_TAG in run.data.tags:
+        return run_id
+    parent = run.info.parent_run_id
+    return None if parent is None else spec_run_id(store, parent)
+
+
 def run_feature_spec(store: FeatureStore, run_id: str) -> FeatureSpec | None:
     """The spec recorded on a run, or None when it trained on a plain DataFrame."""
-    run = store.client.get_run(run_id)
-    if SPEC_TAG not in run.data.tags:  # a trial's model: the spec is on the search's parent run
-        parent = run.info.parent_run_id
-        return None if parent is None else run_feature_spec(store, parent)
-    path = store.client.download_artifacts(run_id, SPEC_ARTIFACT)
+    carrier = spec_run_id(store, run_id)
+    if carrier is None:
+        return None
+    path = store.client.download_artifacts(carrier, SPEC_ARTIFACT)
     with open(path, encoding="utf-8") as handle:
         return FeatureSpec.from_json(handle.read())
 

@@ -155,7 +155,9 @@ class TrainingSet:
     @property
     def feature_spec(self) -> FeatureSpec:
         """The record of this set: tables at fixed versions, keys, features, label."""
-        return FeatureSpec(self.lookups, self.label, self.exclude_columns, self.store.tracking_uri)
+        return FeatureSpec(
+            self.lookups, self.label, self.exclude_columns, self.store.tracking_uri, self.df
+        )
 
     def load_df(self) -> pd.DataFrame:
         """Label rows with every lookup's features (computed once), excluded columns dropped."""

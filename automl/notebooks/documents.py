@@ -37,11 +37,14 @@ def render_trial_notebook(
     metrics: Mapping[str, float],
     trial_number: int,
     n_threads: int = 1,
+    feature_lookups: Mapping[str, Any] | None = None,
 ) -> nbformat.NotebookNode:
     """The notebook that reproduces trial ``config`` of ``plan`` from the data snapshot.
 
     ``metrics`` are the trial's tracked metrics (``val_*``/``test_*`` shown in the header);
     ``n_threads`` must equal what ``fit_and_score`` used so multi-threaded models match.
+    ``feature_lookups`` (``automl.features.notebook.trial_notebook_context``) adds the cells
+    that rebuild a training set from the feature store at the recorded table versions.
     """
     context = trial_context(
         plan,
@@ -55,6 +58,7 @@ def render_trial_notebook(
         metrics={str(k): float(v) for k, v in metrics.items()},
         trial_number=int(trial_number),
         generated_by=_generated_by(),
+        feature_lookups=feature_lookups,
     )
     nb = render_cells(f"trial_{plan.task}.py.j2", context)
     # Which constructor parameter each parameters-cell hyperparameter sets (``automl rerun``

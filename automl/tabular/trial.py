@@ -306,6 +306,7 @@ def _write_notebook(
     ctx: TrialContext, run_id: str, number: int, config: dict[str, Any], metrics: dict
 ) -> str | None:
     """Render this trial's notebook beside the experiment and log it to the run."""
+    from automl.features.notebook import trial_notebook_context
     from automl.notebooks import documents as notebooks
 
     notebook = notebooks.render_trial_notebook(
@@ -319,6 +320,7 @@ def _write_notebook(
         metrics=metrics,
         trial_number=number,
         n_threads=ctx.n_threads,
+        feature_lookups=trial_notebook_context(ctx.tracking_uri, run_id),  # a training set
     )
     path = Path(ctx.notebook_dir) / f"trial_{number:03d}_{config['family']}.ipynb"
     notebooks.write_notebook(notebook, path)
