@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.datasets import load_dataset
-from benchmarks.frameworks import get_adapter
+from benchmarks.frameworks import FitJob, get_adapter
 from benchmarks.protocol import METRIC_BY_TASK, label_key, outer_split, score
 
 
@@ -55,15 +55,8 @@ def run_job(job: dict, result: dict) -> None:
     with tempfile.TemporaryDirectory(prefix=f"bench-{job['dataset']}-") as tmp:
         workdir = Path(tmp)
         start = time.monotonic()
-        adapter.fit(
-            train,
-            target,
-            task,
-            float(job["budget_s"]),
-            int(job["cores"]),
-            int(job["seed"]),
-            workdir,
-        )
+        budget, cores, seed = float(job["budget_s"]), int(job["cores"]), int(job["seed"])
+        adapter.fit(FitJob(train, target, task, budget, cores, seed, workdir))
         result["fit_seconds"] = time.monotonic() - start
         start = time.monotonic()
         predictions, classes = adapter.predict(test.drop(columns=[target]))

@@ -1,7 +1,7 @@
 """Framework adapters: each fits on the training part under a wall budget and predicts the test part.
 
-An adapter is a class with ``fit(train, target, task, budget_s, n_jobs, seed, workdir)`` and
-``predict(X) -> (predictions, classes)`` (probabilities for classification, values for
+An adapter is an ``Adapter`` with ``fit(job)`` (a ``FitJob``: training part, target, task,
+budget, cores, seed, work directory) and ``predict(X) -> (predictions, classes)`` (probabilities for classification, values for
 regression), plus ``n_trials``, ``best_model`` and ``time_breakdown`` filled in by ``fit``.
 They are looked up by name and imported lazily, so a missing optional package only affects
 the framework that needs it.
@@ -12,8 +12,8 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -36,25 +36,35 @@ def framework_python(name: str) -> str:
     return os.environ.get(f"AUTOML_BENCH_PYTHON_{name.upper()}", sys.executable)
 
 
-class Adapter(Protocol):
-    """What the worker drives; see the module docstring."""
+@dataclass(frozen=True)
+class FitJob:
+    """What an adapter fits: the training part, its target and task, the wall budget in
+    seconds, the cores, the seed and a work directory removed afterwards."""
 
-    n_trials: int | None
-    best_model: str
-    time_breakdown: dict[str, float] | None
+    train: pd.DataFrame
+    target: str
+    task: str
+    budget_s: float
+    n_jobs: int
+    seed: int
+    workdir: Path
 
-    def fit(
-        self,
-        train: pd.DataFrame,
-        target: str,
-        task: str,
-        budget_s: float,
-        n_jobs: int,
-        seed: int,
-        workdir: Path,
-    ) -> None: ...
 
-    def predict(self, X: pd.DataFrame) -> tuple[np.ndarray, list | None]: ...
+class Adapter:
+    """What the worker drives; see the module docstring. ``fit`` fills in ``n_trials``,
+    ``best_model``, ``time_breakdown`` and ``details``."""
+
+    def __init__(self) -> None:
+        self.n_trials: int | None = None
+        self.best_model = ""
+        self.time_breakdown: dict[str, float] | None = None
+        self.details: dict = {}
+
+    def fit(self, job: FitJob) -> None:
+        raise NotImplementedError
+
+    def predict(self, X: pd.DataFrame) -> tuple[np.ndarray, list | None]:
+        raise NotImplementedError
 
 
 def get_adapter(name: str) -> Adapter:

@@ -7,10 +7,10 @@ its own: ``benchmarks.run`` starts this adapter's worker with the interpreter na
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
+
+from benchmarks.frameworks import Adapter, FitJob
 
 AG_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "root_mean_squared_error"}
 AG_PROBLEM = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
@@ -19,25 +19,12 @@ AG_PROBLEM = {"binary": "binary", "multiclass": "multiclass", "regression": "reg
 PRESET = "medium_quality"
 
 
-class AutoGluonTabular:
+class AutoGluonTabular(Adapter):
     """``TabularPredictor(...).fit(train, time_limit=budget, num_cpus=cores)``."""
 
-    def __init__(self) -> None:
-        self.n_trials: int | None = None
-        self.best_model = ""
-        self.time_breakdown: dict[str, float] | None = None
-        self.details: dict = {}
-
-    def fit(
-        self,
-        train: pd.DataFrame,
-        target: str,
-        task: str,
-        budget_s: float,
-        n_jobs: int,
-        seed: int,
-        workdir: Path,
-    ) -> None:
+    def fit(self, job: FitJob) -> None:
+        train, target, task, budget_s = job.train, job.target, job.task, job.budget_s
+        n_jobs, seed, workdir = job.n_jobs, job.seed, job.workdir
         from autogluon.tabular import TabularPredictor
 
         self.task = task

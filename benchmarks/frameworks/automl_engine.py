@@ -3,34 +3,21 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 import automl
+from benchmarks.frameworks import Adapter, FitJob
 from benchmarks.protocol import METRIC_BY_TASK
 
 
-class AutoMLEngine:
+class AutoMLEngine(Adapter):
     """Runs the engine with its tracking store, notebooks and artifacts inside the work directory."""
 
-    def __init__(self) -> None:
-        self.n_trials: int | None = None
-        self.best_model = ""
-        self.time_breakdown: dict[str, float] | None = None
-        self.details: dict = {}
-
-    def fit(
-        self,
-        train: pd.DataFrame,
-        target: str,
-        task: str,
-        budget_s: float,
-        n_jobs: int,
-        seed: int,
-        workdir: Path,
-    ) -> None:
+    def fit(self, job: FitJob) -> None:
+        train, target, task, budget_s = job.train, job.target, job.task, job.budget_s
+        n_jobs, seed, workdir = job.n_jobs, job.seed, job.workdir
         os.environ["AUTOML_TRACKING_URI"] = str(workdir / "automl-runs")
         os.chdir(workdir)
         run = automl.regress if task == "regression" else automl.classify

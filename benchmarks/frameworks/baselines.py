@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,6 +11,8 @@ from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
+
+from benchmarks.frameworks import Adapter, FitJob
 
 
 def _to_epoch_seconds(X: pd.DataFrame) -> pd.DataFrame:
@@ -35,15 +36,12 @@ def _encoder(X: pd.DataFrame) -> ColumnTransformer:
     )
 
 
-class ConstantPredictor:
+class ConstantPredictor(Adapter):
     """Class priors (classification) or the mean (regression): the floor every run must beat."""
 
-    def __init__(self) -> None:
-        self.n_trials: int | None = 1
-        self.best_model = "constant"
-        self.time_breakdown: dict[str, float] | None = None
-
-    def fit(self, train, target, task, budget_s, n_jobs, seed, workdir: Path) -> None:
+    def fit(self, job: FitJob) -> None:
+        train, target, task = job.train, job.target, job.task
+        self.n_trials, self.best_model = 1, "constant"
         self.task = task
         model = DummyRegressor() if task == "regression" else DummyClassifier(strategy="prior")
         self.model = model.fit(train.drop(columns=[target]), train[target])
@@ -54,19 +52,17 @@ class ConstantPredictor:
         return self.model.predict_proba(X), list(self.model.classes_)
 
 
-class RandomForest:
+class RandomForest(Adapter):
     """Random forest grown 50 trees at a time while the next batch still fits in the budget."""
 
     max_trees = 2000
     batch = 50
 
-    def __init__(self) -> None:
-        self.n_trials: int | None = 1
-        self.best_model = "random_forest"
-        self.time_breakdown: dict[str, float] | None = None
-
-    def fit(self, train, target, task, budget_s, n_jobs, seed, workdir: Path) -> None:
+    def fit(self, job: FitJob) -> None:
         start = time.monotonic()
+        train, target, task, budget_s = job.train, job.target, job.task, job.budget_s
+        n_jobs, seed = job.n_jobs, job.seed
+        self.n_trials = 1
         self.task = task
         X, y = train.drop(columns=[target]), train[target]
         cls = RandomForestRegressor if task == "regression" else RandomForestClassifier

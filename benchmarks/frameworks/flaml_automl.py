@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 from flaml import AutoML
 
+from benchmarks.frameworks import Adapter, FitJob
 from benchmarks.protocol import METRIC_BY_TASK
 
 FLAML_TASK = {
@@ -51,25 +50,12 @@ def lightgbm_safe_names(columns: pd.Index) -> dict[str, str]:
     return mapping
 
 
-class FLAMLAutoML:
+class FLAMLAutoML(Adapter):
     """``flaml.AutoML().fit`` on the training part; log file in the work directory."""
 
-    def __init__(self) -> None:
-        self.n_trials: int | None = None
-        self.best_model = ""
-        self.time_breakdown: dict[str, float] | None = None
-        self.details: dict = {}
-
-    def fit(
-        self,
-        train: pd.DataFrame,
-        target: str,
-        task: str,
-        budget_s: float,
-        n_jobs: int,
-        seed: int,
-        workdir: Path,
-    ) -> None:
+    def fit(self, job: FitJob) -> None:
+        train, target, task, budget_s = job.train, job.target, job.task, job.budget_s
+        n_jobs, seed, workdir = job.n_jobs, job.seed, job.workdir
         self.task = task
         X = train.drop(columns=[target])
         self.names = lightgbm_safe_names(X.columns)
