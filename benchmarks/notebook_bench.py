@@ -12,7 +12,6 @@ kernel start + imports, fitting (with CV when the plan uses it), SHAP and the re
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from automl.notebooks.documents import (
 from automl.tabular.families import FAMILIES, available_families
 from automl.tabular.fit import fit_and_score
 from automl.tabular.plan import make_plan
+from benchmarks.timing import median_seconds
 
 
 def make_frame(n: int, task: str, seed: int = 0) -> pd.DataFrame:
@@ -51,15 +51,6 @@ def make_frame(n: int, task: str, seed: int = 0) -> pd.DataFrame:
     signal = x1 + 0.5 * x2 + (cat == "red") + 0.3 * rng.normal(size=n)
     df["target"] = np.where(signal > 0.3, "yes", "no") if task == "classification" else signal
     return df
-
-
-def _median_seconds(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _cell_seconds(cell) -> float:
@@ -129,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             experiment_name="bench",
         )
         exploration()
-        rows.append((task, "(exploration)", None, _median_seconds(exploration, args.repeat), None))
+        rows.append((task, "(exploration)", None, median_seconds(exploration, args.repeat), None))
         for i, family in enumerate(available_families(plan)):
             config = {"family": family, "params": FAMILIES[family].portfolio(plan)[0]}
             _pipeline, metrics, config = fit_and_score(plan, config, prepared)
@@ -149,11 +140,11 @@ def main(argv: list[str] | None = None) -> int:
             cold = time.perf_counter() - start
             if first_render is None:
                 first_render = cold
-            warm = _median_seconds(
+            warm = median_seconds(
                 partial(render_trial_notebook, plan, config, **kwargs), args.repeat
             )
             path = tmp / f"{task}_{family}.ipynb"
-            write = _median_seconds(partial(write_notebook, nb, path), max(1, args.repeat // 5))
+            write = median_seconds(partial(write_notebook, nb, path), max(1, args.repeat // 5))
             rows.append((task, family, cold, warm, write))
             if args.execute == "all" or (args.execute == "one" and i == 0):
                 executions.append((task, family, plan.validation, execute(nb, tmp)))

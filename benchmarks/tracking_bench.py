@@ -15,29 +15,73 @@ import argparse
 import logging
 import os
 import random
-import statistics
 import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Callable
+from typing import Any
 
 import tracking
+from benchmarks.timing import median_seconds
 from tracking import schema as t
 
 BATCH = 1000  # MLflow's per-call limit for metrics in log_batch
 
 
-def _timed(fn: Callable[[], object], repeat: int = 1) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _search_rows(n: int, rng: random.Random, experiment_id: int, extra: dict) -> tuple:
+    """Rows of ``n`` finished runs with 3 metrics and 3 params each, for a store's tables
+    (``extra``: columns only that store's run table has)."""
+    now = int(time.time() * 1000)
+    runs, latest, history, params = [], [], [], []
+    for i in range(n):
+        run_id = uuid.uuid4().hex
+        runs.append(
+            {
+                "run_uuid": run_id,
+                "name": f"run-{i}",
+                "experiment_id": experiment_id,
+                "status": "FINISHED",
+                "start_time": now + i,
+                "end_time": now + i + 1,
+                "artifact_uri": f"/tmp/{run_id}",
+                "lifecycle_stage": "active",
+                **extra,
+            }
+        )
+        for key in ("score", "loss", "other"):
+            row = {"run_uuid": run_id, "key": key, "value": rng.random(), "is_nan": False}
+            row.update(timestamp=now, step=0)
+            latest.append(row)
+            history.append(dict(row))
+        params += [{"run_uuid": run_id, "key": f"p{k}", "value": str(k)} for k in range(3)]
+    return runs, latest, history, params
 
 
-class Ours:
+class _Store:
+    """What both stores are driven through the same way (their clients share these calls)."""
+
+    client: Any
+    exp: str
+    search_exp: str
+
+    def new_run(self) -> str:
+        return self.client.create_run(self.exp).info.run_id
+
+    def log_metric(self, run_id: str, n: int) -> None:
+        for i in range(n):
+            self.client.log_metric(run_id, "loss", i * 0.001, step=i)
+
+    def search(self) -> int:
+        page = self.client.search_runs(
+            [self.search_exp],
+            "metrics.score > 0.5",
+            order_by=["metrics.score DESC"],
+            max_results=100,
+        )
+        return len(page)
+
+
+class Ours(_Store):
     name = "automl-tracked"
 
     def __init__(self, folder: str) -> None:
@@ -47,9 +91,6 @@ class Ours:
         self.client = tracking.TrackingClient(os.path.join(self.folder, "ours"))
         self.exp = self.client.create_experiment("bench")
 
-    def new_run(self) -> str:
-        return self.client.create_run(self.exp).info.run_id
-
     def log_batch(self, run_id: str, n: int) -> None:
         now = int(time.time() * 1000)
         for start in range(0, n, BATCH):
@@ -57,10 +98,6 @@ class Ours:
                 tracking.Metric("loss", i * 0.001, now, i) for i in range(start, start + BATCH)
             ]
             self.client.log_batch(run_id, metrics=metrics)
-
-    def log_metric(self, run_id: str, n: int) -> None:
-        for i in range(n):
-            self.client.log_metric(run_id, "loss", i * 0.001, step=i)
 
     def runs(self, n: int) -> None:
         for i in range(n):
@@ -74,45 +111,15 @@ class Ours:
     def populate(self, n: int, rng: random.Random) -> None:
         exp = int(self.client.create_experiment("search"))
         self.search_exp = str(exp)
-        now = int(time.time() * 1000)
-        runs, latest, history, params = [], [], [], []
-        for i in range(n):
-            run_id = uuid.uuid4().hex
-            runs.append(
-                {
-                    "run_uuid": run_id,
-                    "name": f"run-{i}",
-                    "experiment_id": exp,
-                    "status": "FINISHED",
-                    "start_time": now + i,
-                    "end_time": now + i + 1,
-                    "artifact_uri": f"/tmp/{run_id}",
-                    "lifecycle_stage": "active",
-                }
-            )
-            for key in ("score", "loss", "other"):
-                row = {"run_uuid": run_id, "key": key, "value": rng.random(), "is_nan": False}
-                row.update(timestamp=now, step=0)
-                latest.append(row)
-                history.append(dict(row))
-            params += [{"run_uuid": run_id, "key": f"p{k}", "value": str(k)} for k in range(3)]
+        runs, latest, history, params = _search_rows(n, rng, exp, {})
         with self.client.engine.begin() as conn:
             conn.execute(t.runs.insert(), runs)
             conn.execute(t.latest_metrics.insert(), latest)
             conn.execute(t.metrics.insert(), history)
             conn.execute(t.params.insert(), params)
 
-    def search(self) -> int:
-        page = self.client.search_runs(
-            [self.search_exp],
-            "metrics.score > 0.5",
-            order_by=["metrics.score DESC"],
-            max_results=100,
-        )
-        return len(page)
 
-
-class Mlflow:
+class Mlflow(_Store):
     name = "MLflow"
 
     def __init__(self, folder: str) -> None:
@@ -128,9 +135,6 @@ class Mlflow:
             "bench", artifact_location=os.path.join(self.folder, "mlartifacts")
         )
 
-    def new_run(self) -> str:
-        return self.client.create_run(self.exp).info.run_id
-
     def log_batch(self, run_id: str, n: int) -> None:
         from mlflow.entities import Metric
 
@@ -138,10 +142,6 @@ class Mlflow:
         for start in range(0, n, BATCH):
             metrics = [Metric("loss", i * 0.001, now, i) for i in range(start, start + BATCH)]
             self.client.log_batch(run_id, metrics=metrics)
-
-    def log_metric(self, run_id: str, n: int) -> None:
-        for i in range(n):
-            self.client.log_metric(run_id, "loss", i * 0.001, step=i)
 
     def runs(self, n: int) -> None:
         from mlflow.entities import Metric, Param
@@ -164,33 +164,14 @@ class Mlflow:
         )
 
         self.search_exp = self.client.create_experiment("search")
-        now = int(time.time() * 1000)
-        runs, latest, history, params = [], [], [], []
-        for i in range(n):
-            run_id = uuid.uuid4().hex
-            runs.append(
-                {
-                    "run_uuid": run_id,
-                    "name": f"run-{i}",
-                    "source_type": "LOCAL",
-                    "source_name": "",
-                    "entry_point_name": "",
-                    "user_id": "bench",
-                    "status": "FINISHED",
-                    "start_time": now + i,
-                    "end_time": now + i + 1,
-                    "source_version": "",
-                    "lifecycle_stage": "active",
-                    "artifact_uri": f"/tmp/{run_id}",
-                    "experiment_id": int(self.search_exp),
-                }
-            )
-            for key in ("score", "loss", "other"):
-                row = {"run_uuid": run_id, "key": key, "value": rng.random(), "is_nan": False}
-                row.update(timestamp=now, step=0)
-                latest.append(row)
-                history.append(dict(row))
-            params += [{"run_uuid": run_id, "key": f"p{k}", "value": str(k)} for k in range(3)]
+        mlflow_columns = {
+            "source_type": "LOCAL",
+            "source_name": "",
+            "entry_point_name": "",
+            "user_id": "bench",
+            "source_version": "",
+        }
+        runs, latest, history, params = _search_rows(n, rng, int(self.search_exp), mlflow_columns)
         engine = self.client._tracking_client.store.engine
         with engine.begin() as conn:
             conn.execute(SqlRun.__table__.insert(), runs)
@@ -198,31 +179,28 @@ class Mlflow:
             conn.execute(SqlMetric.__table__.insert(), history)
             conn.execute(SqlParam.__table__.insert(), params)
 
-    def search(self) -> int:
-        page = self.client.search_runs(
-            [self.search_exp],
-            "metrics.score > 0.5",
-            order_by=["metrics.score DESC"],
-            max_results=100,
-        )
-        return len(page)
-
 
 def bench(store: Ours | Mlflow, scale: float) -> dict[str, float]:
     """Time every row for one store (fresh store in a new folder)."""
     n_batch, n_single = int(10_000 * scale), int(2_000 * scale)
     n_runs, n_search = int(1_000 * scale), int(10_000 * scale)
-    results = {"open a fresh store": _timed(store.open)}
+    results = {"open a fresh store": median_seconds(store.open)}
     run_id = store.new_run()
-    results[f"{n_batch:,} metrics via log_batch"] = _timed(lambda: store.log_batch(run_id, n_batch))
+    results[f"{n_batch:,} metrics via log_batch"] = median_seconds(
+        lambda: store.log_batch(run_id, n_batch)
+    )
     run_id = store.new_run()
-    results[f"{n_single:,} single log_metric calls"] = _timed(
+    results[f"{n_single:,} single log_metric calls"] = median_seconds(
         lambda: store.log_metric(run_id, n_single)
     )
-    results[f"{n_runs:,} runs x (10 params + 10 metrics)"] = _timed(lambda: store.runs(n_runs))
+    results[f"{n_runs:,} runs x (10 params + 10 metrics)"] = median_seconds(
+        lambda: store.runs(n_runs)
+    )
     store.populate(n_search, random.Random(0))
     assert store.search() == 100
-    results[f"search_runs over {n_search:,} runs (filter+order, 100)"] = _timed(store.search, 3)
+    results[f"search_runs over {n_search:,} runs (filter+order, 100)"] = median_seconds(
+        store.search, 3
+    )
     return results
 
 
