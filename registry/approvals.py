@@ -42,6 +42,9 @@ EVENT_REQUESTED = "transition_requested"
 EVENT_APPROVED = "transition_approved"
 EVENT_REJECTED = "transition_rejected"
 EVENT_CANCELLED = "transition_cancelled"
+# A registered model tagged ``registry.allow_self_approval=true`` lets requesters approve their
+# own requests (e.g. a one-person project).
+ALLOW_SELF_APPROVAL_TAG = "registry.allow_self_approval"
 
 metadata = MetaData()
 requests_table = Table(
@@ -210,10 +213,12 @@ class ApprovalStore(StoreCore):
                     "reject it instead"
                 )
             if status is RequestStatus.APPROVED:
-                if user == req.requested_by and not allow_self:
+                own = user == req.requested_by
+                if own and not (allow_self or self._allows_self_approval(conn, req.name)):
                     raise InvalidInputError(
                         f"user: {user!r} requested {request_id} and cannot approve it; "
-                        "ask another user (or pass allow_self_approval=True)"
+                        "ask another user (or pass allow_self_approval=True, or set the "
+                        f"model's tag {ALLOW_SELF_APPROVAL_TAG}=true)"
                     )
                 self._move(conn, req, user)
             conn.execute(
@@ -240,6 +245,13 @@ class ApprovalStore(StoreCore):
 
         self._write(work)
         return self.get(request_id)
+
+    def _allows_self_approval(self, conn: Connection, name: str) -> bool:
+        t = schema.model_tags
+        value = conn.execute(
+            select(t.c.value).where(t.c.name == name, t.c.key == ALLOW_SELF_APPROVAL_TAG)
+        ).scalar()
+        return value is not None and value.strip().lower() == "true"
 
     def _move(self, conn: Connection, req: TransitionRequest, user: str) -> None:
         self.move_target(
@@ -359,7 +371,10 @@ def approve_transition_request(
     allow_self_approval: bool = False,
     tracking_uri: str | None = None,
 ) -> TransitionRequest:
-    """Approve a pending request and carry out its move (one transaction, recorded)."""
+    """Approve a pending request and carry out its move (one transaction, recorded).
+
+    The requester may approve their own request only with ``allow_self_approval=True`` or when
+    the model is tagged ``registry.allow_self_approval=true``."""
     return _decide(
         request_id, RequestStatus.APPROVED, comment, user, tracking_uri, allow_self_approval
     )

@@ -197,3 +197,12 @@ def test_cli_cancel_protect_unprotect(model: str, capsys: pytest.CaptureFixture)
     assert code == 0 and "still protected: ['Production']" in out
     code, _ = run("alias", "m", "production", "1", "--user", "alice")
     assert code == 0 and registry.get_model_version_by_alias("m", "production").version == 1
+
+
+def test_model_tag_allows_self_approval(model: str) -> None:
+    req = registry.request_transition("m", 2, "production", user="alice")
+    with pytest.raises(InvalidInputError, match="registry.allow_self_approval"):
+        registry.approve_transition_request(req.id, user="alice")
+    registry.set_registered_model_tag("m", "registry.allow_self_approval", "true")
+    registry.approve_transition_request(req.id, user="alice")
+    assert registry.get_model_version_by_alias("m", "production").version == 2

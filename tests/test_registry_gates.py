@@ -312,3 +312,47 @@ def test_metric_threshold_directions_and_drift_statistics_by_hand() -> None:
     assert population_stability_index(reference, reference) == pytest.approx(0.0)
     ks, pvalue = ks_statistic(pd.Series(np.arange(100.0)), pd.Series(np.arange(50.0, 150.0)))
     assert ks == pytest.approx(0.5) and pvalue < 1e-5
+
+
+class _WaitsForTheOther:
+    """A gate that returns only once both promoting processes have read their baseline."""
+
+    def __init__(self, barrier: object) -> None:
+        self.barrier = barrier
+
+    def run(self, ctx):  # noqa: ANN001, ANN201 - the Gate protocol
+        self.barrier.wait()  # type: ignore[attr-defined]
+        return [automl.promotion.CheckResult.note("schema", "waited", None, "")]
+
+
+def _promote_in_process(uri: str, version: int, barrier: object, out: object) -> None:
+    tracking.set_tracking_uri(uri)
+    try:
+        promote("m", version, "production", [_WaitsForTheOther(barrier)], user=f"p{version}")
+        out.put((version, "won"))  # type: ignore[attr-defined]
+    except registry.StaleRequestError as err:
+        out.put((version, str(err)))  # type: ignore[attr-defined]
+
+
+def test_concurrent_promotions_leave_one_winner(model: str) -> None:
+    """Two processes promote v2 and v3 against the same baseline (v1) at once: one moves the
+    alias, the other is refused as stale and stores nothing."""
+    import multiprocessing as mp
+
+    uri = tracking.get_tracking_uri()
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_promote_in_process, args=(uri, v, barrier, out)) for v in (2, 3)]
+    for p in procs:
+        p.start()
+    results = dict(out.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    winners = [v for v, text in results.items() if text == "won"]
+    assert len(winners) == 1, results
+    loser = 5 - winners[0]
+    assert "while the checks ran" in results[loser]
+    assert registry.get_model_version_by_alias("m", "production").version == winners[0]
+    assert [r.version for r in registry.get_gate_reports("m")] == winners
+    assert [e.event for e in registry.get_model_version_history("m", loser)] == ["registered"]
