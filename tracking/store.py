@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from dataclasses import astuple
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -38,7 +39,7 @@ from tracking.paging import check_max_results, decode_token, read_page
 from tracking.search import experiment_filter, experiment_order
 from tracking.statements import SUPPORTED, statements
 from tracking.store_data import RunDataStore
-from tracking.store_rows import _chunks, _pairs, now_ms
+from tracking.store_rows import _chunks, _pairs, in_view, now_ms
 from tracking.validation import (
     MAX_TAG_VALUE_LENGTH,
     check_experiment_id,
@@ -211,11 +212,7 @@ class SqlStore(RunDataStore):
         clauses = parse_order_by(order_by)
         offset = decode_token(page_token)
         query = sa.select(t.experiments)
-        if view != ViewType.ALL:
-            stage = (
-                LifecycleStage.ACTIVE if view == ViewType.ACTIVE_ONLY else LifecycleStage.DELETED
-            )
-            query = query.where(t.experiments.c.lifecycle_stage == stage)
+        query = in_view(query, t.experiments.c.lifecycle_stage, view)
         if where is not None:
             query = query.where(where)
         query = experiment_order(query, clauses)
@@ -320,40 +317,25 @@ class SqlStore(RunDataStore):
             if parent_run_id is not None:
                 self._run_row(conn, parent_run_id)
             artifact_uri = os.path.join(exp.artifact_location, run_id, "artifacts")
-            self._sql.insert_run.execute(
-                conn,
-                (
-                    run_id,
-                    run_name,
-                    int(experiment_id),
-                    RunStatus.RUNNING.value,
-                    start,
-                    None,
-                    artifact_uri,
-                    LifecycleStage.ACTIVE,
-                    parent_run_id,
-                    None,
-                    owner["host"],
-                    owner["pid"],
-                    owner["proc_start"],
-                ),
+            info = RunInfo(
+                run_id,
+                run_name,
+                experiment_id,
+                RunStatus.RUNNING.value,
+                start,
+                None,
+                artifact_uri,
+                LifecycleStage.ACTIVE,
+                parent_run_id,
             )
+            # the row: the info's columns (experiment id as stored), no dead-run mark, the owner
+            values = astuple(info)
+            row = (*values[:2], int(experiment_id), *values[3:])
+            owned = (None, owner["host"], owner["pid"], owner["proc_start"])
+            self._sql.insert_run.execute(conn, (*row, *owned))
             if tag_map:
                 self._sql.insert_tags.execute(conn, [(run_id, k, v) for k, v in tag_map.items()])
-            return Run(
-                RunInfo(
-                    run_id,
-                    run_name,
-                    experiment_id,
-                    RunStatus.RUNNING.value,
-                    start,
-                    None,
-                    artifact_uri,
-                    LifecycleStage.ACTIVE,
-                    parent_run_id,
-                ),
-                RunData(tags=dict(tag_map)),
-            )
+            return Run(info, RunData(tags=dict(tag_map)))
 
         return self._write(write)
 

@@ -10,7 +10,6 @@ from sqlalchemy.engine import Connection
 
 from tracking import schema as t
 from tracking.entities import (
-    LifecycleStage,
     Metric,
     PagedList,
     Run,
@@ -32,6 +31,7 @@ from tracking.store_rows import (
     _metric_rows,
     _pairs,
     _shown_status,
+    in_view,
 )
 from tracking.validation import (
     MAX_PARAM_VALUE_LENGTH,
@@ -192,11 +192,7 @@ class RunDataStore(StoreBase):
         clauses = parse_order_by(order_by)
         offset = decode_token(page_token)
         query = sa.select(t.runs).where(t.runs.c.experiment_id.in_(ids))
-        if view != ViewType.ALL:
-            stage = (
-                LifecycleStage.ACTIVE if view == ViewType.ACTIVE_ONLY else LifecycleStage.DELETED
-            )
-            query = query.where(t.runs.c.lifecycle_stage == stage)
+        query = in_view(query, t.runs.c.lifecycle_stage, view)
         if where is not None:
             query = query.where(where)
         query = run_order(query, clauses)

@@ -19,6 +19,7 @@ from tracking.entities import (
     Param,
     RunStatus,
     RunTag,
+    ViewType,
 )
 from tracking.exceptions import (
     InvalidInputError,
@@ -123,6 +124,14 @@ def _shown_status(row: Any) -> str:
     ):
         return RunStatus.KILLED.value
     return row.status
+
+
+def in_view(query: sa.Select, column: Any, view: ViewType) -> sa.Select:
+    """``query`` narrowed to the lifecycle stages ``view`` shows (runs or experiments)."""
+    if view == ViewType.ALL:
+        return query
+    stage = LifecycleStage.ACTIVE if view == ViewType.ACTIVE_ONLY else LifecycleStage.DELETED
+    return query.where(column == stage)
 
 
 class StoreBase:
