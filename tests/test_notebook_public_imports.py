@@ -12,6 +12,7 @@ from notebook_fixtures import frame
 import automl.tabular
 from automl.notebooks.code import NotRenderableError, import_line
 from automl.notebooks.documents import render_exploration_notebook, render_trial_notebook
+from automl.notebooks.ensemble import render_ensemble_notebook
 from automl.tabular.families import FAMILIES, available_families
 from automl.tabular.plan import make_plan
 
@@ -85,6 +86,19 @@ def notebooks():
             rendered.append(
                 (f"{plan.task}/{plan.validation}/{family}", plan, _render(plan, family))
             )
+        members = [_config(plan, f) for f in available_families(plan)[:2]]
+        ensemble = render_ensemble_notebook(
+            plan,
+            members,
+            [0.5, 0.5],
+            run_id="0" * 32,
+            experiment_name="e",
+            snapshot_path="/d.parquet",
+            tracking_uri="sqlite:///s.db",
+            metrics={"val_r2": 0.5},
+            trial_number=9,
+        )
+        rendered.append((f"{plan.task}/ensemble", plan, ensemble))
         exploration = render_exploration_notebook(
             plan,
             snapshot_path="/d.parquet",
@@ -132,8 +146,8 @@ def test_trial_notebooks_have_one_papermill_parameters_cell_feeding_the_model(no
     for label, plan, nb in notebooks:
         tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1, label
-        if label.endswith("exploration"):
-            assert "\nDATA_PATH = '/d.parquet'\n" in tagged[0].source, label
+        if label.rsplit("/", 1)[1] not in FAMILIES:  # exploration and ensemble notebooks
+            assert "\nDATA_PATH = '/d.parquet'" in "\n" + tagged[0].source, label
             continue
         assigned = {
             n.targets[0].id: ast.literal_eval(n.value)
@@ -168,9 +182,9 @@ def test_parameters_cell_values_rebuild_the_trials_model(notebooks):
     from automl.tabular.preprocessing import build_pipeline
 
     for label, plan, nb in notebooks:
-        if label.endswith("exploration"):
-            continue
         family = label.rsplit("/", 1)[1]
+        if family not in FAMILIES:
+            continue
         namespace: dict = {}
         exec(
             next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", [])),
