@@ -197,9 +197,12 @@ def test_token_is_required_on_every_request(store):
     check_bind("127.0.0.1", None)
 
 
-def test_ui_hint_names_the_store_and_experiment(store):
-    hint = ui_hint(store[0], "7")
-    assert "automl ui --tracking-uri" in hint and store[0] in hint and "/experiments/7" in hint
+def test_ui_hint_names_the_store_and_links_the_experiment(store):
+    root, summary, _ = store
+    hint = ui_hint(summary.experiment.name, root)
+    assert f"automl ui --tracking-uri {root}" in hint
+    assert hint.endswith(f"/experiments/{summary.experiment.experiment_id}")
+    assert ui_hint("not there", root).endswith("/?q=not%20there")
 
 
 def _header_cols(text: str) -> list[str]:

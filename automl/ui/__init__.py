@@ -2,21 +2,37 @@
 
 Pages: experiments, an experiment's leaderboard, a run, a comparison of runs and the registry.
 It reads through ``tracking`` and ``registry`` only. ``create_app(UIConfig(uri))`` gives the
-ASGI app; ``ui_hint(uri, experiment_id)`` the line telling a user how to open an experiment.
+ASGI app; ``ui_hint(experiment_name, tracking_uri)`` the line telling a user how to open an
+experiment (what ``classify``/``regress``/``forecast`` print at the end with ``verbose=True``).
 """
 
 from __future__ import annotations
 
 import shlex
+from urllib.parse import quote
 
+import tracking
 from automl.ui.app import UIConfig, create_app
 from automl.ui.constants import DEFAULT_HOST, DEFAULT_PORT
 
 
-def ui_hint(tracking_uri: str, experiment_id: str) -> str:
-    """One line saying how to open ``experiment_id`` of ``tracking_uri`` in the UI."""
-    url = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}/experiments/{experiment_id}"
-    return f"open it in the browser: automl ui --tracking-uri {shlex.quote(tracking_uri)}  -> {url}"
+def ui_hint(experiment_name: str, tracking_uri: str) -> str:
+    """One line saying how to open experiment ``experiment_name`` of ``tracking_uri`` in the UI.
+
+    The link goes to the experiment's leaderboard when the store knows the name, else to the
+    experiments page searching for it."""
+    base = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+    try:
+        found = tracking.TrackingClient(tracking_uri).get_experiment_by_name(experiment_name)
+    except tracking.TrackingError:
+        found = None
+    url = (
+        f"{base}/experiments/{found.experiment_id}"
+        if found
+        else f"{base}/?q={quote(experiment_name)}"
+    )
+    command = f"automl ui --tracking-uri {shlex.quote(tracking_uri)}"
+    return f"open it in the browser: {command}  -> {url}"
 
 
 __all__ = ["UIConfig", "create_app", "ui_hint"]

@@ -141,7 +141,7 @@ def create_app(config: UIConfig) -> Starlette:
         try:
             page_runs = client.search_runs(
                 [experiment_id],
-                query.filter_string(),
+                query.filter_string(header.parent_ids),
                 max_results=query.page_size,
                 order_by=query.order(),
                 page_token=query.page_token,

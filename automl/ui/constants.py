@@ -38,3 +38,5 @@ MAX_REGISTRY_VERSIONS = 5000
 # The leaderboard's column chooser: the URL parameter, and the localStorage key prefix.
 COLUMNS_PARAM = "columns"
 COLUMN_PREFIXES = ("metrics.", "params.", "tags.")
+# AutoML parent runs looked up per experiment (one per classify/regress/forecast call into it).
+MAX_PARENTS = 1000

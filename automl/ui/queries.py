@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -36,9 +36,15 @@ class LeaderboardQuery:
     # Columns chosen in the column chooser ("metrics.<key>", ...); None: the default columns.
     columns: tuple[str, ...] | None = None
 
-    def filter_string(self) -> str:
-        role = f"tags.`{C.TAG_ROLE}`"
-        parts = [f"({role} IS NULL or {role} != '{C.ROLE_PARENT}')"]
+    def filter_string(self, parent_ids: Sequence[str] = ()) -> str:
+        """The search filter: the user's, the state, and not the AutoML parent runs.
+
+        Parents are left out by id (known from the header), which the store answers from the
+        runs table alone, rather than with a tag subquery over every run."""
+        parts = []
+        if parent_ids:
+            quoted = ", ".join(f"'{i}'" for i in parent_ids)
+            parts.append(f"attributes.run_id NOT IN ({quoted})")
         if self.state:
             parts.append(f"tags.`{C.TAG_TRIAL_STATE}` = '{self.state}'")
         if self.filter.strip():
@@ -162,6 +168,7 @@ class ExperimentHeader:
     validation: str = ""
     registered: list[registry.ModelVersion] = field(default_factory=list)
     notebooks: list[str] = field(default_factory=list)
+    parent_ids: list[str] = field(default_factory=list)  # every AutoML parent run (latest first)
 
     @property
     def running(self) -> bool:
@@ -206,9 +213,10 @@ def experiment_header(
     """Header of an experiment (``ResourceNotFoundError`` for an unknown id)."""
     experiment = client.get_experiment(experiment_id)
     parents = client.search_runs(
-        [experiment_id], f"tags.`{C.TAG_ROLE}` = '{C.ROLE_PARENT}'", max_results=1
+        [experiment_id], f"tags.`{C.TAG_ROLE}` = '{C.ROLE_PARENT}'", max_results=C.MAX_PARENTS
     )
     header = summary_header(experiment, parents[0] if parents else None)
+    header.parent_ids = [p.info.run_id for p in parents]
     if header.parent is None:
         return header
     run = header.parent
