@@ -17,6 +17,22 @@ from automl import cli, features
 from automl.features import FeatureLookup, FeatureStore
 
 
+def _training_set(labels: pd.DataFrame, store: FeatureStore) -> features.TrainingSet:
+    """``labels`` (user, t, basket) with y = basket > 0, joined to user_stats at t and to
+    user_region (default -1 for users it lacks)."""
+    labels["y"] = (labels["basket"] > 0).astype(int)
+    return features.create_training_set(
+        labels,
+        [
+            FeatureLookup("user_stats", "user", "t"),
+            FeatureLookup("user_region", "user", default_values={"region_score": -1.0}),
+        ],
+        label="y",
+        exclude_columns=["user", "t"],
+        store=store,
+    )
+
+
 @pytest.fixture
 def trained(tmp_path):
     """user_stats table, a model trained on its point-in-time join, registered as 'churn'."""
@@ -42,17 +58,7 @@ def trained(tmp_path):
             "basket": rng.normal(size=200),  # request-time column
         }
     )
-    labels["y"] = (labels["basket"] > 0).astype(int)
-    training = features.create_training_set(
-        labels,
-        [
-            FeatureLookup("user_stats", "user", "t"),
-            FeatureLookup("user_region", "user", default_values={"region_score": -1.0}),
-        ],
-        label="y",
-        exclude_columns=["user", "t"],
-        store=store,
-    )
+    training = _training_set(labels, store)
     frame = training.load_df()
     X, y = frame.drop(columns="y"), frame["y"]
     model = LogisticRegression().fit(X, y)
@@ -170,17 +176,7 @@ def test_automl_on_a_training_set_records_the_spec_and_serves_by_key(trained):
             "basket": np.random.default_rng(1).normal(size=200),
         }
     )
-    labels["y"] = (labels["basket"] > 0).astype(int)
-    training = features.create_training_set(
-        labels,
-        [
-            FeatureLookup("user_stats", "user", "t"),
-            FeatureLookup("user_region", "user", default_values={"region_score": -1.0}),
-        ],
-        label="y",
-        exclude_columns=["user", "t"],
-        store=store,
-    )
+    training = _training_set(labels, store)
     tracking.set_tracking_uri(uri)
     try:
         summary = automl.classify(
@@ -203,6 +199,9 @@ def test_automl_on_a_training_set_records_the_spec_and_serves_by_key(trained):
         tracking.set_tracking_uri(None)
     assert by_key.tolist() == [1, 0] and by_trial.tolist() == [1, 0]
     assert spec == training.feature_spec
+    # the model files carry the spec too (MLmodel.json metadata), not only the run
+    carried = loaded.metadata["metadata"]["feature_spec"]
+    assert features.FeatureSpec.from_json(carried) == spec
     assert [lk.table_version for lk in spec.lookups] == [1, 1]
     server = start_server(uri, f"models:/churn_auto/{version.version}")
     try:
@@ -214,3 +213,42 @@ def test_automl_on_a_training_set_records_the_spec_and_serves_by_key(trained):
     assert ("churn_auto", int(version.version)) in features.table_lineage(store, "user_stats")[
         -1
     ].model_versions
+
+
+def test_regress_on_a_training_set_predicts_by_key_as_on_the_joined_rows(trained):
+    uri, _, store = trained
+    rng = np.random.default_rng(2)
+    labels = pd.DataFrame(
+        {
+            "user": rng.choice(40, 150),
+            "t": pd.Timestamp("2024-01-28"),
+            "basket": rng.normal(size=150),
+        }
+    )
+    joined_stats = store.read_table("user_stats").sort_values("ts").groupby("user")["spend"].last()
+    labels["amount"] = 3.0 * labels["user"].map(joined_stats) + labels["basket"]
+    training = features.create_training_set(
+        labels,
+        [FeatureLookup("user_stats", "user", "t")],
+        label="amount",
+        exclude_columns=["user", "t"],
+        store=store,
+    )
+    tracking.set_tracking_uri(uri)
+    try:
+        summary = automl.regress(
+            training,
+            target_col="amount",
+            max_trials=1,
+            timeout_minutes=2,
+            n_jobs=1,
+            experiment_name="features_regress",
+            verbose=False,
+        )
+        model = automl.load_model(summary.best_trial.run_id)
+        keys = pd.DataFrame({"user": [4, 9], "basket": [0.3, -0.7]})
+        joined = keys.assign(spend=[joined_stats[4], joined_stats[9]]).drop(columns="user")
+        np.testing.assert_allclose(model.predict(keys), model.predict(joined))
+        assert features.run_feature_spec(store, summary.parent_run_id) == training.feature_spec
+    finally:
+        tracking.set_tracking_uri(None)

@@ -14,6 +14,8 @@ ONLINE_BATCH = 500
 # How a training set is recorded on a run: the spec as a JSON artifact plus a tag.
 SPEC_ARTIFACT = "feature_spec.json"
 SPEC_TAG = "automl.feature_spec"
+# Key of the spec's JSON in a logged model's metadata (MLmodel.json "metadata").
+SPEC_METADATA = "feature_spec"
 # The training set's label rows, beside the spec (what a trial notebook rebuilds the set from).
 LABELS_ARTIFACT = "feature_spec_labels.parquet"
 MODE_MERGE = "merge"

@@ -23,6 +23,7 @@ import pandas as pd
 
 import registry
 import tracking
+from automl.features.constants import SPEC_METADATA
 from automl.features.entities import FeatureSpec
 from automl.features.lineage import run_feature_spec
 from automl.features.online import add_online_features
@@ -47,6 +48,16 @@ def store_for(tracking_uri: str) -> FeatureStore:
 @functools.lru_cache(maxsize=256)
 def _run_spec(tracking_uri: str, run_id: str) -> FeatureSpec | None:
     return run_feature_spec(store_for(tracking_uri), run_id)
+
+
+def run_spec(tracking_uri: str, run_id: str) -> FeatureSpec | None:
+    """The spec of run ``run_id`` (or of its parent search run), cached, or None."""
+    return _run_spec(tracking_uri, run_id)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(text: str) -> FeatureSpec:
+    return FeatureSpec.from_json(text)
 
 
 def model_feature_spec(model_uri: str) -> FeatureSpec | None:
@@ -108,11 +119,17 @@ def complete_input(predictor: Any, frame: Any) -> pd.DataFrame | None:
 
     None (not applicable) for a model whose run did not train on a training set.
     """
-    run_id = predictor.metadata.get("run_id")
-    if not run_id or not isinstance(frame, pd.DataFrame):
+    if not isinstance(frame, pd.DataFrame):
         return None
-    uri = predictor.tracking_uri or tracking.get_tracking_uri()
-    spec = _run_spec(uri, str(run_id))
+    carried = (predictor.metadata.get("metadata") or {}).get(SPEC_METADATA)
+    if carried is not None:  # the model files carry the spec (AutoML's models do)
+        spec = _parsed(str(carried))
+    else:  # a model logged by hand in a run that log_training_set recorded
+        run_id = predictor.metadata.get("run_id")
+        if not run_id:
+            return None
+        uri = predictor.tracking_uri or tracking.get_tracking_uri()
+        spec = _run_spec(uri, str(run_id))
     if spec is None:
         return None
     return complete_request(spec, frame, predictor.input_columns)

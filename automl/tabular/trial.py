@@ -26,6 +26,7 @@ from automl.core.records import (
     WorkerReply,
     WorkerTask,
 )
+from automl.features import hook as features_hook
 from automl.tabular import fit, importance, plots, preprocessing
 from automl.tabular.ensemble import ENSEMBLE_FAMILY, EnsembleModel
 from automl.tabular.plan import DataPlan
@@ -149,10 +150,12 @@ def _params_to_log(ctx: TrialContext, config: dict[str, Any]) -> dict[str, Any]:
 
 
 def log_trial_model(ctx: TrialContext, run_id: str, pipeline: Any, metadata: dict[str, Any]) -> Any:
-    """Log a fitted pipeline as ``model`` of ``run_id``, with raw input columns as its example."""
+    """Log a fitted pipeline as ``model`` of ``run_id``, with raw input columns as its example
+    (and, for a search on a training set, its feature spec in the model's metadata)."""
     example = ctx.data.head(5).drop(
         columns=[ctx.plan.target_col, SPLIT_COL, FOLD_COL], errors="ignore"
     )
+    metadata = {**metadata, **features_hook.model_metadata(ctx.tracking_uri, run_id)}
     return ctx.client.log_model(
         run_id,
         pipeline,
