@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "automl.forecast.cli",
     "automl.interop.cli",
     "automl.rerun",
+    "automl.retention",
     "tracking.cli",
     "registry.cli",
     "automl.promotion.cli",  # adds `promote` under registry's `models`, so after it
