@@ -307,12 +307,12 @@ def rerun(
             "TRACKING_URI": client.tracking_uri,
         }
         data_path = None
-        if frame is not None:
+        if isinstance(data, pd.DataFrame) and frame is not None:
             data_path = os.path.join(tmp, os.path.basename(DATA_ARTIFACT))
-            if isinstance(data, pd.DataFrame):
-                frame.to_parquet(data_path, index=False)
-            else:
-                data_path = os.path.abspath(str(data))
+            frame.to_parquet(data_path, index=False)  # logged with the new run below
+        elif data is not None:
+            data_path = os.path.abspath(str(data))
+        if data_path is not None:
             injected["DATA_PATH"] = data_path
         source_lines = ["# Parameters injected by automl rerun"]
         source_lines += [f"{k} = {v!r}" for k, v in {**injected, **overrides}.items()]
