@@ -163,16 +163,26 @@ def test_trial_notebooks_have_one_papermill_parameters_cell_feeding_the_model(no
             assert f"{name}={name}" in model_cell, (label, name)
         assert "random_state=SEED" in model_cell, label
         assert searched & set(hyper), f"{label}: no searched hyperparameter is a parameter"
-        # no other cell rebinds a parameter, so an injected value reaches the model and the plan
+        # nothing else binds a parameter's name (an import, a function, another cell's variable),
+        # so an injected value reaches the model and the plan
+        imported = {
+            (a.asname or a.name).split(".")[0]
+            for n in ast.walk(ast.parse(tagged[0].source))
+            if isinstance(n, ast.Import | ast.ImportFrom)
+            for a in n.names
+        }
+        assert not imported & set(assigned), (label, imported & set(assigned))
         for cell in nb.cells:
             if cell.cell_type != "code" or cell is tagged[0]:
                 continue
             rebound = {
-                t.id
+                n.id
                 for n in ast.walk(ast.parse(cell.source))
-                if isinstance(n, ast.Assign | ast.AugAssign | ast.AnnAssign)
-                for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
-                if isinstance(t, ast.Name)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            } | {
+                n.name
+                for n in ast.walk(ast.parse(cell.source))
+                if isinstance(n, ast.FunctionDef | ast.ClassDef)
             }
             assert not rebound & set(assigned), (label, rebound & set(assigned))
 
