@@ -27,6 +27,7 @@ from automl.ui.queries import (
     parse_leaderboard_query,
     summary_header,
     table_columns,
+    table_rows,
 )
 from automl.ui.registry_pages import registry_routes
 from automl.ui.security import PathRefused, confined_path, new_token, same_token
@@ -151,6 +152,7 @@ def create_app(config: UIConfig) -> Starlette:
             error = str(exc)
         except tracking.InvalidInputError as exc:
             error = str(exc)
+        columns = table_columns(runs, query.columns)
         best = None
         if header.metric_key:
             best = reads.best_series(
@@ -163,7 +165,8 @@ def create_app(config: UIConfig) -> Starlette:
             runs=runs,
             next_token=next_token,
             error=error,
-            columns=table_columns(runs, query.columns),
+            columns=columns,
+            rows=table_rows(runs, columns),
             params=dict(request.query_params),
             refresh_seconds=config.refresh_seconds,
         )
