@@ -7,6 +7,7 @@ import re
 
 from registry.entities import ALL_STAGES
 from tracking.exceptions import InvalidInputError
+from tracking.validation import check_uri_name
 
 MAX_NAME_LENGTH = 256
 MAX_ALIAS_LENGTH = 255
@@ -19,16 +20,7 @@ _VERSION_LIKE = re.compile(r"^[vV]\d+$")
 def model_name(name: object) -> str:
     """A registered model name: non-empty, no '/' or '@' (they delimit ``models:/`` URIs), no
     control characters, and not '.', '..' or 'latest' (path-like or reserved in URIs)."""
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInputError(
-            f"name: a registered model name must be a non-empty string, got {name!r}"
-        )
-    if name != name.strip():
-        raise InvalidInputError(f"name: {name!r} has leading/trailing whitespace; strip it")
-    if "/" in name or "@" in name:
-        raise InvalidInputError(
-            f"name: {name!r} contains '/' or '@', which delimit models:/ URIs; choose another name"
-        )
+    name = check_uri_name(name, "registered model", MAX_NAME_LENGTH, "models:/ URIs")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
         raise InvalidInputError(
             f"name: {name!r} contains a control character (newline, NUL, ...); registered model "
@@ -39,8 +31,6 @@ def model_name(name: object) -> str:
             f"name: {name!r} is reserved ('.' and '..' read as paths, 'latest' as "
             "models:/<name>/latest); choose another name"
         )
-    if len(name) > MAX_NAME_LENGTH:
-        raise InvalidInputError(f"name: longer than {MAX_NAME_LENGTH} characters")
     return name
 
 

@@ -137,6 +137,22 @@ def check_name(name: Any, kind: str) -> str:
     return name
 
 
+def check_uri_name(name: Any, what: str, max_length: int, uris: str = "URIs") -> str:
+    """A name that stands in URIs (registered models, feature tables): a non-empty string
+    without surrounding whitespace, '/' or '@' (they delimit ``uris``), within ``max_length``."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInputError(f"name: a {what} name must be a non-empty string, got {name!r}")
+    if name != name.strip():
+        raise InvalidInputError(f"name: {name!r} has leading/trailing whitespace; strip it")
+    if "/" in name or "@" in name:
+        raise InvalidInputError(
+            f"name: {name!r} contains '/' or '@', which delimit {uris}; choose another name"
+        )
+    if len(name) > max_length:
+        raise InvalidInputError(f"name: longer than {max_length} characters")
+    return name
+
+
 def check_artifact_path(path: Any, what: str = "artifact_path") -> str:
     """A relative path inside a run's artifact folder: no absolute paths, no '..' escapes.
 

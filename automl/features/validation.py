@@ -8,23 +8,12 @@ import pandas as pd
 
 from automl.features.constants import MAX_NAME_LENGTH
 from tracking import InvalidInputError
+from tracking.validation import check_uri_name
 
 
 def table_name(name: object) -> str:
     """A feature table name, validated like a registered model name."""
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInputError(
-            f"name: a feature table name must be a non-empty string, got {name!r}"
-        )
-    if name != name.strip():
-        raise InvalidInputError(f"name: {name!r} has leading/trailing whitespace; strip it")
-    if "/" in name or "@" in name:
-        raise InvalidInputError(
-            f"name: {name!r} contains '/' or '@', which delimit URIs; choose another name"
-        )
-    if len(name) > MAX_NAME_LENGTH:
-        raise InvalidInputError(f"name: longer than {MAX_NAME_LENGTH} characters")
-    return name
+    return check_uri_name(name, "feature table", MAX_NAME_LENGTH)
 
 
 def column_list(value: str | Sequence[str] | None, argument: str) -> list[str]:
