@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from serving_fixtures import post, start_server
 from sklearn.linear_model import LogisticRegression
 
@@ -252,3 +253,21 @@ def test_regress_on_a_training_set_predicts_by_key_as_on_the_joined_rows(trained
         assert features.run_feature_spec(store, summary.parent_run_id) == training.feature_spec
     finally:
         tracking.set_tracking_uri(None)
+
+
+def test_a_plain_model_keeps_its_missing_column_error_and_creates_no_feature_tables(tmp_path):
+    uri = str(tmp_path / "plain")
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    model = LogisticRegression().fit(X, [0, 1, 0, 1])
+    client = tracking.TrackingClient(uri)
+    run = client.create_run(client.create_experiment("plain"))
+    client.log_model(run.info.run_id, model, "model", input_example=X)
+    tracking.set_tracking_uri(uri)
+    try:
+        loaded = automl.load_model(f"runs:/{run.info.run_id}/model")
+        with pytest.raises(tracking.InvalidInputError, match=r"missing column\(s\) \['b'\]"):
+            loaded.predict(X[["a"]])
+    finally:
+        tracking.set_tracking_uri(None)
+    tables = sa.inspect(client.engine).get_table_names()
+    assert not [t for t in tables if t.startswith("features_")], tables

@@ -47,55 +47,41 @@ class ServingMetrics:
     def render(self, versions: dict[str, str], reload_failures: dict[str, int]) -> str:
         """Prometheus text exposition format (version 0.0.4)."""
         stats = self.snapshot()
-        lines = [
-            "# HELP automl_serving_requests_total Invocation requests answered, per route.",
-            "# TYPE automl_serving_requests_total counter",
-        ]
-        lines += [
-            f'automl_serving_requests_total{{route="{r}"}} {s.requests}' for r, s in stats.items()
-        ]
-        lines += [
-            "# HELP automl_serving_errors_total Invocation requests answered with an error.",
-            "# TYPE automl_serving_errors_total counter",
-        ]
+        requests, errors = "automl_serving_requests_total", "automl_serving_errors_total"
+        latency = "automl_serving_request_latency_seconds"
+        info, reloads = "automl_serving_model_info", "automl_serving_reload_failures_total"
+        lines = _header(requests, "counter", "Invocation requests answered, per route.")
+        lines += [_sample(requests, s.requests, route=r) for r, s in stats.items()]
+        lines += _header(errors, "counter", "Invocation requests answered with an error.")
         for route, s in stats.items():
-            lines.append(f'automl_serving_errors_total{{route="{route}"}} {sum(s.errors.values())}')
+            lines.append(_sample(errors, sum(s.errors.values()), route=route))
             for status, count in sorted(s.errors.items()):
-                lines.append(
-                    f'automl_serving_errors_total{{route="{route}",status="{status}"}} {count}'
-                )
-        lines += [
-            "# HELP automl_serving_request_latency_seconds Invocation latency (quantiles over "
-            f"the last {C.LATENCY_WINDOW} requests).",
-            "# TYPE automl_serving_request_latency_seconds summary",
-        ]
+                lines.append(_sample(errors, count, route=route, status=status))
+        lines += _header(
+            latency,
+            "summary",
+            f"Invocation latency (quantiles over the last {C.LATENCY_WINDOW} requests).",
+        )
         for route, s in stats.items():
             if s.latencies:
                 values = np.quantile(np.fromiter(s.latencies, float), C.LATENCY_QUANTILES)
                 for q, v in zip(C.LATENCY_QUANTILES, values, strict=True):
-                    lines.append(
-                        f'automl_serving_request_latency_seconds{{route="{route}",'
-                        f'quantile="{q}"}} {v:.6f}'
-                    )
-            lines.append(
-                f'automl_serving_request_latency_seconds_sum{{route="{route}"}} {s.latency_sum:.6f}'
-            )
-            lines.append(
-                f'automl_serving_request_latency_seconds_count{{route="{route}"}} {s.requests}'
-            )
-        lines += [
-            "# HELP automl_serving_model_info The model version each route serves.",
-            "# TYPE automl_serving_model_info gauge",
-        ]
-        lines += [
-            f'automl_serving_model_info{{route="{r}",version="{v}"}} 1' for r, v in versions.items()
-        ]
-        lines += [
-            "# HELP automl_serving_reload_failures_total New versions that failed to load.",
-            "# TYPE automl_serving_reload_failures_total counter",
-        ]
-        lines += [
-            f'automl_serving_reload_failures_total{{route="{r}"}} {n}'
-            for r, n in reload_failures.items()
-        ]
+                    lines.append(_sample(latency, f"{v:.6f}", route=route, quantile=q))
+            lines.append(_sample(f"{latency}_sum", f"{s.latency_sum:.6f}", route=route))
+            lines.append(_sample(f"{latency}_count", s.requests, route=route))
+        lines += _header(info, "gauge", "The model version each route serves.")
+        lines += [_sample(info, 1, route=r, version=v) for r, v in versions.items()]
+        lines += _header(reloads, "counter", "New versions that failed to load.")
+        lines += [_sample(reloads, n, route=r) for r, n in reload_failures.items()]
         return "\n".join(lines) + "\n"
+
+
+def _header(name: str, kind: str, help_text: str) -> list[str]:
+    """The HELP and TYPE lines of one metric family."""
+    return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+
+
+def _sample(name: str, value: object, **labels: object) -> str:
+    """One sample line: ``name{label="value",...} value``."""
+    inner = ",".join(f'{key}="{label}"' for key, label in labels.items())
+    return f"{name}{{{inner}}} {value}"

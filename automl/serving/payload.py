@@ -192,29 +192,26 @@ def _coerce(values: pd.Series, spec: ColumnSpec) -> pd.Series:
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
             return values
         converted = pd.to_numeric(values, errors="coerce")
-        bad = converted.isna() & values.notna()
-        if bad.any():
-            raise ServingError(
-                f"column {spec.name!r} expects numbers ({spec.dtype}), got "
-                f"{values[bad].iloc[0]!r} in row {int(np.flatnonzero(bad.to_numpy())[0])}"
-            )
+        _refuse(values, converted.isna() & values.notna(), spec, f"numbers ({spec.dtype})", True)
         return converted.astype("float64")
     if kind == "bool" or kind == "boolean":
         if pd.api.types.is_bool_dtype(values):
             return values
-        bad = ~values.isin([True, False, 0, 1]) & values.notna()
-        if bad.any():
-            raise ServingError(
-                f"column {spec.name!r} expects booleans, got {values[bad].iloc[0]!r}"
-            )
+        _refuse(values, ~values.isin([True, False, 0, 1]) & values.notna(), spec, "booleans")
         return values
     if kind.startswith("datetime"):
         converted = pd.to_datetime(values, errors="coerce")
-        bad = converted.isna() & values.notna()
-        if bad.any():
-            raise ServingError(
-                f"column {spec.name!r} expects dates/times ({spec.dtype}), got "
-                f"{values[bad].iloc[0]!r}"
-            )
+        _refuse(values, converted.isna() & values.notna(), spec, f"dates/times ({spec.dtype})")
         return converted
     return values
+
+
+def _refuse(
+    values: pd.Series, bad: pd.Series, spec: ColumnSpec, expects: str, row: bool = False
+) -> None:
+    """A ``ServingError`` naming the column, what it expects and the first bad value."""
+    if bad.any():
+        where = f" in row {int(np.flatnonzero(bad.to_numpy())[0])}" if row else ""
+        raise ServingError(
+            f"column {spec.name!r} expects {expects}, got {values[bad].iloc[0]!r}{where}"
+        )
