@@ -96,17 +96,23 @@ time.sleep(600)
 """
 
 
+def _kill_9_once_workers_run(process: subprocess.Popen, folder: Path, workers: int) -> None:
+    """SIGKILL ``process`` once ``workers`` trials have left their markers in ``folder``; none
+    of those worker processes may survive it."""
+    try:
+        pids = _wait_for_markers(folder, workers, process)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert _gone(pids) == []
+    finally:
+        process.kill()
+
+
 def test_kill_9_of_the_search_ends_its_workers_mid_trial(tmp_path):
     search = subprocess.Popen(
         [sys.executable, "-c", SEARCH, str(tmp_path)], env=_env(), cwd=str(TESTS)
     )
-    try:
-        pids = _wait_for_markers(tmp_path, 2, search)
-        search.send_signal(signal.SIGKILL)
-        search.wait()
-        assert _gone(pids) == []
-    finally:
-        search.kill()
+    _kill_9_once_workers_run(search, tmp_path, 2)
 
 
 def _start_worker(parent_args: str, marker_dir: Path, pass_fds: tuple[int, ...], fd: int):
@@ -153,10 +159,4 @@ def test_parent_death_signal_ends_a_worker_mid_trial(tmp_path):
     parent = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(PARENT), str(tmp_path)], env=_env(), cwd=str(TESTS)
     )
-    try:
-        pids = _wait_for_markers(tmp_path, 1, parent)
-        parent.send_signal(signal.SIGKILL)
-        parent.wait()
-        assert _gone(pids) == []
-    finally:
-        parent.kill()
+    _kill_9_once_workers_run(parent, tmp_path, 1)
