@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from pyarrow import ArrowException
 
 import registry
+import tracking
 from automl.features import schema, validation
 from automl.features.constants import LABELS_ARTIFACT, SPEC_ARTIFACT, SPEC_TAG
 from automl.features.entities import FeatureSpec
@@ -78,18 +79,21 @@ def log_training_set(training_set: TrainingSet, run_id: str) -> None:
     log_feature_spec(training_set.store, run_id, training_set.feature_spec)
 
 
-def spec_run_id(store: FeatureStore, run_id: str) -> str | None:
-    """The run carrying the spec for ``run_id``: itself, or (a trial) the search's parent run."""
-    run = store.client.get_run(run_id)
+def spec_run_id(client: tracking.TrackingClient, run_id: str) -> str | None:
+    """The run carrying the spec for ``run_id``: itself, or (a trial) the search's parent run.
+
+    Reads only runs (a tag), so checking a plain search's runs creates no feature tables.
+    """
+    run = client.get_run(run_id)
     if SPEC_TAG in run.data.tags:
         return run_id
     parent = run.info.parent_run_id
-    return None if parent is None else spec_run_id(store, parent)
+    return None if parent is None else spec_run_id(client, parent)
 
 
 def run_feature_spec(store: FeatureStore, run_id: str) -> FeatureSpec | None:
     """The spec recorded on a run, or None when it trained on a plain DataFrame."""
-    carrier = spec_run_id(store, run_id)
+    carrier = spec_run_id(store.client, run_id)
     if carrier is None:
         return None
     path = store.client.download_artifacts(carrier, SPEC_ARTIFACT)

@@ -12,7 +12,7 @@ from typing import Any
 
 from automl.features.constants import LABELS_ARTIFACT
 from automl.features.lineage import run_feature_spec, spec_run_id
-from automl.features.serving import store_for
+from automl.features.serving import client_for, store_for
 
 
 @functools.lru_cache(maxsize=16)
@@ -49,5 +49,5 @@ def _context(tracking_uri: str, carrier: str) -> dict[str, Any] | None:
 def trial_notebook_context(tracking_uri: str, run_id: str) -> dict[str, Any] | None:
     """The template context of the feature-lookup cells for trial run ``run_id``, or None when
     its search did not train on a training set."""
-    carrier = spec_run_id(store_for(tracking_uri), run_id)
+    carrier = spec_run_id(client_for(tracking_uri), run_id)
     return None if carrier is None else _context(tracking_uri, carrier)

@@ -25,7 +25,7 @@ import registry
 import tracking
 from automl.features.constants import SPEC_METADATA
 from automl.features.entities import FeatureSpec
-from automl.features.lineage import run_feature_spec
+from automl.features.lineage import run_feature_spec, spec_run_id
 from automl.features.online import add_online_features
 from automl.features.store import FeatureStore
 from tracking import InvalidInputError
@@ -45,9 +45,16 @@ def store_for(tracking_uri: str) -> FeatureStore:
     return FeatureStore(tracking_uri)
 
 
+@functools.lru_cache(maxsize=16)
+def client_for(tracking_uri: str) -> tracking.TrackingClient:
+    """One tracking client per database (reading runs needs no feature tables)."""
+    return tracking.TrackingClient(tracking_uri)
+
+
 @functools.lru_cache(maxsize=256)
 def _run_spec(tracking_uri: str, run_id: str) -> FeatureSpec | None:
-    return run_feature_spec(store_for(tracking_uri), run_id)
+    carrier = spec_run_id(client_for(tracking_uri), run_id)
+    return None if carrier is None else run_feature_spec(store_for(tracking_uri), carrier)
 
 
 def run_spec(tracking_uri: str, run_id: str) -> FeatureSpec | None:
