@@ -7,6 +7,8 @@ Optuna's RDBStorage tables that share the database. The schema version is the ``
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -24,10 +26,28 @@ COMPONENT = "registry"
 
 metadata = MetaData()
 
+
+def _name(**options: Any) -> Column:
+    """The registered model's name column of a registry table."""
+    return Column("name", String(256), **options)
+
+
+def _version(**options: Any) -> Column:
+    """The version number column of a registry table."""
+    return Column("version", Integer, **options)
+
+
+def _of_version() -> ForeignKeyConstraint:
+    """(name, version) references a row of ``registry_versions``."""
+    return ForeignKeyConstraint(
+        ["name", "version"], ["registry_versions.name", "registry_versions.version"]
+    )
+
+
 models = Table(
     "registry_models",
     metadata,
-    Column("name", String(256), primary_key=True),
+    _name(primary_key=True),
     Column("description", Text),
     Column("creation_time", BigInteger, nullable=False),
     Column("last_updated_time", BigInteger, nullable=False),
@@ -40,7 +60,7 @@ models = Table(
 model_tags = Table(
     "registry_model_tags",
     metadata,
-    Column("name", String(256), primary_key=True),
+    _name(primary_key=True),
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
     ForeignKeyConstraint(["name"], ["registry_models.name"]),
@@ -49,8 +69,8 @@ model_tags = Table(
 versions = Table(
     "registry_versions",
     metadata,
-    Column("name", String(256), primary_key=True),
-    Column("version", Integer, primary_key=True, autoincrement=False),
+    _name(primary_key=True),
+    _version(primary_key=True, autoincrement=False),
     Column("run_id", String(32), nullable=False),
     Column("source", Text, nullable=False),
     Column("status", String(20), nullable=False),
@@ -68,32 +88,28 @@ versions = Table(
 version_tags = Table(
     "registry_version_tags",
     metadata,
-    Column("name", String(256), primary_key=True),
-    Column("version", Integer, primary_key=True, autoincrement=False),
+    _name(primary_key=True),
+    _version(primary_key=True, autoincrement=False),
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
-    ForeignKeyConstraint(
-        ["name", "version"], ["registry_versions.name", "registry_versions.version"]
-    ),
+    _of_version(),
 )
 
 aliases = Table(
     "registry_aliases",
     metadata,
-    Column("name", String(256), primary_key=True),
+    _name(primary_key=True),
     Column("alias", String(256), primary_key=True),
-    Column("version", Integer, nullable=False),
-    ForeignKeyConstraint(
-        ["name", "version"], ["registry_versions.name", "registry_versions.version"]
-    ),
+    _version(nullable=False),
+    _of_version(),
 )
 
 events = Table(
     "registry_events",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(256), nullable=False),
-    Column("version", Integer, nullable=False),
+    _name(nullable=False),
+    _version(nullable=False),
     Column("event", String(32), nullable=False),
     Column("alias", String(256)),
     Column("from_value", Text),

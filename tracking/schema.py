@@ -12,6 +12,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -45,16 +46,29 @@ experiments = sa.Table(
     sa.Column("last_update_time", sa.BigInteger, nullable=False),
 )
 
+
+def _experiment_id(**options: Any) -> sa.Column:
+    """A column referencing an experiment."""
+    return sa.Column(
+        "experiment_id", sa.Integer, sa.ForeignKey("tracking_experiments.experiment_id"), **options
+    )
+
+
+def _run_uuid(**options: Any) -> sa.Column:
+    """A column referencing a run."""
+    return sa.Column("run_uuid", sa.String(32), sa.ForeignKey("tracking_runs.run_uuid"), **options)
+
+
+def _key(**options: Any) -> sa.Column:
+    """The key of a tag, param or metric."""
+    return sa.Column("key", sa.String(250), **options)
+
+
 experiment_tags = sa.Table(
     "tracking_experiment_tags",
     metadata,
-    sa.Column(
-        "experiment_id",
-        sa.Integer,
-        sa.ForeignKey("tracking_experiments.experiment_id"),
-        primary_key=True,
-    ),
-    sa.Column("key", sa.String(250), primary_key=True),
+    _experiment_id(primary_key=True),
+    _key(primary_key=True),
     sa.Column("value", sa.String(8000), nullable=False),
 )
 
@@ -63,12 +77,7 @@ runs = sa.Table(
     metadata,
     sa.Column("run_uuid", sa.String(32), primary_key=True),
     sa.Column("name", sa.String(500)),
-    sa.Column(
-        "experiment_id",
-        sa.Integer,
-        sa.ForeignKey("tracking_experiments.experiment_id"),
-        nullable=False,
-    ),
+    _experiment_id(nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("start_time", sa.BigInteger, nullable=False),
     sa.Column("end_time", sa.BigInteger),
@@ -88,8 +97,8 @@ runs = sa.Table(
 params = sa.Table(
     "tracking_params",
     metadata,
-    sa.Column("run_uuid", sa.String(32), sa.ForeignKey("tracking_runs.run_uuid"), primary_key=True),
-    sa.Column("key", sa.String(250), primary_key=True),
+    _run_uuid(primary_key=True),
+    _key(primary_key=True),
     sa.Column("value", sa.String(6000), nullable=False),
     sa.Index("ix_tracking_params_key_value", "key", "value"),
 )
@@ -97,8 +106,8 @@ params = sa.Table(
 tags = sa.Table(
     "tracking_tags",
     metadata,
-    sa.Column("run_uuid", sa.String(32), sa.ForeignKey("tracking_runs.run_uuid"), primary_key=True),
-    sa.Column("key", sa.String(250), primary_key=True),
+    _run_uuid(primary_key=True),
+    _key(primary_key=True),
     sa.Column("value", sa.String(8000), nullable=False),
 )
 
@@ -106,8 +115,8 @@ metrics = sa.Table(
     "tracking_metrics",
     metadata,
     sa.Column("id", _ID, primary_key=True, autoincrement=True),
-    sa.Column("run_uuid", sa.String(32), sa.ForeignKey("tracking_runs.run_uuid"), nullable=False),
-    sa.Column("key", sa.String(250), nullable=False),
+    _run_uuid(nullable=False),
+    _key(nullable=False),
     # NaN is stored as NULL + is_nan (SQLite turns NaN into NULL; PostgreSQL sorts NaN first).
     sa.Column("value", sa.Double),
     sa.Column("is_nan", sa.Boolean, nullable=False),
@@ -119,8 +128,8 @@ metrics = sa.Table(
 latest_metrics = sa.Table(
     "tracking_latest_metrics",
     metadata,
-    sa.Column("run_uuid", sa.String(32), sa.ForeignKey("tracking_runs.run_uuid"), primary_key=True),
-    sa.Column("key", sa.String(250), primary_key=True),
+    _run_uuid(primary_key=True),
+    _key(primary_key=True),
     sa.Column("value", sa.Double),
     sa.Column("is_nan", sa.Boolean, nullable=False),
     sa.Column("timestamp", sa.BigInteger, nullable=False),
