@@ -34,10 +34,22 @@ def _training_set(labels: pd.DataFrame, store: FeatureStore) -> features.Trainin
     )
 
 
+pytest_plugins = ["tracking_fixtures"]
+
+
 @pytest.fixture
 def trained(tmp_path):
     """user_stats table, a model trained on its point-in-time join, registered as 'churn'."""
-    uri = str(tmp_path / "store")
+    return _build(str(tmp_path / "store"))
+
+
+@pytest.fixture
+def trained_on_each_backend(fresh_store_uri):
+    """``trained`` on a fresh SQLite store and a fresh PostgreSQL schema."""
+    return _build(fresh_store_uri)
+
+
+def _build(uri: str):
     store = FeatureStore(uri)
     rng = np.random.default_rng(0)
     users = np.arange(40)
@@ -99,6 +111,24 @@ def test_served_model_takes_keys_and_request_columns_and_looks_up_the_rest(train
         server.stop()
     uses = features.table_lineage(store, "user_region")
     assert uses[0].model_versions == [("churn", 1)]
+
+
+def test_served_and_loaded_by_key_on_sqlite_and_postgresql(trained_on_each_backend):
+    uri, model, store = trained_on_each_backend
+    rows = [{"user": 3, "basket": 0.5}, {"user": 7, "basket": -1.2}]
+    latest = store.read_table("user_stats").sort_values("ts").groupby("user")["spend"].last()
+    joined = pd.DataFrame(
+        {"basket": [0.5, -1.2], "spend": [latest[3], latest[7]], "region_score": [0.075, 0.175]}
+    )
+    loaded = registry.RegistryClient(uri).load_model("models:/churn/1")
+    assert loaded.predict(pd.DataFrame(rows)).tolist() == model.predict(joined).tolist()
+    server = start_server(uri, "models:/churn/1")
+    try:
+        answer = post(server.url, {"dataframe_records": rows})
+        assert answer.status == 200, answer.body
+        assert answer.body["predictions"] == model.predict(joined).tolist()
+    finally:
+        server.stop()
 
 
 def test_loaded_model_takes_keys_and_looks_its_features_up(trained):
