@@ -47,8 +47,7 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("alias")
     p.add_argument("version", nargs="?", default=None)
     p.add_argument("--delete", action="store_true", help="remove the alias")
-    p.add_argument("--user", default=None, help="who (default: your login)")
-    p.add_argument("--comment", default=None)
+    _add_history_arguments(p)
     p.set_defaults(handler=_alias)
 
     p = sub.add_parser("stage", help="move a version to None/Staging/Production/Archived")
@@ -60,8 +59,7 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="archive the other versions currently in that stage",
     )
-    p.add_argument("--user", default=None, help="who (default: your login)")
-    p.add_argument("--comment", default=None)
+    _add_history_arguments(p)
     p.set_defaults(handler=_stage)
 
     p = sub.add_parser("describe", help="set the description of a model or of one version")
@@ -70,6 +68,12 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--version", default=None, help="describe this version instead of the model")
     p.set_defaults(handler=_describe)
     register_approval_commands(sub)
+
+
+def _add_history_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--user`` and ``--comment``: who made a move and why, kept in the version history."""
+    parser.add_argument("--user", default=None, help="who (default: your login)")
+    parser.add_argument("--comment", default=None)
 
 
 def _time(ms: int) -> str:
