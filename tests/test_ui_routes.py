@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -140,6 +141,11 @@ def test_hostile_names_are_escaped_everywhere(http, store):
 def test_long_history_is_downsampled_and_says_so(http, store):
     page = http.get(f"/runs/{store[2]}")
     assert "5000 points, downsampled to" in page.text
+    charts = re.findall(r"data-series='([^']+)'", page.text)
+    curve = next(json.loads(c) for c in map(html.unescape, charts) if '"curve"' in c)
+    assert 2 < len(curve["y"]) < 5000  # drawn from fewer points, spanning the whole history
+    assert min(curve["y"]) == 0.0 and max(curve["y"]) == 96.0  # every bucket's extremes kept
+    assert curve["x"][0] == 0 and curve["x"][-1] == 4999
 
 
 def test_artifact_downloads_stay_inside_the_run_folder(http, store):

@@ -4,7 +4,7 @@
 for an API, slow for a page that shows a count, one column of a thousand trials, or a chart of a
 100,000-point history. These read-only queries go to the same tables through the client's
 engine and return only what is drawn: run counts per experiment, the best-score-so-far curve,
-and metric histories as numpy arrays, downsampled for display (``charts.downsample``).
+and metric histories, long ones downsampled in SQL to the points a chart can show.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from automl.ui import constants as C
-from automl.ui.charts import Series, downsample
+from automl.ui.charts import Series, series
 from tracking import schema as t
 
 _ACTIVE = "active"
@@ -126,9 +126,7 @@ def histories(
         for run_id, key, count, lo, hi in groups:
             if count <= max_points:
                 steps, values = whole.get((run_id, key), ([], []))
-                out[run_id].append(
-                    downsample(key, np.asarray(steps, np.int64), np.asarray(values, np.float64))
-                )
+                out[run_id].append(series(key, steps, values))
             else:
                 out[run_id].append(_ranges(conn, run_id, key, count, lo, hi, max_points // 2))
     return out
