@@ -8,11 +8,20 @@ metrics from them.
 
 from __future__ import annotations
 
+import copy
+
 import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from notebook_fixtures import execute, labelled_metrics, stdout, with_probe
+from notebook_fixtures import (
+    chain,
+    chained_parts,
+    execute,
+    labelled_metrics,
+    set_parameter,
+    with_probe,
+)
 
 import automl
 import tracking
@@ -20,6 +29,15 @@ from automl import features
 from automl.features import FeatureLookup, FeatureStore
 
 pytestmark = pytest.mark.slow
+
+SNAPSHOT = "/data/training_data.parquet"  # under the parent run's artifacts
+
+
+def stdout_of(cells) -> str:
+    """What these executed cells printed."""
+    return "".join(
+        o.get("text", "") for c in cells for o in c.get("outputs", []) if o.get("name") == "stdout"
+    )
 
 
 def test_trial_notebook_rebuilds_the_training_set_at_the_recorded_versions(tmp_path):
@@ -75,10 +93,20 @@ def test_trial_notebook_rebuilds_the_training_set_at_the_recorded_versions(tmp_p
     source = "\n".join(cell.source for cell in nb.cells)
     assert "create_training_set(" in source and "version=1" in source
     assert "rename_outputs={'spend': 'recent_spend'}" in source
-    out = execute(with_probe(nb, "trial"), tmp_path, timeout=600)
-    printed = stdout(out)
-    assert "rebuilt 150 rows from the feature store" in printed, printed
+    # other data (the snapshot with half the targets flipped) is used as given
+    other = pd.read_parquet(trial.notebook_path.rsplit("/notebooks/", 1)[0] + SNAPSHOT)
+    other.loc[::2, "y"] = 1 - other.loc[::2, "y"]
+    other.to_parquet(tmp_path / "other.parquet", index=False)
+    edited = copy.deepcopy(nb)
+    set_parameter(edited, "DATA_PATH", str(tmp_path / "other.parquet"))
+    out = execute(
+        chain(with_probe(nb, "trial"), with_probe(edited, "other")), tmp_path, timeout=600
+    )
+    first, second = (stdout_of(cells) for cells in chained_parts(out))
+    assert "rebuilt 150 rows from the feature store" in first, first
+    assert "not rebuilt: DATA_PATH is not the snapshot" in second, second
     seen = labelled_metrics(out)["trial"]
+    assert labelled_metrics(out)["other"] != seen  # trained on those targets
     recorded = tracking.TrackingClient(uri).get_run(trial.run_id).data.metrics
     compared = [k for k in seen if k.startswith(("train_", "val_", "test_")) and k in recorded]
     assert compared, (seen, recorded)
