@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -36,12 +37,14 @@ from automl.distributed.trial_process import (
     ClusterTask,
     run_cluster_task,
     setup_digest,
+    warm_children,
 )
 from automl.distributed.versions import compare_versions, library_versions
 
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 10.0
+SLOTS_REFRESH_S = 1.0  # how often the worker count is asked of the scheduler
 # What a client's futures are cancelled with when its scheduler connection drops.
 _CONNECTION_LOST = "scheduler-connection-lost"
 
@@ -136,13 +139,17 @@ class DaskExecutor(Executor):
     _capacity: float = field(default=0.0, init=False)
     _capacity_at: float = field(default=0.0, init=False)
     _tracking: Any = field(default=None, init=False, repr=False)
+    _known_slots: int = field(default=0, init=False, repr=False)
+    _worker_threads: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    _closing: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     def start(self) -> None:
         """Connect and check every worker's environment (before any trial starts)."""
         self._client, self._owns_client = _connect(self.cluster)
         self._expected = check_workers(self._client)
         self._started_at = self._capacity_at = time.monotonic()
-        self.n_workers = self._slots()
+        self.n_workers = self._known_slots = self._slots()
+        threading.Thread(target=self._watch_slots, name="automl-dask-slots", daemon=True).start()
 
     @property
     def started(self) -> bool:
@@ -168,6 +175,19 @@ class DaskExecutor(Executor):
 
     def _scatter(self) -> None:
         self._setup_future = self._client.scatter(self._cluster_setup, broadcast=True, hash=False)
+        self._warm()
+
+    def _warm(self) -> None:
+        """Have every worker start its trial processes now (one per thread), not at a trial."""
+        from distributed import fire_and_forget
+
+        for address, nthreads in dict(self._worker_threads).items():
+            fire_and_forget(
+                self._client.submit(
+                    warm_children, self._setup_future, nthreads,
+                    workers=[address], allow_other_workers=False, pure=False,
+                )
+            )  # fmt: skip
 
     def _slots(self) -> int:
         """Worker threads on the cluster now (a worker that joins adds its threads)."""
@@ -180,7 +200,17 @@ class DaskExecutor(Executor):
         except Exception as exc:  # noqa: BLE001 - the scheduler went away
             self._scheduler_lost(exc)
             return 0
-        return sum(int(w.get("nthreads", 1)) for w in workers.values())
+        self._worker_threads = {a: int(w.get("nthreads", 1)) for a, w in workers.items()}
+        return sum(self._worker_threads.values())
+
+    def _watch_slots(self) -> None:
+        """Refresh the worker count in the background: a scheduler call can take seconds on a
+        busy cluster, and the search loop asks for idle workers many times a second."""
+        while not self._closing.wait(SLOTS_REFRESH_S):
+            if self._client is None or self.lost_scheduler is not None:
+                return
+            with contextlib.suppress(Exception):  # a closing client: the loop has ended
+                self._known_slots = self._slots()
 
     def _account_capacity(self) -> None:
         now = time.monotonic()
@@ -191,15 +221,17 @@ class DaskExecutor(Executor):
         if self.lost_scheduler is not None or self._setup_future is None:
             return 0
         self._account_capacity()
-        self.n_workers = self._slots()
+        self.n_workers = self._known_slots if self.lost_scheduler is None else 0
         return max(0, self.n_workers - len(self._running))
 
     def booting_count(self) -> int:
         return 0  # Dask workers are up before they are listed; their child warms on first task
 
     def submit(self, key: Any, task: WorkerTask) -> None:
-        if self.idle_count() <= 0:
-            raise RuntimeError(self.lost_scheduler or "no idle worker")
+        # the worker count is refreshed in the background: a task sent on a stale count waits
+        # in the scheduler's queue for a thread, which is harmless; a lost cluster is not
+        if self.lost_scheduler is not None or self._setup_future is None:
+            raise RuntimeError(self.lost_scheduler or "send_setup() first: no setup to run with")
         if self._setup_future.status != "finished":  # its workers died: send it again
             self._scatter()
         name = f"automl-{self._search_id}-{uuid.uuid4().hex[:8]}"
@@ -367,6 +399,7 @@ class DaskExecutor(Executor):
         """Stop the trials in flight and disconnect (a caller's own Client stays open)."""
         if self._client is None:
             return
+        self._closing.set()
         self._stop(on_killed)
         self._account_capacity()
         if self._owns_client:

@@ -1,8 +1,8 @@
 """What a Dask task runs on a worker: one trial in a child process that can be killed.
 
 Dask cannot cancel a running task, so the fitting never happens in the Dask worker itself. Each
-Dask worker thread keeps one warm ``python -m automl.core.worker`` child (the same entry point
-as local processes) and hands it the task over a pipe. While it waits, it checks two stop
+Dask worker keeps a pool of warm trial processes (started when the search's setup arrives, one
+per worker thread, :func:`warm_children`) and hands a task to one over a pipe. While it waits, it checks two stop
 signals twice a second: the caller's per-task ``distributed.Event`` (set by ``kill_running``
 or ``shutdown``) and the hard deadline carried by the task itself, which holds even when the
 caller or the scheduler is gone. Either kills the child, the reply says KILLED, and the next
@@ -87,7 +87,7 @@ class _Child:
     ready: bool = False
 
 
-_children: dict[int, _Child] = {}  # one warm trial process per Dask worker thread
+_idle: list[_Child] = []  # warm trial processes of this Dask worker not running a trial now
 _lock = threading.Lock()
 _SNAPSHOT_DIR = os.path.join(tempfile.gettempdir(), "automl-dask-data")
 
@@ -130,7 +130,8 @@ def _spawn(cluster_setup: ClusterSetup) -> _Child:
         stage_dir=stage_dir,
         snapshot_path=setup.get("snapshot_path") if isinstance(setup, dict) else None,
     )
-    parent_end.send(("setup", relay_setup))
+    # the child reads its setup once it has imported its libraries (seconds): not waited for
+    threading.Thread(target=parent_end.send, args=(("setup", relay_setup),), daemon=True).start()
     return _Child(
         process=process, conn=parent_end, digest=cluster_setup.snapshot_digest,
         stage_dir=stage_dir,
@@ -154,11 +155,11 @@ def setup_digest(runner: str, setup: Any, snapshot: bytes | None) -> str:
     return h.hexdigest()
 
 
-def _stop_requested(event_name: str) -> bool:
+def _stop_requested(event_name: str, client: Any) -> bool:
     try:
         from distributed import Event
 
-        return Event(event_name).is_set()
+        return Event(event_name, client=client).is_set()
     except Exception:  # noqa: BLE001 - scheduler unreachable: the deadline still holds
         return False
 
@@ -229,52 +230,93 @@ def _mark_run(setup: Any, run_id: str, state: TrialState, reason: str) -> None:
         pass
 
 
-def _stop_reason(ctask: ClusterTask, dask_worker: Any) -> str | None:
+def _watch_event(
+    event_name: str, client: Any, stop: threading.Event, done: threading.Event
+) -> None:
+    """Set ``stop`` once the caller sets its event: a scheduler call, so not in the wait loop,
+    where a slow answer from a busy scheduler would hold up the deadline check."""
+    while not done.wait(POLL_SECONDS):
+        if _stop_requested(event_name, client):
+            stop.set()
+            return
+
+
+def _stop_reason(ctask: ClusterTask, dask_worker: Any, stop: threading.Event) -> str | None:
     """Why the trial must stop now, or None: deadline, worker closing, the caller's event."""
     if time.time() >= ctask.deadline:
         return DEADLINE_REASON
     if getattr(dask_worker.status, "name", "running") in _CLOSING:
         return CLOSING_REASON
-    if _stop_requested(ctask.stop_event):
+    if stop.is_set():
         return STOPPED_REASON
     return None
 
 
 def _child_for(cluster_setup: ClusterSetup) -> _Child:
-    """This worker thread's warm trial process for this search (a fresh one if needed)."""
-    ident = threading.get_ident()
+    """A warm trial process for this search from the pool (a fresh one if there is none)."""
     with _lock:
-        child = _children.get(ident)
-        if child is not None and (
-            child.digest != cluster_setup.snapshot_digest or child.process.poll() is not None
-        ):
+        while _idle:
+            child = _idle.pop()
+            if child.digest == cluster_setup.snapshot_digest and child.process.poll() is None:
+                return child
+            _kill(child)  # another search's, or dead
+    return _spawn(cluster_setup)
+
+
+def _release(child: _Child) -> None:
+    with _lock:
+        _idle.append(child)
+
+
+def warm_children(cluster_setup: ClusterSetup, n: int) -> int:
+    """Start trial processes for this search until ``n`` are warm here; returns how many it started.
+
+    Sent to each worker with the setup, so that the seconds a trial process spends importing
+    its libraries pass while the search is being set up, not inside the first trials.
+    """
+    with _lock:
+        for child in [c for c in _idle if c.digest != cluster_setup.snapshot_digest]:
+            _idle.remove(child)
             _kill(child)
-            child = None
-        if child is None:
-            child = _children[ident] = _spawn(cluster_setup)
-    return child
-
-
-def _drop(child: _Child) -> None:
-    with _lock:
-        if _children.get(threading.get_ident()) is child:
-            del _children[threading.get_ident()]
-    _kill(child)
+        missing = n - len(_idle)
+    for _ in range(max(0, missing)):
+        _release(_spawn(cluster_setup))
+    return max(0, missing)
 
 
 def _run_in_child(
     cluster_setup: ClusterSetup, ctask: ClusterTask, dask_worker: Any
 ) -> tuple[WorkerReply, tuple[relay.ArtifactBundle, ...]]:
     """The child's reply and the files it staged; KILLED (run marked) when told to stop."""
+    from distributed import get_client
+
+    stop, done = threading.Event(), threading.Event()
+    try:
+        client = get_client()  # this worker's client; the watcher thread cannot look it up
+    except Exception:  # noqa: BLE001 - no scheduler: the deadline still holds
+        client = None
+    watcher = threading.Thread(
+        target=_watch_event, args=(ctask.stop_event, client, stop, done), daemon=True
+    )
+    watcher.start()
+    try:
+        return _wait_for_child(cluster_setup, ctask, dask_worker, stop)
+    finally:
+        done.set()
+
+
+def _wait_for_child(
+    cluster_setup: ClusterSetup, ctask: ClusterTask, dask_worker: Any, stop: threading.Event
+) -> tuple[WorkerReply, tuple[relay.ArtifactBundle, ...]]:
     child = _child_for(cluster_setup)
     run_id = ctask.task.run_id
     sent = child.ready
     if sent:
         child.conn.send(("task", ctask.task))
     while True:
-        reason = _stop_reason(ctask, dask_worker)
+        reason = _stop_reason(ctask, dask_worker, stop)
         if reason is not None:
-            _drop(child)
+            _kill(child)
             _mark_run(cluster_setup.setup, run_id, TrialState.KILLED, reason)
             return WorkerReply(state=TrialState.KILLED, error=reason), ()
         try:
@@ -283,18 +325,22 @@ def _run_in_child(
             kind, payload = child.conn.recv()
         except (EOFError, OSError):
             code = child.process.poll()
-            _drop(child)
+            _kill(child)
             error = f"trial process died (exit code {code}), e.g. out of memory"
             _mark_run(cluster_setup.setup, run_id, TrialState.FAIL, error)
             return WorkerReply(state=TrialState.FAIL, error=error), ()
         if kind == "ready":
             child.ready = True
         elif kind == "done":
-            return payload, relay.collect(child.stage_dir)
+            artifacts = relay.collect(child.stage_dir)
+            _release(child)
+            return payload, artifacts
         elif kind == "error":
             error = str(payload)
             _mark_run(cluster_setup.setup, run_id, TrialState.FAIL, error[-5000:])
-            return WorkerReply(state=TrialState.FAIL, error=error), relay.collect(child.stage_dir)
+            artifacts = relay.collect(child.stage_dir)
+            _release(child)
+            return WorkerReply(state=TrialState.FAIL, error=error), artifacts
         if child.ready and not sent:
             child.conn.send(("task", ctask.task))
             sent = True

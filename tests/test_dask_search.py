@@ -1,0 +1,145 @@
+# ruff: noqa: F811, E402 - cluster fixtures come from dask_fixtures, after the importorskip
+"""classify, regress and forecast with ``cluster=`` end to end: a ``dask scheduler`` and 2
+``dask worker`` processes on 127.0.0.1 and the shared PostgreSQL store (skipped without
+``AUTOML_TEST_POSTGRES_URL``). Tiny data, budgets of seconds."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes
+
+distributed = pytest.importorskip("distributed")
+
+from dask_fixtures import pg_uri, process_cluster  # noqa: F401 - fixtures
+
+import automl
+import registry
+import tracking
+from automl.core import tags
+from automl.core.records import TrialState
+from automl.distributed import HOST_TAG, ClusterError
+
+pytestmark = pytest.mark.postgres
+
+TIMEOUT_MINUTES = 0.75
+
+
+def _promise(timeout_s: float) -> float:
+    """The budget promise: the call returns within budget + max(2 %, 5 s)."""
+    return timeout_s + max(0.02 * timeout_s, 5.0)
+
+
+@pytest.fixture
+def pg_store(pg_uri, monkeypatch) -> str:
+    monkeypatch.setenv("AUTOML_TRACKING_URI", pg_uri)
+    return pg_uri
+
+
+def _check_search(summary: automl.AutoMLSummary, store: str, seconds: float) -> None:
+    """Every trial a run in PostgreSQL; finished ones with a loadable model and a notebook;
+    cluster trials tagged with their host; the winner registered; the budget held."""
+    assert seconds <= _promise(TIMEOUT_MINUTES * 60), seconds
+    client = tracking.TrackingClient(store)
+    runs = client.search_runs(
+        [summary.experiment.experiment_id], filter_string=f"tags.`{tags.ROLE}` = 'trial'"
+    )
+    by_id = {run.info.run_id: run for run in runs}
+    trial_ids = {t.run_id for t in summary.all_trials if t.params.get("model_family") != "ensemble"}
+    assert trial_ids <= set(by_id)
+    on_cluster = 0
+    for trial in summary.all_trials:
+        run = by_id.get(trial.run_id)
+        if run is None:
+            continue
+        assert run.info.status != "RUNNING", trial
+        if trial.state == TrialState.COMPLETE:
+            assert run.info.status == "FINISHED"
+            model = automl.load_model(trial.run_id)
+            assert model is not None
+            names = {a.path for a in client.list_artifacts(trial.run_id, "notebooks")}
+            assert any(n.endswith(".ipynb") for n in names), names
+        if trial.state == TrialState.KILLED:
+            assert run.data.tags[tags.ERROR]
+        if HOST_TAG in run.data.tags:
+            on_cluster += 1
+    assert on_cluster >= 1  # the cluster ran trials (the baseline may run in this process)
+    version = summary.registered_model_version
+    assert version is not None
+    assert registry.RegistryClient(store).get_model_version(version.name, version.version)
+    assert automl.load_model(summary.registered_model_uri) is not None
+
+
+def test_classify_on_a_cluster_with_the_postgres_store(process_cluster, pg_store):
+    frame = load_breast_cancer(as_frame=True).frame.sample(200, random_state=0)
+    started = time.monotonic()
+    summary = automl.classify(
+        frame,
+        target_col="target",
+        cluster=process_cluster.address,
+        timeout_minutes=TIMEOUT_MINUTES,
+        experiment_name="dask-classify",
+        verbose=False,
+    )
+    _check_search(summary, pg_store, time.monotonic() - started)
+
+
+def test_regress_on_a_cluster_with_the_postgres_store(process_cluster, pg_store):
+    frame = load_diabetes(as_frame=True, scaled=False).frame.sample(200, random_state=0)
+    started = time.monotonic()
+    summary = automl.regress(
+        frame,
+        target_col="target",
+        cluster=distributed.Client(process_cluster.address, timeout=30),  # a Client works too
+        timeout_minutes=TIMEOUT_MINUTES,
+        experiment_name="dask-regress",
+        verbose=False,
+    )
+    _check_search(summary, pg_store, time.monotonic() - started)
+
+
+def test_forecast_on_a_cluster_with_the_postgres_store(process_cluster, pg_store):
+    t = np.arange(36)
+    frame = pd.concat(
+        pd.DataFrame(
+            {
+                "shop": f"shop{k}",
+                "date": pd.date_range("2020-01-31", periods=36, freq="ME"),
+                "sales": 50 + 10 * k + t + 5 * np.sin(2 * np.pi * t / 12),
+            }
+        )
+        for k in range(2)
+    )
+    started = time.monotonic()
+    summary = automl.forecast(
+        frame,
+        target_col="sales",
+        time_col="date",
+        identity_col="shop",
+        horizon=3,
+        cluster=process_cluster.address,
+        timeout_minutes=TIMEOUT_MINUTES,
+        experiment_name="dask-forecast",
+        verbose=False,
+    )
+    _check_search(summary, pg_store, time.monotonic() - started)
+
+
+def test_a_sqlite_store_is_refused_with_a_cluster_before_anything_is_stored(tmp_path):
+    store = tmp_path / "store"
+    tracking.set_tracking_uri(str(store))
+    try:
+        with pytest.raises(ClusterError, match="AUTOML_TRACKING_URI"):
+            automl.classify(
+                load_breast_cancer(as_frame=True).frame.head(50),
+                target_col="target",
+                cluster="tcp://127.0.0.1:8786",
+                timeout_minutes=0.1,
+                verbose=False,
+            )
+    finally:
+        tracking.set_tracking_uri(None)
+    assert not (store / "tracking.db").exists()  # refused before the store was touched
