@@ -70,6 +70,10 @@ def test_experiments_and_leaderboard_show_the_classify_run(http, store):
     _, summary, _ = store
     home = http.get("/")
     assert home.status_code == 200 and summary.experiment.name in home.text
+    eid = summary.experiment.experiment_id
+    runs = tracking.TrackingClient(store[0]).search_runs([eid], max_results=1000)
+    shown = re.search(rf'href="/experiments/{eid}">[^<]*</a></td><td class="num">(\d+)<', home.text)
+    assert int(shown.group(1)) == len(runs)  # counted in SQL, parent and extra runs included
     page = http.get(f"/experiments/{summary.experiment.experiment_id}")
     assert page.status_code == 200
     assert summary.best_trial.run_id in page.text
