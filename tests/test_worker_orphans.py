@@ -160,3 +160,61 @@ def test_parent_death_signal_ends_a_worker_mid_trial(tmp_path):
         [sys.executable, "-c", textwrap.dedent(PARENT), str(tmp_path)], env=_env(), cwd=str(TESTS)
     )
     _kill_9_once_workers_run(parent, tmp_path, 1)
+
+
+CLASSIFY = """
+import sys
+import numpy as np, pandas as pd
+import automl, tracking
+tracking.set_tracking_uri(sys.argv[1])
+rng = np.random.default_rng(0)
+X = rng.normal(size=(60_000, 20))
+frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(20)]).assign(y=(X[:, 0] > 0).astype(int))
+automl.classify(frame, target_col="y", timeout_minutes=10, n_jobs=2, experiment_name="orphans",
+                verbose=False)
+"""
+
+
+def _workers_of(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"automl.core.worker" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def _trial_running(store: str) -> bool:
+    import tracking
+
+    client = tracking.TrackingClient(store)
+    experiment = client.get_experiment_by_name("orphans")
+    if experiment is None:
+        return False
+    runs = client.search_runs([experiment.experiment_id], "tags.`automl.role` = 'trial'")
+    return any(r.info.status == "RUNNING" and "automl.ran_in" not in r.data.tags for r in runs)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the workers through /proc")
+def test_kill_9_of_automl_classify_ends_its_workers(tmp_path):
+    store = str(tmp_path / "store")
+    search = subprocess.Popen([sys.executable, "-c", CLASSIFY, store], env=_env())
+    try:
+        deadline = time.monotonic() + 600
+        workers: list[int] = []
+        while time.monotonic() < deadline and not (workers and _trial_running(store)):
+            assert search.poll() is None, "the search ended before a worker ran a trial"
+            workers = _workers_of(search.pid)
+            time.sleep(0.5)
+        assert workers, "no worker process started"
+        search.send_signal(signal.SIGKILL)
+        search.wait()
+        assert _gone(workers) == []
+    finally:
+        search.kill()
