@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -83,7 +84,7 @@ class RegistryClient:
         self.runs = SqlStore(self.engine, location.artifact_root)
         self.store = RegistryStore(self.engine)
 
-    @property
+    @functools.cached_property
     def tracking(self) -> Any:
         """A ``tracking.TrackingClient`` on the same store, for callers that work on runs (the
         registry itself does not use it)."""
