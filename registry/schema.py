@@ -44,6 +44,12 @@ def _of_version() -> ForeignKeyConstraint:
     )
 
 
+def _tags(name: str, owner: list[Column], reference: ForeignKeyConstraint) -> Table:
+    """A tag table: the owner's key columns, key and value, referencing the owner's row."""
+    key = Column("key", String(250), primary_key=True)
+    return Table(name, metadata, *owner, key, Column("value", Text, nullable=False), reference)
+
+
 models = Table(
     "registry_models",
     metadata,
@@ -57,12 +63,9 @@ models = Table(
     Column("deleted_time", BigInteger),
 )
 
-model_tags = Table(
+model_tags = _tags(
     "registry_model_tags",
-    metadata,
-    _name(primary_key=True),
-    Column("key", String(250), primary_key=True),
-    Column("value", Text, nullable=False),
+    [_name(primary_key=True)],
     ForeignKeyConstraint(["name"], ["registry_models.name"]),
 )
 
@@ -85,13 +88,9 @@ versions = Table(
     Index("registry_versions_run_id", "run_id"),
 )
 
-version_tags = Table(
+version_tags = _tags(
     "registry_version_tags",
-    metadata,
-    _name(primary_key=True),
-    _version(primary_key=True, autoincrement=False),
-    Column("key", String(250), primary_key=True),
-    Column("value", Text, nullable=False),
+    [_name(primary_key=True), _version(primary_key=True, autoincrement=False)],
     _of_version(),
 )
 

@@ -64,13 +64,13 @@ def _key(**options: Any) -> sa.Column:
     return sa.Column("key", sa.String(250), **options)
 
 
-experiment_tags = sa.Table(
-    "tracking_experiment_tags",
-    metadata,
-    _experiment_id(primary_key=True),
-    _key(primary_key=True),
-    sa.Column("value", sa.String(8000), nullable=False),
-)
+def _key_values(name: str, owner: sa.Column, value_length: int, *extra: Any) -> sa.Table:
+    """A key/value table (tags, params): the owner's reference, key and text value."""
+    value = sa.Column("value", sa.String(value_length), nullable=False)
+    return sa.Table(name, metadata, owner, _key(primary_key=True), value, *extra)
+
+
+experiment_tags = _key_values("tracking_experiment_tags", _experiment_id(primary_key=True), 8000)
 
 runs = sa.Table(
     "tracking_runs",
@@ -94,22 +94,14 @@ runs = sa.Table(
     sa.Index("ix_tracking_runs_parent", "parent_run_id"),
 )
 
-params = sa.Table(
+params = _key_values(
     "tracking_params",
-    metadata,
     _run_uuid(primary_key=True),
-    _key(primary_key=True),
-    sa.Column("value", sa.String(6000), nullable=False),
+    6000,
     sa.Index("ix_tracking_params_key_value", "key", "value"),
 )
 
-tags = sa.Table(
-    "tracking_tags",
-    metadata,
-    _run_uuid(primary_key=True),
-    _key(primary_key=True),
-    sa.Column("value", sa.String(8000), nullable=False),
-)
+tags = _key_values("tracking_tags", _run_uuid(primary_key=True), 8000)
 
 metrics = sa.Table(
     "tracking_metrics",
