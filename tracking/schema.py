@@ -103,17 +103,25 @@ params = _key_values(
 
 tags = _key_values("tracking_tags", _run_uuid(primary_key=True), 8000)
 
+
+def _metric_value() -> list[sa.Column]:
+    """A metric's value, NaN flag, timestamp and step. NaN is stored as NULL + is_nan (SQLite
+    turns NaN into NULL; PostgreSQL sorts NaN first)."""
+    return [
+        sa.Column("value", sa.Double),
+        sa.Column("is_nan", sa.Boolean, nullable=False),
+        sa.Column("timestamp", sa.BigInteger, nullable=False),
+        sa.Column("step", sa.BigInteger, nullable=False),
+    ]
+
+
 metrics = sa.Table(
     "tracking_metrics",
     metadata,
     sa.Column("id", _ID, primary_key=True, autoincrement=True),
     _run_uuid(nullable=False),
     _key(nullable=False),
-    # NaN is stored as NULL + is_nan (SQLite turns NaN into NULL; PostgreSQL sorts NaN first).
-    sa.Column("value", sa.Double),
-    sa.Column("is_nan", sa.Boolean, nullable=False),
-    sa.Column("timestamp", sa.BigInteger, nullable=False),
-    sa.Column("step", sa.BigInteger, nullable=False),
+    *_metric_value(),
     sa.Index("ix_tracking_metrics_run_key", "run_uuid", "key", "step"),
 )
 
@@ -122,10 +130,7 @@ latest_metrics = sa.Table(
     metadata,
     _run_uuid(primary_key=True),
     _key(primary_key=True),
-    sa.Column("value", sa.Double),
-    sa.Column("is_nan", sa.Boolean, nullable=False),
-    sa.Column("timestamp", sa.BigInteger, nullable=False),
-    sa.Column("step", sa.BigInteger, nullable=False),
+    *_metric_value(),
     sa.Index("ix_tracking_latest_metrics_key_value", "key", "value"),
 )
 
