@@ -13,10 +13,10 @@ import multiprocessing
 
 import pytest
 import sqlalchemy as sa
-from tracking_fixtures import BACKENDS, make_store
 
 pytest_plugins = ["tracking_fixtures"]
 
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 PROCESSES = 4
 ROUNDS = 3
 
@@ -45,10 +45,14 @@ def _open_storage(uris: list[str], barrier, queue) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_processes_open_a_fresh_optuna_storage_at_once(backend, tmp_path, monkeypatch):
+def test_processes_open_a_fresh_optuna_storage_at_once(
+    backend, store_factory, tmp_path, monkeypatch
+):
     monkeypatch.setenv("AUTOML_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     with contextlib.ExitStack() as stack:
-        uris = [stack.enter_context(make_store(backend, tmp_path / str(i))) for i in range(ROUNDS)]
+        uris = [
+            stack.enter_context(store_factory(backend, tmp_path / str(i))) for i in range(ROUNDS)
+        ]
         ctx = multiprocessing.get_context("spawn")
         queue, barrier = ctx.Queue(), ctx.Barrier(PROCESSES)
         procs = [
