@@ -6,6 +6,8 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Callable
+from typing import Any
 
 from automl.features.lineage import model_version_features, table_lineage
 from automl.features.store import FeatureStore
@@ -83,25 +85,31 @@ def _lineage(args: argparse.Namespace) -> int:
                 "version: give the model version, e.g. automl features lineage --model churn 3"
             )
         spec = model_version_features(store, args.name, args.version)
-        lookups = [] if spec is None else spec.lookups
-        if args.json:
-            print(json.dumps([dataclasses.asdict(lk) for lk in lookups], indent=2))
-            return 0
-        if not lookups:
-            print(f"{args.name} v{args.version} was not trained on a training set")
-        for lk in lookups:
-            print(
+        return _print_records(
+            [] if spec is None else spec.lookups,
+            args.json,
+            f"{args.name} v{args.version} was not trained on a training set",
+            lambda lk: (
                 f"{lk.table_name} v{lk.table_version}  keys={','.join(lk.lookup_keys)}  "
                 f"as_of={lk.timestamp_lookup_key or '-'}  features={','.join(lk.features)}"
-            )
-        return 0
-    uses = table_lineage(store, args.name)
-    if args.json:
-        print(json.dumps([dataclasses.asdict(u) for u in uses], indent=2))
-        return 0
-    if not uses:
-        print(f"no run has trained on {args.name} yet")
-    for use in uses:
+            ),
+        )
+
+    def use_line(use: Any) -> str:
         models = ", ".join(f"{n} v{v}" for n, v in use.model_versions) or "(not registered)"
-        print(f"v{use.table_version}  run {use.run_id}  -> {models}")
+        return f"v{use.table_version}  run {use.run_id}  -> {models}"
+
+    uses = table_lineage(store, args.name)
+    return _print_records(uses, args.json, f"no run has trained on {args.name} yet", use_line)
+
+
+def _print_records(items: list, as_json: bool, empty: str, line: Callable[[Any], str]) -> int:
+    """Print ``items`` as JSON records or one ``line`` each (``empty`` when there are none)."""
+    if as_json:
+        print(json.dumps([dataclasses.asdict(item) for item in items], indent=2))
+        return 0
+    if not items:
+        print(empty)
+    for item in items:
+        print(line(item))
     return 0
