@@ -42,8 +42,13 @@ def _directory(folder: Path) -> Path:
     return folder / "x.csv"
 
 
+def _missing(folder: Path) -> Path:
+    return folder / "missing.csv"
+
+
 # name: (make the file in a folder, what the message says is wrong, the fix it gives)
 CASES: dict[str, tuple[Callable[[Path], Path], str, str]] = {
+    "missing file": (_missing, "does not exist", "check the path and its spelling"),
     "directory": (_directory, "is a directory", "give the path of a .csv or .parquet file"),
     "ragged csv": (
         _write("ragged.csv", b"x,y\n1,0\n2,1,7\n"),
@@ -202,3 +207,14 @@ def test_unreadable_file_says_permission_denied(shared_folder, locked):
     assert out.stdout.startswith(f"dataset: file {str(path)!r} cannot be opened: permission denied")
     assert "readable by this user" in out.stdout
     assert not store.exists()
+
+
+def test_a_relative_missing_path_says_where_it_was_looked_for(tmp_path, store, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(automl.AutoMLInputError) as caught:
+        automl.classify("data/train.csv", target_col="y", verbose=False)
+    assert str(caught.value) == (
+        f"dataset: file 'data/train.csv' does not exist (relative to the working directory "
+        f"{tmp_path}); check the path and its spelling"
+    )
+    assert _stored_experiments(store) == []

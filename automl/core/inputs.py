@@ -55,7 +55,8 @@ def _read_path(path: Path) -> pd.DataFrame:
             "make it and the folders above it readable by this user",
         ) from None
     if not exists:
-        raise AutoMLInputError(f"dataset: file {str(path)!r} does not exist")
+        where = "" if path.is_absolute() else f" (relative to the working directory {os.getcwd()})"
+        raise _fail(path, f"does not exist{where}", "check the path and its spelling")
     if is_dir:
         raise _fail(path, "is a directory", "give the path of a .csv or .parquet file inside it")
     suffix = "".join(path.suffixes[-2:]).lower()
