@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 from serving_fixtures import (
@@ -39,35 +40,37 @@ def store(tmp_path_factory):
     return uri, fitted
 
 
+def _serving(store: tuple, *arguments: str) -> Iterator:
+    """An ``automl serve`` process on the store with ``arguments``, stopped afterwards."""
+    uri, _ = store
+    server = start_server(uri, *arguments)
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="module")
 def ab(store):
     """champion = bc@production (v1) 90 %, challenger = bc@staging (v2) 10 %, polled often."""
-    uri, _ = store
-    server = start_server(
-        uri,
+    yield from _serving(
+        store,
         "--route", f"champion=models:/{MODEL}@production:90",
         "--route", f"challenger=models:/{MODEL}@staging:10",
         "--poll-interval", "0.3",
         "--max-body-bytes", "200000",
         "--log-predictions", "--log-batch-rows", "1000", "--log-flush-seconds", "0.5",
     )  # fmt: skip
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
 def slow(store):
     """fast = bc@staging, slow = a model sleeping 5 s; 0.5 s limit; aliases only on SIGHUP."""
-    uri, _ = store
-    server = start_server(
-        uri,
+    yield from _serving(
+        store,
         "--route", f"fast=models:/{MODEL}@staging:50",
         "--route", "slow=models:/slow@production:50",
         "--predict-timeout", "0.5",
         "--poll-interval", "3600",
     )  # fmt: skip
-    yield server
-    server.stop()
 
 
 def key_for(url: str, route: str) -> str:
