@@ -6,8 +6,8 @@ study, the tracking runs, the :class:`~automl.core.budget.Budget` and registrati
 process. The first trial is the task's cheapest default; with a tiny budget on small data it runs
 here before the workers start, and otherwise this process runs the cheap defaults itself while
 the workers import their libraries. Whatever is still running at the deadline is killed and
-recorded as KILLED. The winner is refit (when the task asks for it) in an idle worker within the
-budget, then registered.
+recorded as KILLED. What follows the loop (ensemble, refit, registration) is
+:mod:`automl.core.winner`; :func:`automl.core.run.run_search` drives both.
 """
 
 from __future__ import annotations
@@ -18,12 +18,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import registry
 import tracking
 from automl.core import tags
 from automl.core.budget import Budget
 from automl.core.executor import Executor, TaskResult
-from automl.core.inputs import alert
 from automl.core.local_executor import LocalProcessExecutor
 from automl.core.progress import SearchProgress
 from automl.core.records import (
@@ -36,7 +34,7 @@ from automl.core.records import (
 )
 from automl.core.spec import SearchSpec
 from automl.core.study import SearchStudy
-from automl.core.summary import AutoMLSummary, TrialInfo
+from automl.core.summary import TrialInfo
 from automl.core.task import RefitPlan, SearchEnvironment, SearchTask
 from automl.core.trials import OpenTrial, TrialBook
 
@@ -49,7 +47,7 @@ IN_PROCESS_BASELINE_MAX_BUDGET_S = 30.0
 STOPPED_AT_BUDGET = "stopped at the time budget"
 # Building an ensemble run in this process (loading members, logging, its notebook) takes about
 # this long; its members' refit is kept back too while it stays under this share of the budget.
-ENSEMBLE_BUILD_S, ENSEMBLE_RESERVE_SHARE, ENSEMBLE_TOP = 2.0, 0.25, 3
+ENSEMBLE_BUILD_S, ENSEMBLE_RESERVE_SHARE, ENSEMBLE_TOP = 1.5, 0.15, 3
 
 
 def cores() -> int:
@@ -243,9 +241,8 @@ class Search:
                 self.predictions[info.run_id] = (reply.val_predictions, reply.test_predictions)
             self._update_refit_estimate(info)
 
-    def _refit_seconds(self, info: TrialInfo) -> float:
-        plan = self.task.refit(info, self.parent_run_id)
-        return plan.expected_seconds if plan is not None else 0.0
+    def _refit_plan(self, info: TrialInfo) -> RefitPlan | None:
+        return self.task.refit(info, self.parent_run_id)
 
     def _update_refit_estimate(self, info: TrialInfo) -> None:
         """Keep back the time to refit the winner (and, while it is affordable, to build an
@@ -254,34 +251,16 @@ class Search:
         top = done[:ENSEMBLE_TOP]
         if all(t is not info for t in top):
             return
-        seconds = self._refit_seconds(done[0])
-        if self.task.ensembles and len(done) >= 2:
-            blend = ENSEMBLE_BUILD_S + sum(self._refit_seconds(t) for t in top)
+        plans = [p for p in map(self._refit_plan, top) if p is not None]
+        seconds = plans[0].expected_seconds if plans else 0.0
+        if self.task.ensembles and len(done) >= 2 and plans:
+            fits = sum(p.expected_seconds - p.overhead_seconds for p in plans)
+            blend = ENSEMBLE_BUILD_S + plans[0].overhead_seconds + fits
             affordable = self.budget.timeout_s is None or (
                 blend <= ENSEMBLE_RESERVE_SHARE * self.budget.timeout_s
             )
             seconds = max(seconds, blend) if affordable else seconds
         self.refit_estimate = seconds if self.budget.time_left() > seconds else 0.0
-
-    def add_ensemble(self) -> None:
-        """Blend the finished trials when the task can and the time allows; the ensemble then
-        ranks on the leaderboard like any trial (and wins it when it beats the best one)."""
-        if not self.task.ensembles or self.budget.time_left() <= ENSEMBLE_BUILD_S:
-            return
-        t = time.perf_counter()
-        try:
-            info = self.task.ensemble(
-                self.context, self.book.finished(), self.predictions, self.next_number,
-                self.parent_run_id,
-            )  # fmt: skip
-        except Exception as exc:  # noqa: BLE001 - the search's result stands without it
-            logger.warning("ensemble not built: %s", exc, exc_info=True)
-            info = None
-        finally:
-            self.timings["ensemble"] = time.perf_counter() - t
-        if info is not None:
-            self.next_number += 1
-            self.book.trials.append(info)
 
     def mark_killed(self, number: int, seconds: float) -> None:
         trial = self.book.in_flight.pop(number)
@@ -322,7 +301,7 @@ class Search:
             self._loop(progress)
         except BaseException:
             self.executor.shutdown(on_killed=self.mark_killed)
-            self._account_workers()
+            self.account_workers()
             raise
         finally:
             progress.close(len(self.book.trials), *self.book.best())
@@ -397,9 +376,9 @@ class Search:
 
     def run_here(self, trial: OpenTrial) -> None:
         """Run ``trial`` in this process (Optuna is told once its study exists)."""
-        self.record(trial, self._run_in_process(trial.number, self.worker_task(trial, False)))
+        self.record(trial, self.run_in_process(trial.number, self.worker_task(trial, False)))
 
-    def _run_in_process(self, key: Any, task: WorkerTask) -> TaskResult:
+    def run_in_process(self, key: Any, task: WorkerTask) -> TaskResult:
         """Run ``task`` in this process as a worker would: an exception is a failed result."""
         started = time.monotonic()
         try:
@@ -410,143 +389,8 @@ class Search:
         finally:
             self.in_process_seconds += time.monotonic() - started
 
-    def _account_workers(self) -> None:
+    def account_workers(self) -> None:
         """Worker time for the breakdown: capacity (workers x their lifetime) and busy time."""
         self.timings["worker_busy"] = self.executor.busy_seconds + self.in_process_seconds
         if self.executor.started:
             self.worker_capacity = self.executor.capacity_seconds()
-
-    # -- the winner -------------------------------------------------------------------------
-    def refit_winner(self) -> RefitPlan | None:
-        """Refit the winner in an idle worker within the budget, when the task asks for it.
-
-        The refit model is logged in the parent run and registered; the trial keeps its own
-        model, metrics and notebook. When the refit cannot finish within the budget, the
-        trial's model is registered and an alert says so. Returns the task's refit plan.
-        """
-        try:
-            done = self.book.finished()
-            plan = self.task.refit(done[0], self.parent_run_id) if done else None
-            if plan is None:
-                return None
-            reply = self._run_refit(plan)
-            if reply is None:
-                self.task.alerts.append(
-                    alert(
-                        "budget",
-                        f"the winner ({done[0].model_description}) was not refit on "
-                        f"{plan.trained_on} within the time budget: the registered model is the "
-                        f"trial's own, trained on {plan.trained_on_without_refit}",
-                    )
-                )
-                return plan
-            self.refit_model_uri = reply.model_uri
-            for phase, seconds in reply.timings.items():
-                self.timings[phase] = self.timings.get(phase, 0.0) + seconds
-            return plan
-        finally:
-            self.executor.shutdown()
-            self._account_workers()
-
-    def _run_refit(self, plan: RefitPlan) -> WorkerReply | None:
-        """The refit's reply, or None when it failed or would not finish within the budget."""
-        executor, budget = self.executor, self.budget
-        if budget.time_left() <= plan.expected_seconds:
-            return None
-        result = None
-        if executor.idle_count():
-            executor.submit("refit", plan.task)
-            while result is None and budget.time_left() > 0:
-                wait = min(0.2, max(0.0, budget.time_left()))
-                result = next(iter(executor.poll(timeout=wait)), None)
-        else:  # no worker is left (each was stopped mid-trial): refit here, the estimate fits
-            result = self._run_in_process("refit", plan.task)
-        if result is not None and not result.ok:
-            logger.warning("refit of the winner failed: %s", result.error)
-        return result.value if result is not None and result.ok else None
-
-    def register_winner(self, plan: RefitPlan | None) -> Any:
-        done = self.book.finished()
-        if not done:
-            return None
-        t = time.perf_counter()
-        best = done[0]
-        refit = self.refit_model_uri is not None
-        how = (plan.trained_on if refit else plan.trained_on_without_refit) if plan else ""
-        version_tags, description = self.task.registration(best, how)
-        version = registry.register_model(
-            self.refit_model_uri or best.model_uri,
-            self.register_model_name,
-            tags={"run_id": best.run_id, "experiment": self.experiment_name, **version_tags},
-            description=description,
-        )
-        self.timings["registration"] = time.perf_counter() - t
-        return version
-
-    def close_parent(self, summary: AutoMLSummary) -> None:
-        client = self.client
-        metrics_out: dict[str, float] = {"n_trials": float(len(summary.all_trials))}
-        if summary.trials:
-            best = summary.trials[0]
-            metrics_out.update(
-                {k: v for k, v in best.metrics.items() if k.startswith(("val_", "test_"))}
-            )
-            client.set_tag(self.parent_run_id, tags.BEST_RUN_ID, best.run_id)
-        client.log_batch(self.parent_run_id, metrics=metrics_out)
-        client.log_text(
-            self.parent_run_id, summary.leaderboard.to_csv(index=False), "automl/leaderboard.csv"
-        )
-        client.log_dict(self.parent_run_id, summary.time_breakdown, "automl/time.json")
-        client.log_dict(self.parent_run_id, {"alerts": self.task.alerts}, "automl/alerts.json")
-        client.set_terminated(self.parent_run_id, "FINISHED")
-
-    def time_breakdown(self, wall: float) -> dict[str, float]:
-        """Seconds per phase; ``idle_workers`` is worker capacity that ran no trial."""
-        phases = dict(self.timings)
-        busy = phases.pop("worker_busy", 0.0)
-        phases["idle_workers"] = max(0.0, self.worker_capacity - busy)
-        phases["wall"] = wall
-        return {k: round(v, 4) for k, v in phases.items()}
-
-
-def run_search(task: SearchTask, spec: SearchSpec, budget: Budget,
-               prep_seconds: float = 0.0) -> AutoMLSummary:  # fmt: skip
-    """Run ``task``'s search under ``budget`` and return its summary (the facade's loop)."""
-    search = Search(task, spec, budget)
-    search.timings["data_prep"] = prep_seconds
-    search.start_workers()
-    try:
-        search.setup_tracking()
-    except BaseException:
-        search.executor.shutdown()
-        raise
-    try:
-        exploration = search.write_exploration_notebook()
-        search.run()
-        search.add_ensemble()
-        plan = search.refit_winner()
-    except BaseException:
-        search.executor.shutdown()
-        search.client.set_terminated(search.parent_run_id, "KILLED")
-        raise
-    version = search.register_winner(plan)
-    summary = AutoMLSummary(
-        experiment=search.experiment,
-        task=task.name,
-        primary_metric=task.primary_metric,
-        metric_key=task.metric_key,
-        greater_is_better=task.greater_is_better,
-        trials=search.book.finished(),
-        all_trials=sorted(search.book.trials, key=lambda t: t.number),
-        parent_run_id=search.parent_run_id,
-        alerts=task.alerts,
-        registered_model_version=version,
-        exploration_notebook_path=exploration,
-        validation=task.validation,
-        wall_time=time.monotonic() - budget.started,
-        **task.summary_fields(),
-    )
-    summary.time_breakdown = search.time_breakdown(summary.wall_time)
-    search.close_parent(summary)
-    summary.wall_time = time.monotonic() - budget.started
-    return summary

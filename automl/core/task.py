@@ -44,6 +44,9 @@ class RefitPlan:
     # What the registered version's ``trained_on`` tag says after a refit / without one.
     trained_on: str
     trained_on_without_refit: str
+    # Of ``expected_seconds``, what goes to scoring and logging the refit model (paid once
+    # however many models an ensemble's refit fits).
+    overhead_seconds: float = 0.0
 
 
 class SearchTask(ABC):

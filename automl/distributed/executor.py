@@ -149,6 +149,7 @@ class DaskExecutor(Executor):
         self._expected = check_workers(self._client)
         self._started_at = self._capacity_at = time.monotonic()
         self.n_workers = self._known_slots = self._slots()
+        self._warm()
         threading.Thread(target=self._watch_slots, name="automl-dask-slots", daemon=True).start()
 
     @property
@@ -175,16 +176,16 @@ class DaskExecutor(Executor):
 
     def _scatter(self) -> None:
         self._setup_future = self._client.scatter(self._cluster_setup, broadcast=True, hash=False)
-        self._warm()
 
     def _warm(self) -> None:
-        """Have every worker start its trial processes now (one per thread), not at a trial."""
+        """Have every worker start its trial processes now (one per thread): they import their
+        libraries while the search sets up, instead of inside its first trials."""
         from distributed import fire_and_forget
 
         for address, nthreads in dict(self._worker_threads).items():
             fire_and_forget(
                 self._client.submit(
-                    warm_children, self._setup_future, nthreads,
+                    warm_children, self.threads_per_worker, self.runner, nthreads,
                     workers=[address], allow_other_workers=False, pure=False,
                 )
             )  # fmt: skip

@@ -1,8 +1,8 @@
 """What a Dask task runs on a worker: one trial in a child process that can be killed.
 
 Dask cannot cancel a running task, so the fitting never happens in the Dask worker itself. Each
-Dask worker keeps a pool of warm trial processes (started when the search's setup arrives, one
-per worker thread, :func:`warm_children`) and hands a task to one over a pipe. While it waits, it checks two stop
+Dask worker keeps a pool of warm trial processes (started when a search connects, one per worker
+thread, :func:`warm_children`) and hands a task to one over a pipe. While it waits, it checks two stop
 signals twice a second: the caller's per-task ``distributed.Event`` (set by ``kill_running``
 or ``shutdown``) and the hard deadline carried by the task itself, which holds even when the
 caller or the scheduler is gone. Either kills the child, the reply says KILLED, and the next
@@ -108,34 +108,37 @@ def _local_setup(cluster_setup: ClusterSetup) -> Any:
     return dict(setup, snapshot_path=path)
 
 
-def _spawn(cluster_setup: ClusterSetup) -> _Child:
+def _spawn(threads: int, preload: str) -> _Child:
+    """A trial process that imports ``preload`` (the task's runner) and waits for its setup."""
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(cluster_setup.threads)
+        env[var] = str(threads)
     parent_end, child_end = Pipe(duplex=True)
     fd = child_end.fileno()
     process = subprocess.Popen(
         [sys.executable, "-m", "automl.distributed.child", str(fd), relay.__name__,
-         str(os.getpid())],
+         str(os.getpid()), preload],
         env=env,
         stdin=subprocess.DEVNULL,
         pass_fds=(fd,),
     )  # fmt: skip
     child_end.close()
-    stage_dir = relay.new_stage_dir()
+    return _Child(process=process, conn=parent_end, digest="", stage_dir=relay.new_stage_dir())
+
+
+def _configure(child: _Child, cluster_setup: ClusterSetup) -> _Child:
+    """Send ``child`` this search's setup (it reads it once its imports are done)."""
     setup = cluster_setup.setup
     relay_setup = relay.RelaySetup(
         runner=cluster_setup.runner,
-        setup=relay.local_setup(_local_setup(cluster_setup), stage_dir),
-        stage_dir=stage_dir,
+        setup=relay.local_setup(_local_setup(cluster_setup), child.stage_dir),
+        stage_dir=child.stage_dir,
         snapshot_path=setup.get("snapshot_path") if isinstance(setup, dict) else None,
     )
-    # the child reads its setup once it has imported its libraries (seconds): not waited for
-    threading.Thread(target=parent_end.send, args=(("setup", relay_setup),), daemon=True).start()
-    return _Child(
-        process=process, conn=parent_end, digest=cluster_setup.snapshot_digest,
-        stage_dir=stage_dir,
-    )  # fmt: skip
+    # a large setup fills the pipe until the child reads it: not waited for here
+    threading.Thread(target=child.conn.send, args=(("setup", relay_setup),), daemon=True).start()
+    child.digest = cluster_setup.snapshot_digest
+    return child
 
 
 def _kill(child: _Child) -> None:
@@ -253,14 +256,22 @@ def _stop_reason(ctask: ClusterTask, dask_worker: Any, stop: threading.Event) ->
 
 
 def _child_for(cluster_setup: ClusterSetup) -> _Child:
-    """A warm trial process for this search from the pool (a fresh one if there is none)."""
+    """A warm trial process for this search from the pool: one set up for it already, else a
+    fresh one from :func:`warm_children` given its setup now, else a new one."""
+    digest = cluster_setup.snapshot_digest
     with _lock:
-        while _idle:
-            child = _idle.pop()
-            if child.digest == cluster_setup.snapshot_digest and child.process.poll() is None:
-                return child
-            _kill(child)  # another search's, or dead
-    return _spawn(cluster_setup)
+        for child in [c for c in _idle if c.process.poll() is not None]:
+            _idle.remove(child)
+            _kill(child)
+        for wanted in (digest, ""):
+            for child in _idle:
+                if child.digest == wanted:
+                    _idle.remove(child)
+                    return child if wanted else _configure(child, cluster_setup)
+        for child in list(_idle):  # set up for another search: not reusable
+            _idle.remove(child)
+            _kill(child)
+    return _configure(_spawn(cluster_setup.threads, cluster_setup.runner), cluster_setup)
 
 
 def _release(child: _Child) -> None:
@@ -268,19 +279,16 @@ def _release(child: _Child) -> None:
         _idle.append(child)
 
 
-def warm_children(cluster_setup: ClusterSetup, n: int) -> int:
-    """Start trial processes for this search until ``n`` are warm here; returns how many it started.
+def warm_children(threads: int, runner: str, n: int) -> int:
+    """Start trial processes until ``n`` are idle here; returns how many it started.
 
-    Sent to each worker with the setup, so that the seconds a trial process spends importing
-    its libraries pass while the search is being set up, not inside the first trials.
+    Sent to each worker when a search connects, so that the seconds a trial process spends
+    importing its libraries pass while the search sets up, not inside its first trials.
     """
     with _lock:
-        for child in [c for c in _idle if c.digest != cluster_setup.snapshot_digest]:
-            _idle.remove(child)
-            _kill(child)
-        missing = n - len(_idle)
+        missing = n - sum(1 for c in _idle if c.process.poll() is None)
     for _ in range(max(0, missing)):
-        _release(_spawn(cluster_setup))
+        _release(_spawn(threads, runner))
     return max(0, missing)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from automl.core.inputs import load_dataset
 from automl.core.optuna_adapter import quiet_optuna
-from automl.core.search import run_search
+from automl.core.run import run_search
 from automl.core.spec import SearchSpec
 from automl.core.summary import AutoMLSummary
 from automl.forecast import families

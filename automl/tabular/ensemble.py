@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics as skm
+from scipy.stats import rankdata
 
 from automl.tabular import metrics
 
@@ -100,10 +100,18 @@ def selection_loss(plan: Any, y: Any, w: Any = None) -> Callable[[np.ndarray], f
             return float(np.average(-np.log(clipped[rows, y_idx]), weights=weights))
 
         return log_loss
-    if spec.key == "roc_auc" and len(plan.classes) == 2:
+    if spec.key == "roc_auc" and len(plan.classes) == 2 and weights is None:
         pos = int(metrics.class_indices(plan, [plan.pos_label])[0])
-        positive = (y_idx == pos).astype(int)
-        return lambda proba: -float(skm.roc_auc_score(positive, proba[:, pos], sample_weight=w))
+        positive = y_idx == pos
+        n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+        if n_pos and n_neg:
+
+            def auc(proba: np.ndarray) -> float:  # Mann-Whitney U, ties get average ranks
+                ranks = rankdata(proba[:, pos])
+                u = ranks[positive].sum() - n_pos * (n_pos + 1) / 2.0
+                return -float(u / (n_pos * n_neg))
+
+            return auc
     return lambda proba: sign * metrics.classification_scores(plan, y, proba, w)[spec.key]
 
 

@@ -21,7 +21,7 @@ from automl.core import tags
 from automl.core.ensemble_selection import select_ensemble
 from automl.core.records import TrialState
 from automl.core.summary import TrialInfo
-from automl.tabular import fit, metrics
+from automl.tabular import fit, metrics, plots
 from automl.tabular.ensemble import (
     ENSEMBLE_FAMILY,
     MAX_CANDIDATES,
@@ -32,6 +32,7 @@ from automl.tabular.ensemble import (
     score_predictions,
     selection_loss,
 )
+from automl.tabular.split import SPLIT_COL
 from automl.tabular.trial import TrialContext, log_trial_model
 
 logger = logging.getLogger("automl")
@@ -77,17 +78,35 @@ def log_ensemble(
         return None
     members = [candidates[i] for i in selection.members]
     weights = list(selection.weights)
-    scores = metrics.prefixed(
-        score_predictions(plan, y_val, blend([val_preds[i] for i in selection.members], weights),
-                          w_val), "val")  # fmt: skip
+    val_blend = blend([val_preds[i] for i in selection.members], weights)
+    scores = metrics.prefixed(score_predictions(plan, y_val, val_blend, w_val), "val")
     test_preds = [predictions[m.run_id][1] for m in members]
-    test_rows = data[data[fit.SPLIT_COL] == "test"]
+    test_rows = data[data[SPLIT_COL] == "test"]
     if len(test_rows) and all(p is not None for p in test_preds):
         _, y_te, w_te = fit.xy(plan, test_rows)
         test_blend = blend([np.asarray(p, dtype="float64") for p in test_preds], weights)
         scores.update(metrics.prefixed(score_predictions(plan, y_te, test_blend, w_te), "test"))
     scores["fit_time_seconds"] = sum(m.metrics.get("fit_time_seconds", 0.0) for m in members)
-    return _log_run(ctx, members, weights, scores, number, parent_run_id, started)
+    info = _log_run(ctx, members, weights, scores, number, parent_run_id, started)
+    _log_plots(ctx, info.run_id, y_val, val_blend)
+    return info
+
+
+def _log_plots(ctx: TrialContext, run_id: str, y_val: Any, val_blend: np.ndarray) -> None:
+    """The same validation plots a trial draws, from the blended predictions."""
+    for name, figure in plots.evaluation_plots(ctx.plan, y_val, val_blend).items():
+        ctx.client.log_figure(run_id, figure, f"plots/val_{name}.png", save_kwargs={"dpi": 80})
+        plots.close(figure)
+
+
+def _train_scores(ctx: TrialContext, model: EnsembleModel) -> dict[str, float]:
+    """The ensemble's train_ metrics, on the rows its members learnt from (as a trial's)."""
+    plan, data = ctx.plan, ctx.data
+    parts = ("train", "val") if plan.validation == "cv" else ("train",)
+    rows = data[data[SPLIT_COL].isin(parts)]
+    X, y, w = fit.xy(plan, rows)
+    pred = model.predict_proba(X) if plan.task == "classification" else model.predict(X)
+    return metrics.prefixed(score_predictions(plan, y, pred, w), "train")
 
 
 def _log_run(ctx: TrialContext, members: list[TrialInfo], weights: list[float],
@@ -109,7 +128,6 @@ def _log_run(ctx: TrialContext, members: list[TrialInfo], weights: list[float],
     run_id = run.info.run_id
     client.log_batch(
         run_id,
-        metrics=scores,
         params={
             "model_family": ENSEMBLE_FAMILY,
             "ensemble.members": ",".join(m.run_id for m in members),
@@ -120,11 +138,16 @@ def _log_run(ctx: TrialContext, members: list[TrialInfo], weights: list[float],
     client.log_dict(run_id, {"members": configs, "weights": weights}, "ensemble/members.json")
     models = [client.load_model(m.model_uri).unwrap() for m in members]
     model = EnsembleModel(models, weights, plan)
+    scores = {**_train_scores(ctx, model), **scores}
     metadata = {"model_family": ENSEMBLE_FAMILY, "primary_metric": f"val_{plan.primary_metric_key}"}
     model_info = log_trial_model(ctx, run_id, model, metadata)
+    client.log_batch(run_id, metrics=scores)
     tables = [pd.read_csv(client.download_artifacts(m.run_id, SHAP_TABLE)) for m in members]
     table = member_table(tables, weights)
     client.log_text(run_id, table.to_csv(index=False), SHAP_TABLE)
+    figure = plots.importance_plot(table)
+    client.log_figure(run_id, figure, "shap/feature_importance.png", save_kwargs={"dpi": 80})
+    plots.close(figure)
     top = [str(f) for f in table["feature"].head(5)]
     notebook_path = _write_notebook(ctx, run_id, number, configs, weights, scores)
     run_tags = {tags.TRIAL_STATE: TrialState.COMPLETE.value}

@@ -18,12 +18,12 @@ import optuna
 import pandas as pd
 
 import tracking
-from automl.core import search as core_search
 from automl.core import tags
 from automl.core.budget import DEFAULT_TIMEOUT_MINUTES, Budget
 from automl.core.inputs import alert, load_dataset
 from automl.core.optuna_adapter import quiet_optuna
 from automl.core.records import TaskKind, TrialConfig, WorkerReply, WorkerTask
+from automl.core.run import run_search as run_core_search
 from automl.core.spec import SearchSpec
 from automl.core.summary import AutoMLSummary, TrialInfo
 from automl.core.task import RefitPlan, SearchEnvironment, SearchTask
@@ -168,7 +168,8 @@ class TabularTask(SearchTask):
             config=config,
             metadata={"best_trial_run_id": best.run_id, "trained_on": trained_on},
         )
-        return RefitPlan(task, expected, trained_on, TRAIN_VAL if cv else "train")
+        without = TRAIN_VAL if cv else "train"
+        return RefitPlan(task, expected, trained_on, without, REFIT_OVERHEAD_S)
 
     def registration(self, best: TrialInfo, how: str) -> tuple[dict[str, str], str]:
         trained_on = how or TRAIN_VAL  # cross-validated trials are refit on train+val
@@ -196,7 +197,7 @@ def run_search(dataset: pd.DataFrame | str | os.PathLike, spec: SearchSpec) -> A
     frame = load_dataset(dataset.load_df() if feature_spec else dataset)
     budget = spec.budget()
     task = _plan_task(frame, spec, budget, feature_spec)
-    return core_search.run_search(task, spec, budget, time.perf_counter() - t)
+    return run_core_search(task, spec, budget, time.perf_counter() - t)
 
 
 def _plan_task(

@@ -27,8 +27,8 @@ from automl.core.records import (
     WorkerTask,
 )
 from automl.features import hook as features_hook
-from automl.tabular import fit, importance, plots, preprocessing
-from automl.tabular.ensemble import ENSEMBLE_FAMILY, EnsembleModel
+from automl.tabular import fit, importance, metrics, plots, preprocessing
+from automl.tabular.ensemble import ENSEMBLE_FAMILY, EnsembleModel, score_predictions
 from automl.tabular.plan import DataPlan
 from automl.tabular.split import FOLD_COL, SPLIT_COL
 
@@ -180,7 +180,9 @@ def refit_winner(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
         model: Any = EnsembleModel(
             [m.pipeline for m in members], config.params["weights"], ctx.plan
         )
-        result = fit.FitResult(model, {}, config.as_dict(), sum(m.fit_seconds for m in members))
+        scores = _refit_scores(ctx, model, trained_on)
+        fit_seconds = sum(m.fit_seconds for m in members)
+        result = fit.FitResult(model, scores, config.as_dict(), fit_seconds)
     else:
         result = fit.refit(ctx.plan, config.as_dict(), ctx.data, ctx.n_threads, trained_on)
         model = result.pipeline
@@ -198,6 +200,19 @@ def refit_winner(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
         metrics=dict(result.metrics),
         timings=timings,
     )
+
+
+def _refit_scores(ctx: TrialContext, model: Any, trained_on: str) -> dict[str, float]:
+    """A refit ensemble's train_ (and, when the test part was held out, test_) metrics."""
+    plan, data = ctx.plan, ctx.data
+    in_pool = data[SPLIT_COL].isin(fit.REFIT_PARTS[trained_on])
+    scores: dict[str, float] = {}
+    for part, rows in (("train", data[in_pool]), ("test", data[~in_pool])):
+        if len(rows):
+            X, y, w = fit.xy(plan, rows)
+            pred = model.predict_proba(X) if plan.task == "classification" else model.predict(X)
+            scores.update(metrics.prefixed(score_predictions(plan, y, pred, w), part))
+    return scores
 
 
 def run_trial(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
