@@ -75,7 +75,12 @@ def classify(
         split_col=split_col,
         sample_weight_col=sample_weight_col,
     )
-    return run_search(dataset, spec)
+    summary = run_search(dataset, spec)
+    if spec.verbose:  # end by saying how to review the leaderboard in the browser
+        from automl.ui import announce
+
+        announce(summary)
+    return summary
 
 
 def regress(
@@ -121,7 +126,12 @@ def regress(
         split_col=split_col,
         sample_weight_col=sample_weight_col,
     )
-    return run_search(dataset, spec)
+    summary = run_search(dataset, spec)
+    if spec.verbose:  # end by saying how to review the leaderboard in the browser
+        from automl.ui import announce
+
+        announce(summary)
+    return summary
 
 
 def load_model(run_id_or_uri: str) -> Any:

@@ -90,4 +90,9 @@ def forecast(
     for item in alerts:
         logger.warning("%s: %s", item["kind"], item["message"])
     task = ForecastTask(panel, horizon, metric, spec.seed, names, alerts, spec.retrain_full)
-    return run_search(task, spec, spec.budget(), time.perf_counter() - t)
+    summary = run_search(task, spec, spec.budget(), time.perf_counter() - t)
+    if spec.verbose:  # end by saying how to review the leaderboard in the browser
+        from automl.ui import announce
+
+        announce(summary)
+    return summary

@@ -9,6 +9,7 @@ experiment (what ``classify``/``regress``/``forecast`` print at the end with ``v
 from __future__ import annotations
 
 import shlex
+from typing import Any
 from urllib.parse import quote
 
 import tracking
@@ -35,4 +36,9 @@ def ui_hint(experiment_name: str, tracking_uri: str) -> str:
     return f"open it in the browser: {command}  -> {url}"
 
 
-__all__ = ["UIConfig", "create_app", "ui_hint"]
+def announce(summary: Any) -> None:
+    """Print how to review a finished search in the browser (``verbose=True`` searches end so)."""
+    print(ui_hint(summary.experiment.name, tracking.get_tracking_uri()))
+
+
+__all__ = ["UIConfig", "announce", "create_app", "ui_hint"]
