@@ -31,10 +31,11 @@ from typing import Any
 import pandas as pd
 
 import tracking
+from automl.core import tags
 
-RERUN_TAG = "automl.rerun_of"
-RERUN_PARAMS_TAG = "automl.rerun_params"
-RERUN_DATA_TAG = "automl.rerun_data"
+RERUN_TAG = tags.RERUN_OF
+RERUN_PARAMS_TAG = tags.RERUN_PARAMS
+RERUN_DATA_TAG = tags.RERUN_DATA
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
 NOTEBOOK_DIR = "notebooks"

@@ -25,3 +25,17 @@ RAN_IN = "automl.ran_in"
 RAN_IN_SEARCH_PROCESS = "search process"
 # ``shap.top_feature_1`` ... on each trial, its most important input columns.
 SHAP_TOP_FEATURE_PREFIX = "shap.top_feature_"
+# An ensemble run: the run ids of its members.
+ENSEMBLE = "automl.ensemble"
+# The machine and Dask worker that ran a trial.
+HOST = "automl.host"
+# A TrainingSet's feature lookups, recorded on the parent run.
+FEATURE_SPEC = "automl.feature_spec"
+# ``automl rerun``: the run re-run, the parameters changed and the data used.
+RERUN_OF = "automl.rerun_of"
+RERUN_PARAMS = "automl.rerun_params"
+RERUN_DATA = "automl.rerun_data"
+# ``automl export-mlflow``: where an exported run, experiment and model version came from.
+SOURCE_RUN_ID = "automl.source_run_id"
+SOURCE_EXPERIMENT_ID = "automl.source_experiment_id"
+SOURCE_MODEL_VERSION = "automl.source_model_version"

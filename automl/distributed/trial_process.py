@@ -37,7 +37,7 @@ from automl.distributed import relay
 from automl.distributed.versions import compare_versions, library_versions
 
 POLL_SECONDS = 0.5  # how often a waiting task looks at its stop signals
-HOST_TAG = "automl.host"  # run tag: the machine and Dask worker that ran the trial
+HOST_TAG = tags.HOST  # run tag: the machine and Dask worker that ran the trial
 # Dask worker states in which a trial must stop: the worker is going away (scheduler lost).
 _CLOSING = frozenset({"closing", "closing_gracefully", "closed", "failed", "stopping", "stopped"})
 DEADLINE_REASON = "stopped at the search's deadline"

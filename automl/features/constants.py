@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from automl.core import tags
+
 COMPONENT = "features"
 SCHEMA_VERSION = 1
 TABLE_PREFIX = "features_"
@@ -13,7 +15,7 @@ CHUNK_ROWS = 1_000_000
 ONLINE_BATCH = 500
 # How a training set is recorded on a run: the spec as a JSON artifact plus a tag.
 SPEC_ARTIFACT = "feature_spec.json"
-SPEC_TAG = "automl.feature_spec"
+SPEC_TAG = tags.FEATURE_SPEC
 # Key of the spec's JSON in a logged model's metadata (MLmodel.json "metadata").
 SPEC_METADATA = "feature_spec"
 # The training set's label rows, beside the spec (what a trial notebook rebuilds the set from).

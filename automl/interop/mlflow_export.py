@@ -23,10 +23,11 @@ import pandas as pd
 
 import registry
 import tracking
+from automl.core import tags
 
-SOURCE_RUN_TAG = "automl.source_run_id"
-SOURCE_EXPERIMENT_TAG = "automl.source_experiment_id"
-SOURCE_VERSION_TAG = "automl.source_model_version"
+SOURCE_RUN_TAG = tags.SOURCE_RUN_ID
+SOURCE_EXPERIMENT_TAG = tags.SOURCE_EXPERIMENT_ID
+SOURCE_VERSION_TAG = tags.SOURCE_MODEL_VERSION
 PARENT_TAG = "mlflow.parentRunId"
 MODEL_METADATA_FILE = "MLmodel.json"
 MAX_METRICS_PER_BATCH = 1000

@@ -37,7 +37,7 @@ from automl.tabular.trial import TrialContext, log_trial_model
 
 logger = logging.getLogger("automl")
 SHAP_TABLE = "shap/feature_importance.csv"
-ENSEMBLE_TAG = "automl.ensemble"
+ENSEMBLE_TAG = tags.ENSEMBLE
 
 
 def _member_config(info: TrialInfo) -> dict[str, Any]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from automl.core import tags
+from automl.core.records import TrialState
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -15,22 +18,21 @@ MAX_CHART_POINTS = 2000
 # While the AutoML parent run is RUNNING, the runs table and chart reload this often.
 REFRESH_SECONDS = 5
 MAX_EXPERIMENTS = 500
-RUN_STATES = ("COMPLETE", "PRUNED", "KILLED", "FAILED")
+RUN_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.KILLED, "FAILED")
 
 CSRF_COOKIE = "automl_ui_csrf"
 CSRF_FIELD = "csrf_token"
 TOKEN_COOKIE = "automl_ui_token"
 
-# Tag keys the AutoML search writes on its runs (read here as plain strings so the UI does
-# not depend on the search's modules).
-TAG_ROLE = "automl.role"
-ROLE_PARENT = "parent"
-TAG_TASK = "automl.task"
-TAG_PRIMARY_METRIC = "automl.primary_metric"
-TAG_BEST_RUN_ID = "automl.best_run_id"
-TAG_TRIAL_STATE = "automl.trial_state"
-TAG_TRIAL_NUMBER = "automl.trial_number"
-TAG_TARGET_COL = "automl.target_col"
+# Tag keys the AutoML search writes on its runs: one home for them, automl.core.tags.
+TAG_ROLE = tags.ROLE
+ROLE_PARENT = tags.ROLE_PARENT
+TAG_TASK = tags.TASK
+TAG_PRIMARY_METRIC = tags.PRIMARY_METRIC
+TAG_BEST_RUN_ID = tags.BEST_RUN_ID
+TAG_TRIAL_STATE = tags.TRIAL_STATE
+TAG_TRIAL_NUMBER = tags.TRIAL_NUMBER
+TAG_TARGET_COL = tags.TARGET_COL
 
 # The registry page lists at most this many models and versions.
 MAX_REGISTRY_MODELS = 500
