@@ -54,33 +54,7 @@ def classify(
     every row before it is registered (``retrain_full=False`` keeps the test part out of it); the
     trial's test metrics, measured before that refit, stay the honest estimate.
     """
-    spec = SearchSpec.create(
-        "classification",
-        target_col,
-        primary_metric,
-        timeout_minutes=timeout_minutes,
-        max_trials=max_trials,
-        n_jobs=n_jobs,
-        cluster=cluster,
-        retrain_full=retrain_full,
-        seed=seed,
-        verbose=verbose,
-        experiment_name=experiment_name,
-        register_model_name=register_model_name,
-        exclude_frameworks=exclude_frameworks,
-        exclude_cols=exclude_cols,
-        imputers=imputers,
-        pos_label=pos_label,
-        time_col=time_col,
-        split_col=split_col,
-        sample_weight_col=sample_weight_col,
-    )
-    summary = run_search(dataset, spec)
-    if spec.verbose:  # end by saying how to review the leaderboard in the browser
-        from automl.ui import announce
-
-        announce(summary)
-    return summary
+    return _search("classification", dataset, locals())
 
 
 def regress(
@@ -106,35 +80,24 @@ def regress(
 ) -> AutoMLSummary:
     """Search regressors for ``target_col``; ``primary_metric`` is ``r2``, ``rmse``, ``mse`` or
     ``mae``. Everything else is as in :func:`classify`."""
-    spec = SearchSpec.create(
-        "regression",
-        target_col,
-        primary_metric,
-        timeout_minutes=timeout_minutes,
-        max_trials=max_trials,
-        n_jobs=n_jobs,
-        cluster=cluster,
-        retrain_full=retrain_full,
-        seed=seed,
-        verbose=verbose,
-        experiment_name=experiment_name,
-        register_model_name=register_model_name,
-        exclude_frameworks=exclude_frameworks,
-        exclude_cols=exclude_cols,
-        imputers=imputers,
-        time_col=time_col,
-        split_col=split_col,
-        sample_weight_col=sample_weight_col,
-    )
-    summary = run_search(dataset, spec)
-    if spec.verbose:  # end by saying how to review the leaderboard in the browser
-        from automl.ui import announce
-
-        announce(summary)
-    return summary
+    return _search("regression", dataset, locals())
 
 
 def load_model(run_id_or_uri: str) -> Any:
     """Load any trial's model by run id, or by a ``runs:/`` or ``models:/`` URI."""
     uri = run_id_or_uri if ":/" in run_id_or_uri else f"runs:/{run_id_or_uri}/model"
     return tracking.load_model(uri)
+
+
+def _search(task: str, dataset: Dataset, arguments: dict[str, Any]) -> AutoMLSummary:
+    """Validate the call's arguments once (one :class:`SearchSpec`), search, and with
+    ``verbose`` end by saying how to review the leaderboard in the browser."""
+    arguments = {k: v for k, v in arguments.items() if k != "dataset"}
+    target_col, primary_metric = arguments.pop("target_col"), arguments.pop("primary_metric")
+    spec = SearchSpec.create(task, target_col, primary_metric, **arguments)
+    summary = run_search(dataset, spec)
+    if spec.verbose:
+        from automl.ui import announce
+
+        announce(summary)
+    return summary
