@@ -25,7 +25,7 @@ from automl.distributed import HOST_TAG, ClusterError
 
 pytestmark = pytest.mark.postgres
 
-TIMEOUT_MINUTES = 0.75
+TIMEOUT_MINUTES = 1.5
 
 
 def _promise(timeout_s: float) -> float:
@@ -142,4 +142,8 @@ def test_a_sqlite_store_is_refused_with_a_cluster_before_anything_is_stored(tmp_
             )
     finally:
         tracking.set_tracking_uri(None)
-    assert not (store / "tracking.db").exists()  # refused before the store was touched
+    # refused before anything was stored: no experiment beyond the store's Default, no run
+    experiments = tracking.TrackingClient(str(store)).search_experiments()
+    assert [e.name for e in experiments] == ["Default"]
+    runs = tracking.TrackingClient(str(store)).search_runs([e.experiment_id for e in experiments])
+    assert len(runs) == 0
