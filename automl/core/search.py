@@ -93,7 +93,8 @@ class Search:
         self.timings: dict[str, float] = {}
         self.in_process_seconds = 0.0
         self.worker_capacity = 0.0
-        self.next_number = 0
+        # Trial numbers: an experiment searched before continues its numbering.
+        self.next_number = self.first_number = 0
         self.refit_estimate = 0.0
         self.refit_model_uri: str | None = None
         self._resumed_checked = False
@@ -105,10 +106,12 @@ class Search:
         """The experiment, the parent run with the data snapshot, the study and the context."""
         t = time.perf_counter()
         client = self.client
-        client.mark_dead_runs()  # trials of a search whose process died are KILLED, not RUNNING
+        # trials of a search whose process died are KILLED, not RUNNING, in the store and study
+        dead = client.mark_dead_runs()
         known = client.get_experiment_by_name(self.experiment_name) is not None
         self._resumed_checked = not known  # a new experiment: no study results to skip
         self.experiment = client.get_or_create_experiment(self.experiment_name)
+        live = self._resume_numbering(dead) if known else None
         parent = client.create_run(
             self.experiment.experiment_id,
             run_name=f"automl-{self.task.name}",
@@ -126,7 +129,7 @@ class Search:
         storage_url = client.engine.url.render_as_string(hide_password=False)
         study_name = f"automl-{self.experiment.experiment_id}"
         client.set_tag(self.parent_run_id, tags.OPTUNA_STUDY, study_name)
-        self.study = SearchStudy(self.task, storage_url, study_name, self.spec.seed)
+        self.study = SearchStudy(self.task, storage_url, study_name, self.spec.seed, live)
         self.env = SearchEnvironment(
             tracking_uri=client.tracking_uri,
             experiment_id=self.experiment.experiment_id,
@@ -142,6 +145,31 @@ class Search:
         self.portfolio = self.task.portfolio()
         self.timings["setup"] = time.perf_counter() - t
 
+    def _resume_numbering(self, dead_runs: list[str]) -> list[int] | None:
+        """On an experiment searched before: number this search's trials after the earlier ones,
+        and return the Optuna trials still being run by a live search (None: no other search is
+        alive). Any other RUNNING one was left by a search that died, and is failed."""
+        client = self.client
+        runs = client.search_runs(
+            [self.experiment.experiment_id],
+            filter_string=f"tags.`{tags.ROLE}` = '{tags.ROLE_TRIAL}'",
+            run_view_type="ALL",
+            max_results=50_000,
+        )
+        numbers = [int(r.data.tags.get(tags.TRIAL_NUMBER, -1)) for r in runs]
+        self.first_number = self.next_number = max(numbers, default=-1) + 1
+        for run_id in set(dead_runs) & {r.info.run_id for r in runs}:
+            client.set_tag(run_id, tags.ERROR, "its search process died before the trial ended")
+        searching = client.search_runs(
+            [self.experiment.experiment_id],
+            filter_string=f"tags.`{tags.ROLE}` = '{tags.ROLE_PARENT}' and status = 'RUNNING'",
+            max_results=1,
+        )
+        if not searching:  # no other search is alive: every RUNNING Optuna trial is an orphan
+            return None
+        live = [r.data.tags.get(tags.OPTUNA_TRIAL) for r in runs if r.info.status == "RUNNING"]
+        return [int(n) for n in live if n is not None]
+
     def write_exploration_notebook(self) -> str | None:
         t = time.perf_counter()
         try:
@@ -154,7 +182,12 @@ class Search:
 
     # -- opening trials ---------------------------------------------------------------------
     def trials_left(self) -> bool:
-        return self.budget.trials_left(self.next_number)
+        return self.budget.trials_left(self.next_number - self.first_number)
+
+    @property
+    def first_trial(self) -> bool:
+        """Whether no trial of this search has been opened yet."""
+        return self.next_number == self.first_number
 
     def _skip_defaults_already_run(self) -> None:
         """When an experiment is resumed, its study already holds some portfolio results."""
@@ -328,9 +361,9 @@ class Search:
             while (
                 executor.idle_count()
                 and self.trials_left()
-                and (self.next_number == 0 or budget.can_start(keep_back, now))
+                and (self.first_trial or budget.can_start(keep_back, now))
             ):
-                first = self.next_number == 0
+                first = self.first_trial
                 time_left = float("inf") if first else budget.time_left(keep_back, now)
                 trial = self.new_trial(time_left=time_left)
                 if trial is None:

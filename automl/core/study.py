@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timedelta
 
 import optuna
 
@@ -23,6 +24,9 @@ PRUNER_STARTUP_TRIALS, PRUNER_WARMUP_STEPS = 5, 1
 # A suggestion identical to a finished trial is told that trial's value and drawn again, at
 # most this many times in a row.
 MAX_REPEATS = 20
+RUNNING = optuna.trial.TrialState.RUNNING
+# A RUNNING trial this old with no live run is an orphan (a search opens its run at once).
+ORPHAN_AFTER_S = 5.0
 
 
 def _key(config: TrialConfig) -> str:
@@ -32,15 +36,28 @@ def _key(config: TrialConfig) -> str:
 class SearchStudy:
     """Ask/tell over one Optuna study in the tracking database, on behalf of a task."""
 
-    def __init__(self, task: SearchTask, storage_url: str, study_name: str, seed: int) -> None:
+    def __init__(self, task: SearchTask, storage_url: str, study_name: str, seed: int,
+                 live: list[int] | None = None) -> None:  # fmt: skip
         self.task = task
         self.study_name = study_name
         self._seen: dict[str, float | None] = {}
         self._future: Future[optuna.Study] = ThreadPoolExecutor(
             1, thread_name_prefix="optuna"
-        ).submit(self._create, storage_url, seed)
+        ).submit(self._create, storage_url, seed, None if live is None else set(live))
 
-    def _create(self, storage_url: str, seed: int) -> optuna.Study:
+    def _create(self, storage_url: str, seed: int, live: set[int] | None) -> optuna.Study:
+        """The study, with the RUNNING trials that no live search runs failed: their search
+        died, they would never finish. ``live`` is None when no other search is alive; else
+        trials younger than a few seconds are left alone (a live search may be opening them)."""
+        study = self._open(storage_url, seed)
+        settled = datetime.now() - timedelta(seconds=ORPHAN_AFTER_S)
+        for trial in study.get_trials(deepcopy=False, states=(RUNNING,)):
+            young = trial.datetime_start is None or trial.datetime_start >= settled
+            if live is None or (trial.number not in live and not young):
+                study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+        return study
+
+    def _open(self, storage_url: str, seed: int) -> optuna.Study:
         with warnings.catch_warnings():  # TPE's `group` option is marked experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.create_study(
