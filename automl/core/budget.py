@@ -62,6 +62,13 @@ class Budget:
         grace = max(GRACE_MIN_S, GRACE_SHARE * self.timeout_s)
         return self.started + self.timeout_s + grace - WRAP_UP_S
 
+    def grace_deadline_wall(self) -> float | None:
+        """The grace deadline on the wall clock (``time.time()``), for processes elsewhere (a
+        Dask worker's own hard stop); None without a timeout."""
+        if self.timeout_s is None:
+            return None
+        return time.time() + (self.grace_deadline - time.monotonic())
+
     @staticmethod
     def refit_reserve(refit_seconds: float) -> float:
         """Seconds kept back for refitting the winner (plus stopping the running trials)."""

@@ -64,12 +64,10 @@ def _executor(spec: SearchSpec, task: SearchTask, budget: Budget, n_workers: int
         return LocalProcessExecutor(n_workers, threads, runner=task.runner)
     from automl.distributed import cluster_executor
 
-    deadline = None
-    if budget.timeout_s is not None:  # the workers' own hard stop, on the wall clock
-        deadline = time.time() + (budget.grace_deadline - time.monotonic())
     return cluster_executor(
-        spec.cluster, tracking_uri, task.runner, threads=threads, deadline=deadline
-    )
+        spec.cluster, tracking_uri, task.runner, threads=threads,
+        deadline=budget.grace_deadline_wall(),
+    )  # fmt: skip
 
 
 class Search:
