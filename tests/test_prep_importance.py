@@ -36,7 +36,7 @@ def regression_frame():
 @pytest.mark.parametrize("family", ["linear_regression", "lightgbm", "random_forest"])
 def test_shap_sums_back_to_predictions_per_original_column(regression_frame, family):
     plan, result, val = trained(regression_frame, "regression", family)
-    by_column = shap_values_by_column(plan, result.pipeline, val)
+    by_column = shap_values_by_column(plan, result.pipeline, val, family)
     assert list(by_column.columns) == plan.feature_names  # one column per input column
     pred = result.pipeline.predict(val)
     offset = pred - by_column.sum(axis=1).to_numpy()  # the base value: the same for every row
@@ -45,7 +45,7 @@ def test_shap_sums_back_to_predictions_per_original_column(regression_frame, fam
 
 def test_importance_table_ranks_the_informative_columns(regression_frame):
     plan, result, val = trained(regression_frame, "regression", "lightgbm")
-    table = shap_importance(plan, result.pipeline, val)
+    table = shap_importance(plan, result.pipeline, val, "lightgbm")
     assert list(table.columns) == ["feature", "importance"]
     assert sorted(table["feature"]) == sorted(plan.feature_names)
     assert table["importance"].is_monotonic_decreasing and (table["importance"] >= 0).all()
@@ -69,14 +69,14 @@ def test_linear_values_equal_shaps_linear_explainer():
 def test_multiclass_importance_and_forest_budget():
     df = penguins_like()
     plan, result, val = trained(df, "classification", "random_forest", target="species")
-    table = shap_importance(plan, result.pipeline, val)
+    table = shap_importance(plan, result.pipeline, val, "random_forest")
     assert sorted(table["feature"]) == ["bill_depth_mm", "bill_length_mm", "island"]
     assert (table["importance"] > 0).all()
-    assert len(shap_values_by_column(plan, result.pipeline, val)) == len(val)
+    assert len(shap_values_by_column(plan, result.pipeline, val, "random_forest")) == len(val)
     # A tiny fit time leaves room only for the probe: 5 rows explained by 2 trees.
-    probe = shap_values_by_column(plan, result.pipeline, val, fit_seconds=1e-6)
+    probe = shap_values_by_column(plan, result.pipeline, val, "random_forest", fit_seconds=1e-6)
     assert len(probe) == 5 and np.isfinite(probe.to_numpy()).all()
-    budgeted = shap_importance(plan, result.pipeline, val, fit_seconds=1e-6)
+    budgeted = shap_importance(plan, result.pipeline, val, "random_forest", fit_seconds=1e-6)
     assert sorted(budgeted["feature"]) == sorted(table["feature"])
 
 
@@ -116,7 +116,7 @@ def test_regression_and_importance_plots(regression_frame):
     assert set(figures) == {"predicted_vs_actual", "residuals"}
     points = figures["residuals"].axes[0].collections[0].get_offsets()
     assert len(points) == len(val)
-    table = shap_importance(plan, result.pipeline, val)
+    table = shap_importance(plan, result.pipeline, val, "decision_tree")
     bars = plots.importance_plot(table, top=3).axes[0].patches
     assert len(bars) == 3
     assert _png(figures["predicted_vs_actual"]).startswith(b"\x89PNG")

@@ -66,6 +66,9 @@ class ModelFamily:
     make: Callable[[Any, dict[str, Any], int], Any]
     # Boosting stops on the validation part itself: its tree count says nothing of its cost.
     early_stopping: bool = False
+    # How SHAP explains it: "lightgbm" (native contributions), "linear" (closed form),
+    # "forest" (tree SHAP within a time share) or "tree" (exact tree SHAP).
+    explainer: str = "tree"
 
     def uses_early_stopping(self, params: Mapping[str, Any]) -> bool:
         """Whether a fit with ``params`` stops early on validation data."""
@@ -366,6 +369,7 @@ FAMILIES: dict[str, ModelFamily] = {
             _lgbm_defaults,
             _lgbm_make,
             early_stopping=True,
+            explainer="lightgbm",
         ),
         ModelFamily(
             "logistic_regression",
@@ -377,6 +381,7 @@ FAMILIES: dict[str, ModelFamily] = {
             _none,
             _logistic_defaults,
             _logistic_make,
+            explainer="linear",
         ),
         ModelFamily(
             "linear_regression",
@@ -388,6 +393,7 @@ FAMILIES: dict[str, ModelFamily] = {
             _none,
             _linear_defaults,
             _linear_make,
+            explainer="linear",
         ),
         ModelFamily(
             "random_forest",
@@ -399,6 +405,7 @@ FAMILIES: dict[str, ModelFamily] = {
             _none,
             _forest_defaults,
             _forest_maker(RandomForestClassifier, RandomForestRegressor),
+            explainer="forest",
         ),
         ModelFamily(
             "extra_trees",
@@ -410,6 +417,7 @@ FAMILIES: dict[str, ModelFamily] = {
             _none,
             _forest_defaults,
             _forest_maker(ExtraTreesClassifier, ExtraTreesRegressor),
+            explainer="forest",
         ),
         ModelFamily(
             "decision_tree",

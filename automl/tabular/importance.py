@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.compose import TransformedTargetRegressor
-from sklearn.ensemble._forest import BaseForest
 
+from automl.tabular.families import get_family
 from automl.tabular.preprocessing import feature_sources
 
 DEFAULT_ROWS = 200
@@ -114,13 +114,14 @@ def _within_budget(explain: Any, Xt: np.ndarray, budget_s: float) -> np.ndarray:
     return np.concatenate([head, explain(Xt[probe:rows])], axis=0)
 
 
-def _explain(model: Any, Xt: np.ndarray, budget_s: float | None) -> np.ndarray:
-    if type(model).__module__.startswith("lightgbm"):
-        explain = partial(_lightgbm_values, model)
-    elif hasattr(model, "coef_") or isinstance(model, TransformedTargetRegressor):
+def _explain(model: Any, Xt: np.ndarray, budget_s: float | None, explainer: str) -> np.ndarray:
+    """SHAP values with the explainer the model's family names (``ModelFamily.explainer``)."""
+    if explainer == "linear":
         return _linear_values(model, Xt)  # closed form: cheap, and needs all rows' mean
-    elif budget_s is not None and isinstance(model, BaseForest):
+    if explainer == "forest" and budget_s is not None:
         return _forest_values(model, Xt, budget_s)
+    if explainer == "lightgbm":
+        explain = partial(_lightgbm_values, model)
     else:
         explain = partial(_tree_values, model)
     if budget_s is None:
@@ -129,9 +130,10 @@ def _explain(model: Any, Xt: np.ndarray, budget_s: float | None) -> np.ndarray:
 
 
 def shap_values_by_column(
-    plan: Any, pipeline: Any, X: pd.DataFrame, fit_seconds: float | None = None
+    plan: Any, pipeline: Any, X: pd.DataFrame, family: str, fit_seconds: float | None = None
 ) -> pd.DataFrame:
-    """Per-row SHAP values summed back to the original input columns (rows x features)."""
+    """Per-row SHAP values summed back to the original input columns (rows x features);
+    ``family`` (the trial's model family) says which explainer fits its model."""
     preprocess = pipeline.named_steps["preprocess"]
     model = pipeline.named_steps["model"]
     Xt = np.asarray(preprocess.transform(X[plan.feature_names]), dtype="float64")
@@ -141,7 +143,8 @@ def shap_values_by_column(
             f"preprocessor output has {Xt.shape[1]} columns but {len(sources)} known sources"
         )
     budget = None if fit_seconds is None else COST_SHARE * fit_seconds
-    values = _explain(model, Xt, budget)  # rows x encoded features x outputs
+    explainer = get_family(family).explainer
+    values = _explain(model, Xt, budget, explainer)  # rows x encoded features x outputs
     per_output = values.sum(axis=2) if values.shape[2] == 1 else None
     columns = plan.feature_names
     index = {c: i for i, c in enumerate(columns)}
@@ -159,6 +162,7 @@ def shap_importance(
     plan: Any,
     pipeline: Any,
     X: pd.DataFrame,
+    family: str,
     fit_seconds: float | None = None,
     max_rows: int = DEFAULT_ROWS,
 ) -> pd.DataFrame:
@@ -169,7 +173,7 @@ def shap_importance(
     """
     if len(X) > max_rows:
         X = X.sample(max_rows, random_state=int(plan.seed))
-    by_column = shap_values_by_column(plan, pipeline, X, fit_seconds)
+    by_column = shap_values_by_column(plan, pipeline, X, family, fit_seconds)
     importance = by_column.abs().mean(axis=0)
     table = pd.DataFrame({"feature": importance.index, "importance": importance.to_numpy()})
     return table.sort_values(

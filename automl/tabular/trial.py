@@ -273,7 +273,9 @@ def run_trial(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
 
     t = time.perf_counter()
     X_val, _ = _features(ctx, "val")
-    table = importance.shap_importance(ctx.plan, pipeline, X_val, fit_seconds=result.fit_seconds)
+    table = importance.shap_importance(
+        ctx.plan, pipeline, X_val, config["family"], fit_seconds=result.fit_seconds
+    )
     timings["shap"] = time.perf_counter() - t
 
     t = time.perf_counter()
