@@ -121,8 +121,8 @@ def test_prepare_identity_list_builds_one_series_per_combination():
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"horizon": 0}, "horizon must be a positive integer"),
-     ({"horizon": -3}, "horizon must be a positive integer"),
+    [({"horizon": 0}, "horizon: must be a positive integer"),
+     ({"horizon": -3}, "horizon: must be a positive integer"),
      ({"time_col": "nope"}, "time_col 'nope' is not a column"),
      ({"target_col": "label"}, "target_col 'label' must be numeric"),
      ({"frequency": "D"}, "frequency='D' contradicts"),

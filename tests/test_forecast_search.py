@@ -119,7 +119,7 @@ def test_cli_runs_a_forecast(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"horizon": 0}, "horizon must be a positive integer"),
+    [({"horizon": 0}, "horizon: must be a positive integer"),
      ({"primary_metric": "r2"}, "primary_metric 'r2' is not one of"),
      ({"exclude_frameworks": ["sklearn"]}, "exclude_frameworks: unknown framework 'sklearn'"),
      ({"max_trials": 0}, "max_trials must be a positive integer"),

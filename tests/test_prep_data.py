@@ -120,5 +120,7 @@ def test_column_names_must_be_text(frame):
 
 def test_no_usable_feature_left(frame):
     keep = ["label", "customer_id", "const", "x"]
-    with pytest.raises(AutoMLInputError, match="dataset: no usable feature columns"):
+    with pytest.raises(AutoMLInputError, match=r"exclude_cols: excluding \['x'\] leaves no usable"):
         make_plan(frame[keep], "classification", "label", exclude_cols=["x"])
+    with pytest.raises(AutoMLInputError, match="dataset: no usable feature columns"):
+        make_plan(frame[["label", "customer_id", "const"]], "classification", "label")

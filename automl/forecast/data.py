@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from automl.core.spec import AutoMLInputError
 from automl.forecast.frequency import Frequency, resolve_frequency
 
 FILL_METHOD = "linear_interpolation"
@@ -88,7 +89,7 @@ def normalize_identity(identity_col: str | list[str] | None) -> list[str]:
         return [identity_col]
     cols = list(identity_col)
     if not all(isinstance(c, str) for c in cols):
-        raise ValueError(
+        raise AutoMLInputError(
             f"identity_col must be a column name or a list of names, got {identity_col!r}"
         )
     return cols
@@ -100,14 +101,14 @@ def _parse_times(df: pd.DataFrame, time_col: str) -> pd.Series:
         times = raw
     else:
         if pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
-            raise ValueError(
+            raise AutoMLInputError(
                 f"time_col {time_col!r} holds numbers, not timestamps; convert it to dates "
                 "(e.g. pd.to_datetime) before calling forecast"
             )
         try:
             times = pd.to_datetime(raw, errors="raise", format="mixed")
         except (ValueError, TypeError) as exc:
-            raise ValueError(
+            raise AutoMLInputError(
                 f"time_col {time_col!r} does not parse as dates ({exc}); give ISO dates such as "
                 "'2024-01-31' or a datetime column"
             ) from None
@@ -123,18 +124,19 @@ def _parse_target(df: pd.DataFrame, target_col: str) -> pd.Series:
         or pd.api.types.is_object_dtype(raw)
         or pd.api.types.is_string_dtype(raw)
     ):
-        raise ValueError(f"target_col {target_col!r} must be numeric, got dtype {raw.dtype}")
+        raise AutoMLInputError(f"target_col {target_col!r} must be numeric, got dtype {raw.dtype}")
     values = pd.to_numeric(raw, errors="coerce")
     bad = raw.notna() & values.isna()
     if bad.any():
         example = raw[bad].iloc[0]
-        raise ValueError(
+        raise AutoMLInputError(
             f"target_col {target_col!r} must be numeric; {int(bad.sum())} value(s) are not, "
-            f"e.g. {example!r}"
+            f"e.g. {example!r}: clean them (pd.to_numeric(df[{target_col!r}], errors='coerce') "
+            "turns them into gaps the series fill) or pick the numeric column"
         )
     values = values.astype(float)
     if np.isinf(values).any():
-        raise ValueError(
+        raise AutoMLInputError(
             f"target_col {target_col!r}: contains {int(np.isinf(values).sum())} infinite "
             "value(s); replace them by NaN (filled by interpolation) or a finite value"
         )
@@ -154,19 +156,29 @@ def prepare_panel(
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"dataset must be a pandas DataFrame, got {type(df).__name__}")
     if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
-        raise ValueError(f"horizon must be a positive integer number of steps, got {horizon!r}")
+        raise AutoMLInputError(
+            f"horizon: must be a positive integer number of steps, got {horizon!r} "
+            "(e.g. horizon=12 forecasts 12 periods ahead)"
+        )
     identity_cols = normalize_identity(identity_col)
     for arg, col in [("target_col", target_col), ("time_col", time_col)] + [
         ("identity_col", c) for c in identity_cols
     ]:
         if col not in df.columns:
-            raise ValueError(
+            raise AutoMLInputError(
                 f"{arg} {col!r} is not a column of the dataset; columns: {list(df.columns)}"
             )
-    if target_col == time_col or target_col in identity_cols or time_col in identity_cols:
-        raise ValueError("target_col, time_col and identity_col must be different columns")
+    named = [("target_col", target_col), ("time_col", time_col)] + [
+        ("identity_col", c) for c in identity_cols
+    ]
+    clashes = sorted({a for a, c in named for b, d in named if a != b and c == d})
+    if clashes:
+        raise AutoMLInputError(
+            f"{' and '.join(clashes)} name the same column; give each its own column "
+            "(target to forecast, time stamps, series ids)"
+        )
     if len(df) == 0:
-        raise ValueError("dataset has no rows")
+        raise AutoMLInputError("dataset has no rows")
 
     alerts: list[dict] = []
     frame = pd.DataFrame({"_t": _parse_times(df, time_col), "_y": _parse_target(df, target_col)})
@@ -184,7 +196,10 @@ def prepare_panel(
         )
         frame = frame[~dropped]
     if frame["_y"].notna().sum() == 0:
-        raise ValueError(f"target_col {target_col!r} has no values")
+        raise AutoMLInputError(
+            f"target_col {target_col!r} has no values (every one is missing); check the column "
+            "or give rows with values"
+        )
 
     groups = (
         list(frame.groupby(identity_cols, sort=True, dropna=False))
@@ -251,7 +266,7 @@ def prepare_panel(
     lengths = panel.lengths
     needed = max(2 * horizon + 1, MIN_SERIES_POINTS)
     if not len(panel) or lengths.max() < needed:
-        raise ValueError(
+        raise AutoMLInputError(
             f"no series is long enough for horizon={horizon}: the longest has {int(lengths.max(initial=0))} "
             f"points but at least {needed} are needed (horizon points to test, horizon to validate, "
             "one to train); lower horizon or give more history"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import optuna
 
+from automl.core.spec import AutoMLInputError
 from automl.forecast.local import ENSEMBLE_MEMBERS
 
 FRAMEWORKS = ("baseline", "statsmodels", "lightgbm")
@@ -131,7 +132,7 @@ def available_families(exclude_frameworks: list[str] | None, season_length: int)
     for name in exclude_frameworks or []:
         key = str(name).lower()
         if key not in FRAMEWORKS and key not in FAMILIES:
-            raise ValueError(
+            raise AutoMLInputError(
                 f"exclude_frameworks: unknown framework {name!r}; use any of "
                 f"{[f for f in FRAMEWORKS if f != 'baseline']} or a family name {sorted(FAMILIES)}"
             )

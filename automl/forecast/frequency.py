@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from automl.core.spec import AutoMLInputError
+
 _WORDS = {
     "s": "s", "sec": "s", "second": "s", "seconds": "s", "secondly": "s",
     "t": "min", "min": "min", "minute": "min", "minutes": "min", "minutely": "min",
@@ -103,25 +105,25 @@ class Frequency:
 def parse_frequency(frequency: str) -> Frequency:
     """Parse ``"D"``, ``"day"``, ``"MS"``, ``"15min"``, ``"W-SAT"``, ``"quarterly"``, ..."""
     if not isinstance(frequency, str) or not frequency.strip():
-        raise ValueError(
+        raise AutoMLInputError(
             f"frequency must be a non-empty string like 'D' or 'month', got {frequency!r}"
         )
     text = frequency.strip()
     match = re.fullmatch(r"(\d*)\s*([A-Za-z_]+)(?:-([A-Za-z]{3}))?", text)
     unit = _WORDS.get(match.group(2).lower()) if match else None
     if unit is None:
-        raise ValueError(
+        raise AutoMLInputError(
             f"frequency={frequency!r} is not understood; use a pandas alias "
             "(s, min, h, D, B, W, M/MS, Q, Y) or a word (day, week, month, quarter, year, hour, min)"
         )
     multiple = int(match.group(1)) if match.group(1) else 1
     if multiple < 1:
-        raise ValueError(f"frequency={frequency!r} must have a positive multiple")
+        raise AutoMLInputError(f"frequency={frequency!r} must have a positive multiple")
     week_end = "SUN"
     if unit == "W" and match.group(3):
         week_end = match.group(3).upper()
         if week_end not in _WEEKDAYS:
-            raise ValueError(f"frequency={frequency!r}: unknown weekday {match.group(3)!r}")
+            raise AutoMLInputError(f"frequency={frequency!r}: unknown weekday {match.group(3)!r}")
     anchor = "end" if match.group(2).lower() in ("me", "qe", "ye", "ae", "bm") else "start"
     return Frequency(unit=unit, multiple=multiple, week_end=week_end, anchor=anchor)
 
@@ -191,7 +193,7 @@ def resolve_frequency(
     inferred = infer_frequency(times_by_series)
     if frequency is None:
         if inferred is None:
-            raise ValueError(
+            raise AutoMLInputError(
                 f"cannot infer the frequency of time_col {time_col!r} (too few or irregular "
                 "timestamps); pass frequency=, e.g. 'D', 'W', 'month'"
             )
@@ -202,7 +204,7 @@ def resolve_frequency(
     ratio = inferred.days / given.days
     same_unit = inferred.unit == given.unit or {inferred.unit, given.unit} == {"D", "B"}
     if not (same_unit and inferred.multiple == given.multiple) and not 0.9 <= ratio <= 1.1:
-        raise ValueError(
+        raise AutoMLInputError(
             f"frequency={frequency!r} contradicts the timestamps in time_col {time_col!r}, which "
             f"are spaced like {inferred.alias!r}; pass frequency={inferred.alias!r} or omit it"
         )

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from automl.core.spec import AutoMLInputError
+
 METRICS = ("smape", "mase", "mae", "rmse", "mse", "mape", "mdape")
 GREATER_IS_BETTER = dict.fromkeys(METRICS, False)
 
@@ -80,5 +82,5 @@ def check_metric(primary_metric: str) -> str:
     """Validate ``primary_metric`` (case-insensitive)."""
     name = str(primary_metric).lower()
     if name not in METRICS:
-        raise ValueError(f"primary_metric {primary_metric!r} is not one of {list(METRICS)}")
+        raise AutoMLInputError(f"primary_metric {primary_metric!r} is not one of {list(METRICS)}")
     return name

@@ -144,9 +144,15 @@ def validate_inputs(
     excluded = _as_list(exclude_cols, "exclude_cols")
     missing = [c for c in excluded if c not in df.columns]
     if missing:
-        raise AutoMLInputError(f"exclude_cols: columns {missing} are not in the dataset")
+        raise AutoMLInputError(
+            f"exclude_cols: columns {missing} are not in the dataset "
+            f"(columns: {[str(c) for c in df.columns][:20]})"
+        )
     if target_col in excluded:
-        raise AutoMLInputError(f"exclude_cols: cannot exclude the target column {target_col!r}")
+        raise AutoMLInputError(
+            f"exclude_cols: cannot exclude the target column {target_col!r}; remove it from "
+            "exclude_cols (the target is never used as a feature)"
+        )
 
     for name, col in (
         ("time_col", time_col),
@@ -156,9 +162,14 @@ def validate_inputs(
         if col is None:
             continue
         if not isinstance(col, str) or col not in df.columns:
-            raise AutoMLInputError(f"{name}: column {col!r} is not in the dataset")
+            raise AutoMLInputError(
+                f"{name}: column {col!r} is not in the dataset "
+                f"(columns: {[str(c) for c in df.columns][:20]})"
+            )
         if col == target_col:
-            raise AutoMLInputError(f"{name}: {col!r} is the target column")
+            raise AutoMLInputError(
+                f"{name}: {col!r} is the target column; give another column or {name}=None"
+            )
     if time_col is not None and split_col is not None:
         raise AutoMLInputError("time_col and split_col: give at most one way to split the data")
 
@@ -189,7 +200,10 @@ def validate_inputs(
         if not np.isfinite(values).all():
             raise AutoMLInputError(f"target_col {target_col!r}: contains infinite values")
         if values.nunique() < 2:
-            raise AutoMLInputError(f"target_col {target_col!r}: every value is the same")
+            raise AutoMLInputError(
+                f"target_col {target_col!r}: every value is the same; nothing to learn "
+                "(check the column, or give rows with other values)"
+            )
     else:
         classes = target[known].unique()
         counts = target[known].value_counts()
@@ -207,8 +221,8 @@ def validate_inputs(
             )
         if len(classes) < 2:
             raise AutoMLInputError(
-                f"target_col {target_col!r}: has a single class {classes[0]!r}; "
-                "classification needs at least two"
+                f"target_col {target_col!r}: has a single class {str(classes[0])!r}; "
+                "classification needs rows of at least two classes"
             )
         if pos_label is not None:
             if len(classes) != 2:

@@ -243,9 +243,15 @@ def make_plan(
     )
     alerts.extend(type_alerts)
     if not any(features.values()):
+        because = f" (dropped: {dropped})" if dropped else ""
+        if excluded:
+            raise AutoMLInputError(
+                f"exclude_cols: excluding {excluded} leaves no usable feature column besides "
+                f"the target {target_col!r}{because}; exclude fewer columns"
+            )
         raise AutoMLInputError(
-            f"dataset: no usable feature columns besides the target {target_col!r} "
-            f"(dropped: {dropped})"
+            f"dataset: no usable feature columns besides the target {target_col!r}{because}; "
+            "give at least one column to learn from"
         )
 
     classes = None
