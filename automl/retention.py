@@ -23,7 +23,7 @@ from automl.core import tags
 from automl.core.spec import AutoMLInputError
 
 # Set on a trial run whose model folder was deleted, saying why (the notebook rebuilds it).
-MODEL_PRUNED_TAG = "automl.model_pruned"
+MODEL_PRUNED_TAG = tags.MODEL_PRUNED
 _MODEL_PATH = "model"
 _IN_CHUNK = 100  # run ids per ``run_id IN (...)`` registry filter
 

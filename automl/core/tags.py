@@ -39,3 +39,5 @@ RERUN_DATA = "automl.rerun_data"
 SOURCE_RUN_ID = "automl.source_run_id"
 SOURCE_EXPERIMENT_ID = "automl.source_experiment_id"
 SOURCE_MODEL_VERSION = "automl.source_model_version"
+# ``automl prune-models``: set on a trial whose model folder was deleted to save disk.
+MODEL_PRUNED = "automl.model_pruned"
