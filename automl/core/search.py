@@ -1,4 +1,4 @@
-"""The search loop, shared by every task: ask, submit, record, kill at the deadline, refit, register.
+"""The search loop, shared by every task: ask, submit, record, kill at the deadline.
 
 :class:`Search` drives one search for a :class:`~automl.core.task.SearchTask`. Trials run in an
 :class:`~automl.core.executor.Executor` (local worker processes, or a Dask cluster); the Optuna

@@ -1,4 +1,4 @@
-"""Load the user's dataset and reject bad arguments before any trial runs."""
+"""Check a table and the arguments against it before any trial runs (reading it is core.inputs)."""
 
 from __future__ import annotations
 
