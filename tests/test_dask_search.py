@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -126,6 +127,60 @@ def test_forecast_on_a_cluster_with_the_postgres_store(process_cluster, pg_store
         verbose=False,
     )
     _check_search(summary, pg_store, time.monotonic() - started)
+
+
+def _kill_scheduler_after_a_trial(cluster, store: str, experiment: str) -> threading.Thread:
+    """In the background: once a trial of ``experiment`` finished, kill the scheduler (-9)."""
+
+    def watch() -> None:
+        client = tracking.TrackingClient(store)
+        end = time.monotonic() + 300
+        while time.monotonic() < end:
+            found = client.get_experiment_by_name(experiment)
+            if found is not None and len(
+                client.search_runs(
+                    [found.experiment_id],
+                    filter_string=f"tags.`{HOST_TAG}` != '' and attributes.status = 'FINISHED'",
+                )
+            ):
+                cluster.scheduler.kill()
+                return
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_scheduler_lost_mid_search_ends_it_with_the_winner_so_far(process_cluster, pg_store):
+    frame = load_breast_cancer(as_frame=True).frame.sample(200, random_state=0)
+    watcher = _kill_scheduler_after_a_trial(process_cluster, pg_store, "dask-lost")
+    started = time.monotonic()
+    summary = automl.classify(
+        frame,
+        target_col="target",
+        cluster=process_cluster.address,
+        timeout_minutes=TIMEOUT_MINUTES,
+        experiment_name="dask-lost",
+        verbose=False,
+    )
+    seconds = time.monotonic() - started
+    watcher.join(timeout=1)
+    assert process_cluster.scheduler.poll() is not None  # it was killed mid-search
+    assert seconds <= _promise(TIMEOUT_MINUTES * 60), seconds
+    client = tracking.TrackingClient(pg_store)
+    cluster_trials = [
+        t for t in summary.all_trials if HOST_TAG in client.get_run(t.run_id).data.tags
+    ]
+    assert any(t.state == TrialState.COMPLETE for t in cluster_trials)
+    for trial in summary.all_trials:  # nothing left RUNNING; killed ones say why
+        run = client.get_run(trial.run_id)
+        assert run.info.status != "RUNNING"
+        if trial.state == TrialState.KILLED:  # (FAILED when its worker ended it first)
+            assert run.info.status in ("KILLED", "FAILED"), run.data.tags
+            assert run.data.tags[tags.ERROR]
+    assert summary.registered_model_version is not None
+    assert automl.load_model(summary.registered_model_uri) is not None
 
 
 def test_a_sqlite_store_is_refused_with_a_cluster_before_anything_is_stored(tmp_path):

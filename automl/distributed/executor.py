@@ -231,16 +231,23 @@ class DaskExecutor(Executor):
     def submit(self, key: Any, task: WorkerTask) -> None:
         # the worker count is refreshed in the background: a task sent on a stale count waits
         # in the scheduler's queue for a thread, which is harmless; a lost cluster is not
-        if self.lost_scheduler is not None or self._setup_future is None:
-            raise RuntimeError(self.lost_scheduler or "send_setup() first: no setup to run with")
-        if self._setup_future.status != "finished":  # its workers died: send it again
-            self._scatter()
+        if self._setup_future is None:
+            raise RuntimeError("send_setup() first: no setup to run with")
         name = f"automl-{self._search_id}-{uuid.uuid4().hex[:8]}"
-        deadline = self.deadline if self.deadline is not None else time.time() + 7 * 24 * 3600
-        ctask = ClusterTask(task, stop_event=name, deadline=deadline, attempt_key=name)
-        future = self._client.submit(
-            run_cluster_task, self._setup_future, ctask, key=name, pure=False, retries=0
-        )
+        future = None
+        if self._check_lost():  # lost between idle_count() and now: written off at the next poll
+            self._running[key] = _InFlight(None, name, time.monotonic(), task.run_id)
+            return
+        try:
+            if self._setup_future.status != "finished":  # its workers died: send it again
+                self._scatter()
+            deadline = self.deadline if self.deadline is not None else time.time() + 7 * 24 * 3600
+            ctask = ClusterTask(task, stop_event=name, deadline=deadline, attempt_key=name)
+            future = self._client.submit(
+                run_cluster_task, self._setup_future, ctask, key=name, pure=False, retries=0
+            )
+        except Exception as exc:  # noqa: BLE001 - the scheduler went away as the task was sent
+            self._scheduler_lost(exc)  # the next poll gives this trial back KILLED, with the others
         self._running[key] = _InFlight(future, name, time.monotonic(), task.run_id)
 
     def poll(self, timeout: float) -> Iterator[TaskResult]:
@@ -368,6 +375,8 @@ class DaskExecutor(Executor):
             return
         try:
             client = self._tracking_client()
+            if client.get_run(run_id).info.status != "RUNNING":  # ended already: that stands
+                return
             client.log_batch(
                 run_id, tags={tags.TRIAL_STATE: TrialState.KILLED.value, tags.ERROR: reason}
             )

@@ -227,6 +227,8 @@ def _mark_run(setup: Any, run_id: str, state: TrialState, reason: str) -> None:
     if client is None or not run_id:
         return
     try:
+        if client.get_run(run_id).info.status != "RUNNING":  # ended already: its end stands
+            return
         client.log_batch(run_id, tags={tags.TRIAL_STATE: state.value, tags.ERROR: reason})
         client.set_terminated(run_id, "KILLED" if state is TrialState.KILLED else "FAILED")
     except Exception:  # noqa: BLE001 - store unreachable: the caller records the trial too
