@@ -124,10 +124,10 @@ class SearchTask(ABC):
 
     def ensemble(self, context: Any, finished: list[TrialInfo],
                  predictions: dict[str, tuple[Any, Any]], number: int,
-                 parent_run_id: str) -> TrialInfo | None:  # fmt: skip
+                 parent_run_id: str, time_left: float) -> TrialInfo | None:  # fmt: skip
         """An ensemble of ``finished`` trials logged as run number ``number``, or ``None`` when
-        none beats the best trial on validation. ``predictions`` maps a trial's run id to its
-        (validation, test) predictions."""
+        none beats the best trial on validation or it cannot be logged in ``time_left``
+        seconds. ``predictions`` maps a trial's run id to its (validation, test) predictions."""
         return None
 
     def summary_fields(self) -> dict[str, Any]:

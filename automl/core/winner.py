@@ -30,7 +30,7 @@ def add_ensemble(search: Search) -> None:
     try:
         info = search.task.ensemble(
             search.context, search.book.finished(), search.predictions, search.next_number,
-            search.parent_run_id,
+            search.parent_run_id, search.budget.time_left(),
         )  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - the search's result stands without it
         logger.warning("ensemble not built: %s", exc, exc_info=True)

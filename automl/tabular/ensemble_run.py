@@ -38,6 +38,10 @@ from automl.tabular.trial import TrialContext, log_trial_model
 logger = logging.getLogger("automl")
 SHAP_TABLE = "shap/feature_importance.csv"
 ENSEMBLE_TAG = tags.ENSEMBLE
+# Train metrics of an ensemble are measured on at most this many rows.
+TRAIN_SCORE_ROWS = 5_000
+# Logging an ensemble: a fixed part, and per member (load, pickle) besides its predictions.
+BUILD_FIXED_S, BUILD_PER_MEMBER_S = 1.0, 0.3
 
 
 def _member_config(info: TrialInfo) -> dict[str, Any]:
@@ -59,8 +63,10 @@ def log_ensemble(
     predictions: dict[str, tuple[Any, Any]],
     number: int,
     parent_run_id: str,
+    time_left: float = float("inf"),
 ) -> TrialInfo | None:
-    """The ensemble run, or ``None`` when no blend beats the best trial on validation."""
+    """The ensemble run, or ``None`` when no blend beats the best trial on validation or it
+    would not be logged within ``time_left`` seconds (its members' load, predict and pickle)."""
     started = time.monotonic()
     plan, data = ctx.plan, ctx.data
     candidates = [t for t in finished if predictions.get(t.run_id, (None, None))[0] is not None]
@@ -78,6 +84,9 @@ def log_ensemble(
         return None
     members = [candidates[i] for i in selection.members]
     weights = list(selection.weights)
+    if build_seconds(members) > time_left:
+        logger.info("ensemble not built: logging it would outlast the budget")
+        return None
     val_blend = blend([val_preds[i] for i in selection.members], weights)
     scores = metrics.prefixed(score_predictions(plan, y_val, val_blend, w_val), "val")
     test_preds = [predictions[m.run_id][1] for m in members]
@@ -99,11 +108,24 @@ def _log_plots(ctx: TrialContext, run_id: str, y_val: Any, val_blend: np.ndarray
         plots.close(figure)
 
 
+def build_seconds(members: list[TrialInfo]) -> float:
+    """Expected seconds to log an ensemble of ``members``: a fixed part for the run, its
+    notebook and plots, and per member its load, pickling and predictions (its own predict
+    time on validation and test, which bounds the sampled train rows too)."""
+    per_member = sum(
+        BUILD_PER_MEMBER_S + 2.0 * m.metrics.get("predict_time_seconds", 0.0) for m in members
+    )
+    return BUILD_FIXED_S + per_member
+
+
 def _train_scores(ctx: TrialContext, model: EnsembleModel) -> dict[str, float]:
-    """The ensemble's train_ metrics, on the rows its members learnt from (as a trial's)."""
+    """The ensemble's train_ metrics, on (a sample of at most TRAIN_SCORE_ROWS of) the rows its
+    members learnt from, as a trial's are."""
     plan, data = ctx.plan, ctx.data
     parts = ("train", "val") if plan.validation == "cv" else ("train",)
     rows = data[data[SPLIT_COL].isin(parts)]
+    if len(rows) > TRAIN_SCORE_ROWS:
+        rows = rows.sample(TRAIN_SCORE_ROWS, random_state=int(plan.seed))
     X, y, w = fit.xy(plan, rows)
     pred = model.predict_proba(X) if plan.task == "classification" else model.predict(X)
     return metrics.prefixed(score_predictions(plan, y, pred, w), "train")

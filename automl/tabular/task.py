@@ -180,10 +180,10 @@ class TabularTask(SearchTask):
 
     def ensemble(self, context: TrialContext, finished: list[TrialInfo],
                  predictions: dict[str, tuple[Any, Any]], number: int,
-                 parent_run_id: str) -> TrialInfo | None:  # fmt: skip
+                 parent_run_id: str, time_left: float) -> TrialInfo | None:  # fmt: skip
         from automl.tabular.ensemble_run import log_ensemble
 
-        return log_ensemble(context, finished, predictions, number, parent_run_id)
+        return log_ensemble(context, finished, predictions, number, parent_run_id, time_left)
 
     def summary_fields(self) -> dict[str, Any]:
         return {"semantic_type_conversions": dict(self.plan.semantic_type_conversions)}
