@@ -26,6 +26,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 SKLEARN_VERSION = tuple(int(p) for p in sklearn.__version__.split(".")[:2] if p.isdigit())
 # Early stopping decides the rounds; FLAML's winners use 1,300-4,700 trees at low rates.
 LGBM_MAX_ROUNDS = 5000
+LGBM_ROUND_BUDGET = 100.0  # rounds x learning rate
 LGBM_EARLY_STOPPING = 50
 FIT_ONLY_PARAMS = ("early_stopping_rounds",)
 
@@ -69,6 +70,12 @@ class ModelFamily:
     # How SHAP explains it: "lightgbm" (native contributions), "linear" (closed form),
     # "forest" (tree SHAP within a time share) or "tree" (exact tree SHAP).
     explainer: str = "tree"
+    # Parameters that follow from the others (e.g. LightGBM's round cap from its learning rate).
+    derive: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    def complete(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` with the derived parameters filled in, as literal values."""
+        return {**params, **self.derive(params)} if self.derive else params
 
     def uses_early_stopping(self, params: Mapping[str, Any]) -> bool:
         """Whether a fit with ``params`` stops early on validation data."""
@@ -90,11 +97,13 @@ class ModelFamily:
                 continue
             params[p.name] = p.suggest(trial, self.name)
         params.update(self.constants(plan))
-        return params
+        return self.complete(params)
 
     def portfolio(self, plan: Any) -> list[dict[str, Any]]:
         """Strong default parameter sets for ``plan``, best first (each a full ``params``)."""
-        return [{**searched, **self.constants(plan)} for searched in self.defaults(plan)]
+        return [
+            self.complete({**searched, **self.constants(plan)}) for searched in self.defaults(plan)
+        ]
 
     def build(self, plan: Any, params: Mapping[str, Any], n_threads: int = 1) -> Any:
         """The unfitted estimator for ``params`` (fit-only keys such as early stopping dropped)."""
@@ -240,6 +249,14 @@ def _lgbm_constants(plan: Any) -> dict[str, Any]:
     }
 
 
+def _lgbm_rounds(params: dict[str, Any]) -> dict[str, Any]:
+    """The round cap scales with the step size: LGBM_ROUND_BUDGET / learning_rate rounds, at most
+    LGBM_MAX_ROUNDS. A 0.1 rate stops by 1,000 rounds (a short budget on large data cannot wait
+    for 5,000); a 0.02 rate may grow the 5,000 trees such rates need."""
+    rate = float(params.get("learning_rate", 0.1))
+    return {"n_estimators": int(min(LGBM_MAX_ROUNDS, max(100, LGBM_ROUND_BUDGET / rate)))}
+
+
 def _lgbm_make(plan: Any, params: dict[str, Any], n_threads: int) -> Any:
     kwargs = dict(
         params,
@@ -370,6 +387,7 @@ FAMILIES: dict[str, ModelFamily] = {
             _lgbm_make,
             early_stopping=True,
             explainer="lightgbm",
+            derive=_lgbm_rounds,
         ),
         ModelFamily(
             "logistic_regression",
