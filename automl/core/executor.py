@@ -70,6 +70,11 @@ class Executor(ABC):
         """Workers still starting (importing their libraries), not ready for a task yet."""
 
     @property
+    def failure(self) -> str | None:
+        """Why no task can run any more (e.g. the cluster's scheduler is gone), or None."""
+        return None
+
+    @property
     @abstractmethod
     def started(self) -> bool:
         """Whether :meth:`start` was called."""

@@ -22,6 +22,7 @@ import tracking
 from automl.core import tags
 from automl.core.budget import Budget
 from automl.core.executor import Executor, TaskResult
+from automl.core.inputs import alert
 from automl.core.local_executor import LocalProcessExecutor
 from automl.core.progress import SearchProgress
 from automl.core.records import (
@@ -82,12 +83,13 @@ class Search:
         n = cores()
         self.n_workers = n if not spec.n_jobs or spec.n_jobs < 0 else min(spec.n_jobs, n)
         self.threads = max(1, n // self.n_workers)
+        workers = min(self.n_workers, budget.max_trials or self.n_workers)
+        # before the store is opened: a refused cluster set-up leaves no file behind
+        self.executor = _executor(
+            spec, task, budget, workers, self.threads, tracking.get_tracking_uri()
+        )
         self.client = tracking.TrackingClient()
         self.book = TrialBook(task.greater_is_better, task.size_ratio)
-        workers = min(self.n_workers, budget.max_trials or self.n_workers)
-        self.executor = _executor(
-            spec, task, budget, workers, self.threads, self.client.tracking_uri
-        )
         self.timings: dict[str, float] = {}
         self.in_process_seconds = 0.0
         self.worker_capacity = 0.0
@@ -375,6 +377,10 @@ class Search:
             ran_here = self.run_cheap_trial_while_workers_boot()
             for result in executor.poll(timeout=0.0 if ran_here else 0.2):
                 self.record(book.in_flight.pop(result.key), result)
+            if executor.failure and not book.in_flight:  # e.g. the cluster's scheduler is gone
+                self.task.alerts.append(alert("cluster", executor.failure))
+                logger.warning("trials stopped: %s", executor.failure)
+                break
             progress.update(len(book.trials), len(book.in_flight), *book.best())
 
     def run_cheap_trial_while_workers_boot(self) -> bool:

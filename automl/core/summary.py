@@ -66,6 +66,9 @@ class AutoMLSummary:
     time_breakdown: dict[str, float] = field(default_factory=dict)
     wall_time: float = 0.0
     all_trials: list[TrialInfo] = field(default_factory=list)
+    # Where the trials ran: worker slots used, and the machines (hosts) of a cluster.
+    n_workers: int = 0
+    hosts: list[str] = field(default_factory=list)
 
     @property
     def best_trial(self) -> TrialInfo:

@@ -153,6 +153,10 @@ class DaskExecutor(Executor):
         threading.Thread(target=self._watch_slots, name="automl-dask-slots", daemon=True).start()
 
     @property
+    def failure(self) -> str | None:
+        return self.lost_scheduler
+
+    @property
     def started(self) -> bool:
         return self._started_at > 0.0
 

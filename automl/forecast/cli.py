@@ -25,6 +25,8 @@ def _run(args: argparse.Namespace) -> int:
         experiment_name=args.experiment,
         register_model_name=args.register_as,
         n_jobs=args.n_jobs,
+        cluster=args.cluster,
+        retrain_full=args.retrain_full,
         seed=args.seed,
         verbose=not args.quiet,
     )
@@ -54,6 +56,15 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--experiment", help="experiment name")
     parser.add_argument("--register-as", help="registered model name (default: experiment name)")
     parser.add_argument("--n-jobs", type=int, help="worker processes (default: all cores)")
+    parser.add_argument(
+        "--cluster", help="Dask scheduler address (tcp://host:8786): trials run on its workers"
+    )
+    parser.add_argument(
+        "--no-retrain-full",
+        dest="retrain_full",
+        action="store_false",
+        help="do not refit the chosen model on every row before registering it",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", help="write the winner's forecast to this CSV file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -24,6 +24,15 @@ def _search_arguments(parser: argparse.ArgumentParser, default_metric: str) -> N
     parser.add_argument("--time-col", help="column that orders rows in time (time-ordered split)")
     parser.add_argument("--split-col", help="column with train/val/test values")
     parser.add_argument("--n-jobs", type=int, help="worker processes (default: all cores)")
+    parser.add_argument(
+        "--cluster", help="Dask scheduler address (tcp://host:8786): trials run on its workers"
+    )
+    parser.add_argument(
+        "--no-retrain-full",
+        dest="retrain_full",
+        action="store_false",
+        help="do not refit the chosen model on every row before registering it",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -43,6 +52,8 @@ def _run(args: argparse.Namespace) -> int:
         time_col=args.time_col,
         split_col=args.split_col,
         n_jobs=args.n_jobs,
+        cluster=args.cluster,
+        retrain_full=args.retrain_full,
         seed=args.seed,
         verbose=not args.quiet,
     )
