@@ -124,3 +124,14 @@ def test_no_usable_feature_left(frame):
         make_plan(frame[keep], "classification", "label", exclude_cols=["x"])
     with pytest.raises(AutoMLInputError, match="dataset: no usable feature columns"):
         make_plan(frame[["label", "customer_id", "const"]], "classification", "label")
+
+
+def test_validation_is_chosen_from_the_data_size_against_the_budget():
+    from automl.tabular.plan import choose_cross_validation
+
+    assert choose_cross_validation(2_344, 73, 60.0).startswith("small dataset")  # < 5,000 rows
+    assert "150,000 cells" in choose_cross_validation(7_000, 19, 60.0)  # FLAML's rule: CV
+    assert choose_cross_validation(7_000, 19, 20.0) == ""  # less time: holdout
+    assert choose_cross_validation(40_000, 14, 300.0) != ""  # more time: CV
+    assert choose_cross_validation(150_000, 2, 3_600.0) == ""  # never above 100k rows
+    assert choose_cross_validation(6_000, 5, None) == ""  # trial budget only: the row rule
