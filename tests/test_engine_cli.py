@@ -22,7 +22,9 @@ def test_cli_regress_then_leaderboard(tmp_path, capsys):
     assert main(["leaderboard", "cli_diabetes"]) == 0
     board = capsys.readouterr().out.splitlines()
     assert board[0].split()[:2] == ["rank", "run_id"]
-    assert len(board) == 1 + 3  # header + one row per finished trial
+    # header + one row per finished trial, and the ensemble of them when it won validation
+    ensembles = [line for line in board[1:] if "ensemble" in line]
+    assert len(board) == 1 + 3 + len(ensembles) and len(ensembles) <= 1
     maes = [float(line.split()[3]) for line in board[1:]]
     assert maes == sorted(maes)
 
