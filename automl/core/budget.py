@@ -93,11 +93,12 @@ class Budget:
         """Whether any new trial may start (the last second before the deadline is not used)."""
         return self.time_left(keep_back, now) > MIN_START_S
 
-    def finishes_before(self, expected_s: float, end: float, now: float | None = None) -> bool:
-        """Whether a task of ``expected_s`` started now ends before ``end`` (e.g. the grace
-        deadline, for the refit)."""
+    def grace_time_left(self, now: float | None = None) -> float:
+        """Seconds until the grace deadline (inf without a timeout): what the refit of the
+        winner may use, since the loop kept its estimate back but estimates run short under
+        load."""
         now = time.monotonic() if now is None else now
-        return now + expected_s < end
+        return self.grace_deadline - now
 
     def trials_left(self, started_trials: int) -> bool:
         """Whether ``max_trials`` allows another trial after ``started_trials``."""
