@@ -13,13 +13,14 @@ worker processes (:class:`automl.core.local_executor.LocalProcessExecutor`); ano
   that has arrived, tagged with the key given to ``submit``.
 * ``kill_running(on_killed)`` stops the tasks in flight now (``on_killed(key, seconds)`` for each)
   and keeps idle workers for a refit; ``shutdown(on_killed)`` stops everything.
-* ``busy_seconds`` and ``capacity_seconds()`` feed the summary's time breakdown.
+* ``busy_seconds`` and ``capacity_seconds()`` feed the summary's time breakdown;
+  ``workers_used`` and ``hosts`` tell the summary where the trials ran.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,10 @@ class Executor(ABC):
 
     n_workers: int
     busy_seconds: float
+    # The workers that ran a task (empty: all ``n_workers`` count) and the machines they ran
+    # on (empty for processes on this machine).
+    workers_used: Set[str] = frozenset()
+    hosts: Set[str] = frozenset()
 
     @abstractmethod
     def start(self) -> None:

@@ -52,8 +52,8 @@ def run_search(task: SearchTask, spec: SearchSpec, budget: Budget,
         exploration_notebook_path=exploration,
         validation=task.validation,
         wall_time=time.monotonic() - budget.started,
-        n_workers=len(getattr(search.executor, "workers_used", ())) or search.executor.n_workers,
-        hosts=sorted(getattr(search.executor, "hosts", ())),
+        n_workers=len(search.executor.workers_used) or search.executor.n_workers,
+        hosts=sorted(search.executor.hosts),
         **task.summary_fields(),
     )
     summary.time_breakdown = winner.time_breakdown(search, summary.wall_time)
