@@ -92,9 +92,7 @@ def load_model(run_id_or_uri: str) -> Any:
 def _search(task: str, dataset: Dataset, arguments: dict[str, Any]) -> AutoMLSummary:
     """Validate the call's arguments once (one :class:`SearchSpec`), search, and with
     ``verbose`` end by saying how to review the leaderboard in the browser."""
-    arguments = {k: v for k, v in arguments.items() if k != "dataset"}
-    target_col, primary_metric = arguments.pop("target_col"), arguments.pop("primary_metric")
-    spec = SearchSpec.create(task, target_col, primary_metric, **arguments)
+    spec = SearchSpec.from_call(task, arguments)
     summary = run_search(dataset, spec)
     if spec.verbose:
         from automl.ui import announce

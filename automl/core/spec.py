@@ -12,7 +12,7 @@ import math
 import numbers
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -209,6 +209,15 @@ class SearchSpec:
             started=started,
             **checked,
         )
+
+    @classmethod
+    def from_call(
+        cls, task: str, arguments: Mapping[str, Any], task_only: Collection[str] = ()
+    ) -> SearchSpec:
+        """The spec of a public entry point's arguments (its ``locals()``): all but ``dataset``
+        and the arguments in ``task_only``, which the task checks against the data itself."""
+        given = {k: v for k, v in arguments.items() if k != "dataset" and k not in task_only}
+        return cls.create(task, given.pop("target_col"), given.pop("primary_metric"), **given)
 
     def budget(self) -> Budget:
         """The search's one :class:`Budget`, counted from when the call started."""

@@ -24,6 +24,8 @@ from automl.forecast.metrics import check_metric
 from automl.forecast.task import ForecastTask
 
 logger = logging.getLogger("automl")
+# The arguments that describe the panel: checked against the data by ``prepare_panel``.
+PANEL_ARGUMENTS = ("time_col", "horizon", "frequency", "identity_col")
 
 
 @quiet_optuna()
@@ -60,22 +62,8 @@ def forecast(
     ``register_model_name`` (default: the experiment name); it predicts ``horizon`` steps.
     ``cluster`` runs the trials on a Dask cluster, as in :func:`automl.classify`.
     """
+    spec = SearchSpec.from_call("forecast", locals(), task_only=PANEL_ARGUMENTS)
     t = time.perf_counter()
-    spec = SearchSpec.create(
-        "forecast",
-        target_col,
-        primary_metric,
-        timeout_minutes=timeout_minutes,
-        max_trials=max_trials,
-        n_jobs=n_jobs,
-        cluster=cluster,
-        retrain_full=retrain_full,
-        seed=seed,
-        verbose=verbose,
-        experiment_name=experiment_name,
-        register_model_name=register_model_name,
-        exclude_frameworks=exclude_frameworks,
-    )
     frame = load_dataset(dataset)
     metric = check_metric(primary_metric)
     panel, alerts = prepare_panel(
