@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from automl.core.cli_arguments import add_budget_and_tracking_arguments, budget_and_tracking_kwargs
 from automl.forecast.metrics import METRICS
 
 
@@ -19,16 +20,8 @@ def _run(args: argparse.Namespace) -> int:
         frequency=args.frequency,
         identity_col=identity[0] if identity and len(identity) == 1 else identity,
         primary_metric=args.metric,
-        timeout_minutes=args.timeout,
-        max_trials=args.max_trials,
         exclude_frameworks=args.exclude_frameworks,
-        experiment_name=args.experiment,
-        register_model_name=args.register_as,
-        n_jobs=args.n_jobs,
-        cluster=args.cluster,
-        retrain_full=args.retrain_full,
-        seed=args.seed,
-        verbose=not args.quiet,
+        **budget_and_tracking_kwargs(args),
     )
     print(summary)
     if args.output and summary.trials:
@@ -50,22 +43,7 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--frequency", help="e.g. D, W, MS, Q, Y, h, min, day, month (inferred)")
     parser.add_argument("--identity", nargs="*", help="column(s) that identify each series")
     parser.add_argument("--metric", default="smape", choices=METRICS, help="primary metric")
-    parser.add_argument("--timeout", type=float, help="time budget in minutes (fractions allowed)")
-    parser.add_argument("--max-trials", type=int, help="trial budget")
     parser.add_argument("--exclude-frameworks", nargs="*", help="statsmodels, lightgbm or families")
-    parser.add_argument("--experiment", help="experiment name")
-    parser.add_argument("--register-as", help="registered model name (default: experiment name)")
-    parser.add_argument("--n-jobs", type=int, help="worker processes (default: all cores)")
-    parser.add_argument(
-        "--cluster", help="Dask scheduler address (tcp://host:8786): trials run on its workers"
-    )
-    parser.add_argument(
-        "--no-retrain-full",
-        dest="retrain_full",
-        action="store_false",
-        help="do not refit the chosen model on every row before registering it",
-    )
-    parser.add_argument("--seed", type=int, default=0)
+    add_budget_and_tracking_arguments(parser)
     parser.add_argument("--output", help="write the winner's forecast to this CSV file")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_run)

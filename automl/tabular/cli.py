@@ -7,6 +7,7 @@ import argparse
 import pandas as pd
 
 import tracking
+from automl.core.cli_arguments import add_budget_and_tracking_arguments, budget_and_tracking_kwargs
 
 
 def _search_arguments(parser: argparse.ArgumentParser, default_metric: str) -> None:
@@ -15,26 +16,11 @@ def _search_arguments(parser: argparse.ArgumentParser, default_metric: str) -> N
     parser.add_argument(
         "--metric", default=default_metric, help=f"primary metric ({default_metric})"
     )
-    parser.add_argument("--timeout", type=float, help="time budget in minutes (fractions allowed)")
-    parser.add_argument("--max-trials", type=int, help="trial budget")
-    parser.add_argument("--experiment", help="experiment name")
-    parser.add_argument("--register-as", help="registered model name (default: experiment name)")
     parser.add_argument("--exclude-cols", nargs="*", help="columns to leave out")
     parser.add_argument("--exclude-frameworks", nargs="*", choices=["sklearn", "lightgbm"])
     parser.add_argument("--time-col", help="column that orders rows in time (time-ordered split)")
     parser.add_argument("--split-col", help="column with train/val/test values")
-    parser.add_argument("--n-jobs", type=int, help="worker processes (default: all cores)")
-    parser.add_argument(
-        "--cluster", help="Dask scheduler address (tcp://host:8786): trials run on its workers"
-    )
-    parser.add_argument(
-        "--no-retrain-full",
-        dest="retrain_full",
-        action="store_false",
-        help="do not refit the chosen model on every row before registering it",
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_budget_and_tracking_arguments(parser)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -43,19 +29,11 @@ def _run(args: argparse.Namespace) -> int:
     kwargs = dict(
         target_col=args.target,
         primary_metric=args.metric,
-        timeout_minutes=args.timeout,
-        max_trials=args.max_trials,
-        experiment_name=args.experiment,
-        register_model_name=args.register_as,
         exclude_cols=args.exclude_cols,
         exclude_frameworks=args.exclude_frameworks,
         time_col=args.time_col,
         split_col=args.split_col,
-        n_jobs=args.n_jobs,
-        cluster=args.cluster,
-        retrain_full=args.retrain_full,
-        seed=args.seed,
-        verbose=not args.quiet,
+        **budget_and_tracking_kwargs(args),
     )
     if args.command == "classify":
         kwargs["pos_label"] = args.pos_label
