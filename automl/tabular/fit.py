@@ -65,7 +65,11 @@ class FitResult:
         return iter((self.pipeline, self.metrics, self.config))
 
 
-def xy(plan: Any, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, np.ndarray | None]:
+# A part of the data as features, target and sample weights (or None).
+Part = tuple[pd.DataFrame, pd.Series, np.ndarray | None]
+
+
+def xy(plan: Any, frame: pd.DataFrame) -> Part:
     """Features (raw columns), target and sample weights (or ``None``) of a part of the data."""
     X = frame[plan.feature_names]
     y = frame[plan.target_col]
@@ -122,20 +126,18 @@ class _StopKeepingTrees:
 def _fit_early_stopping(
     plan: Any,
     config: Mapping[str, Any],
-    X,
-    y,
-    w,
-    X_eval,
-    y_eval,
-    w_eval,
+    train: Part,
+    evaluation: Part,
     n_threads: int,
     keep_trees: bool = False,
 ) -> tuple[Pipeline, list[float]]:
-    """Fit LightGBM watching the eval part; returns the pipeline and the eval loss curve.
+    """Fit LightGBM on ``train`` watching ``evaluation`` (each an :func:`xy` triple); returns
+    the pipeline and the eval loss curve.
 
     Without ``keep_trees`` the model is cut to its best round (what a fresh fit with
     ``n_estimators`` = that round gives); with it every grown tree is kept.
     """
+    (X, y, w), (X_eval, y_eval, w_eval) = train, evaluation
     pipeline = build_pipeline(plan, config, n_threads)
     preprocess, model = pipeline.named_steps["preprocess"], pipeline.named_steps["model"]
     Xt = preprocess.fit_transform(X, y)
@@ -263,22 +265,9 @@ def _fit_and_score(
         results["val"] = scores
     else:
         train, val = df_prepared[split == "train"], df_prepared[split == "val"]
-        X_tr, y_tr, w_tr = xy(plan, train)
-        X_va, y_va, w_va = xy(plan, val)
+        (X_tr, y_tr, w_tr), (X_va, y_va, w_va) = parts = xy(plan, train), xy(plan, val)
         if _uses_early_stopping(config) and len(val):
-            pipeline, _curve = timed(
-                "fit",
-                _fit_early_stopping,
-                plan,
-                config,
-                X_tr,
-                y_tr,
-                w_tr,
-                X_va,
-                y_va,
-                w_va,
-                n_threads,
-            )
+            pipeline, _curve = timed("fit", _fit_early_stopping, plan, config, *parts, n_threads)
             config = _final_config(config, max(1, pipeline.named_steps["model"].best_iteration_))
         else:
             if _uses_early_stopping(config):
@@ -380,23 +369,12 @@ def _cross_validate(
     fitted: list[tuple[Pipeline, pd.DataFrame, pd.Series, Any]] = []
     curves: list[list[float]] = []
     for fold in range(int(plan.n_folds)):
-        X_tr, y_tr, w_tr = xy(plan, pool[folds != fold])
-        X_va, y_va, w_va = xy(plan, pool[folds == fold])
+        parts = xy(plan, pool[folds != fold]), xy(plan, pool[folds == fold])
+        (X_tr, y_tr, w_tr), (X_va, y_va, w_va) = parts
         own_rounds = None
         if early:
             pipeline, curve = timed(
-                "fit",
-                _fit_early_stopping,
-                plan,
-                config,
-                X_tr,
-                y_tr,
-                w_tr,
-                X_va,
-                y_va,
-                w_va,
-                n_threads,
-                keep_trees=True,
+                "fit", _fit_early_stopping, plan, config, *parts, n_threads, keep_trees=True
             )
             curves.append(curve)
             fitted.append((pipeline, X_va, y_va, w_va))
