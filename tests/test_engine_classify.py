@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from search_fixtures import small_search
 from sklearn.datasets import load_breast_cancer, load_diabetes
 
 import automl
@@ -222,15 +223,7 @@ def test_charts_are_drawn_for_trials_entering_the_top_five(diabetes):
 def test_cheap_defaults_run_in_the_search_process_while_the_workers_start(diabetes):
     # A worker needs seconds to import its libraries; the search process has them already and
     # runs the linear baseline (and the decision tree) itself meanwhile.
-    summary = automl.regress(
-        diabetes,
-        target_col="target",
-        max_trials=5,
-        timeout_minutes=2,
-        n_jobs=1,
-        experiment_name="while-workers-start",
-        verbose=False,
-    )
+    summary = small_search(automl.regress, diabetes, "target", "while-workers-start", max_trials=5)
     fitted = [t for t in summary.all_trials if t.params["model_family"] != "ensemble"]
     assert [t.state for t in fitted] == ["COMPLETE"] * 5
     client = tracking.TrackingClient()

@@ -22,6 +22,7 @@ from notebook_fixtures import (
     set_parameter,
     with_probe,
 )
+from search_fixtures import small_search, tracking_uri
 
 import automl
 import tracking
@@ -72,19 +73,8 @@ def test_trial_notebook_rebuilds_the_training_set_at_the_recorded_versions(tmp_p
         exclude_columns=["user", "t"],
         store=store,
     )
-    tracking.set_tracking_uri(uri)
-    try:
-        summary = automl.classify(
-            training,
-            target_col="y",
-            max_trials=2,
-            timeout_minutes=2,
-            n_jobs=1,
-            experiment_name="features_notebook",
-            verbose=False,
-        )
-    finally:
-        tracking.set_tracking_uri(None)
+    with tracking_uri(uri):
+        summary = small_search(automl.classify, training, "y", "features_notebook", max_trials=2)
     # a later write: the notebook must still join version 1 (else the equality check fails)
     store.write_table("user_stats", stats.assign(spend=stats["spend"] + 100.0), mode="overwrite")
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from search_fixtures import small_search, tracking_uri
 from serving_fixtures import post, start_server
 from sklearn.linear_model import LogisticRegression
 
@@ -75,14 +76,11 @@ def _build(uri: str):
     frame = training.load_df()
     X, y = frame.drop(columns="y"), frame["y"]
     model = LogisticRegression().fit(X, y)
-    tracking.set_tracking_uri(uri)
-    try:
+    with tracking_uri(uri):
         with tracking.start_run() as run:
             info = tracking.log_model(model, "model", input_example=X.head())
             features.log_training_set(training, run.info.run_id)
         registry.register_model(info.model_uri, "churn")
-    finally:
-        tracking.set_tracking_uri(None)
     return uri, model, store
 
 
@@ -133,8 +131,7 @@ def test_served_and_loaded_by_key_on_sqlite_and_postgresql(trained_on_each_backe
 
 def test_loaded_model_takes_keys_and_looks_its_features_up(trained):
     uri, model, store = trained
-    tracking.set_tracking_uri(uri)
-    try:
+    with tracking_uri(uri):
         registry.set_registered_model_alias("churn", "champion", 1)
         loaded = automl.load_model("models:/churn@champion")
         keys = pd.DataFrame({"user": [3, 7], "basket": [0.5, -1.2]})
@@ -174,8 +171,6 @@ def test_loaded_model_takes_keys_and_looks_its_features_up(trained):
         # the same through features.score_batch and a runs:/ URI
         run_uri = f"runs:/{registry.get_model_version('churn', 1).run_id}/model"
         assert features.score_batch(run_uri, keys).tolist() == loaded.predict(keys).tolist()
-    finally:
-        tracking.set_tracking_uri(None)
     # a client of the store, whatever the current tracking URI, finds the spec in its store
     other = registry.RegistryClient(uri).load_model("models:/churn@champion")
     assert other.predict(keys).tolist() == loaded.predict(keys).tolist()
@@ -208,17 +203,14 @@ def test_automl_on_a_training_set_records_the_spec_and_serves_by_key(trained):
         }
     )
     training = _training_set(labels, store)
-    tracking.set_tracking_uri(uri)
-    try:
-        summary = automl.classify(
+    with tracking_uri(uri):
+        summary = small_search(
+            automl.classify,
             training,
-            target_col="y",
+            "y",
+            "features",
             max_trials=2,
-            timeout_minutes=2,
-            n_jobs=1,
             register_model_name="churn_auto",
-            experiment_name="features",
-            verbose=False,
         )
         spec = features.run_feature_spec(store, summary.parent_run_id)
         version = summary.registered_model_version
@@ -226,8 +218,6 @@ def test_automl_on_a_training_set_records_the_spec_and_serves_by_key(trained):
         by_key = loaded.predict(pd.DataFrame({"user": [5, 6], "basket": [2.0, -2.0]}))
         trial = automl.load_model(summary.best_trial.run_id)  # a trial: spec on its parent run
         by_trial = trial.predict(pd.DataFrame({"user": [5, 6], "basket": [2.0, -2.0]}))
-    finally:
-        tracking.set_tracking_uri(None)
     assert by_key.tolist() == [1, 0] and by_trial.tolist() == [1, 0]
     assert spec == training.feature_spec
     # the model files carry the spec too (MLmodel.json metadata), not only the run
@@ -265,24 +255,13 @@ def test_regress_on_a_training_set_predicts_by_key_as_on_the_joined_rows(trained
         exclude_columns=["user", "t"],
         store=store,
     )
-    tracking.set_tracking_uri(uri)
-    try:
-        summary = automl.regress(
-            training,
-            target_col="amount",
-            max_trials=1,
-            timeout_minutes=2,
-            n_jobs=1,
-            experiment_name="features_regress",
-            verbose=False,
-        )
+    with tracking_uri(uri):
+        summary = small_search(automl.regress, training, "amount", "features_regress", max_trials=1)
         model = automl.load_model(summary.best_trial.run_id)
         keys = pd.DataFrame({"user": [4, 9], "basket": [0.3, -0.7]})
         joined = keys.assign(spend=[joined_stats[4], joined_stats[9]]).drop(columns="user")
         np.testing.assert_allclose(model.predict(keys), model.predict(joined))
         assert features.run_feature_spec(store, summary.parent_run_id) == training.feature_spec
-    finally:
-        tracking.set_tracking_uri(None)
 
 
 def test_a_plain_model_keeps_its_missing_column_error_and_creates_no_feature_tables(tmp_path):
@@ -292,12 +271,9 @@ def test_a_plain_model_keeps_its_missing_column_error_and_creates_no_feature_tab
     client = tracking.TrackingClient(uri)
     run = client.create_run(client.create_experiment("plain"))
     client.log_model(run.info.run_id, model, "model", input_example=X)
-    tracking.set_tracking_uri(uri)
-    try:
+    with tracking_uri(uri):
         loaded = automl.load_model(f"runs:/{run.info.run_id}/model")
         with pytest.raises(tracking.InvalidInputError, match=r"missing column\(s\) \['b'\]"):
             loaded.predict(X[["a"]])
-    finally:
-        tracking.set_tracking_uri(None)
     tables = sa.inspect(client.engine).get_table_names()
     assert not [t for t in tables if t.startswith("features_")], tables
