@@ -88,21 +88,6 @@ def _category_text(value: Any) -> Any:
     return str(value)
 
 
-class CategoricalCleaner(ColumnwiseMixin):
-    """Turn each column into text categories (``1`` and ``1.0`` agree), missing stays NaN."""
-
-    def fit(self, X: Any, y: Any = None) -> CategoricalCleaner:
-        self._remember(_frame(X))
-        return self
-
-    def transform(self, X: Any) -> np.ndarray:
-        X = _frame(X)
-        out = np.empty(X.shape, dtype=object)
-        for i, column in enumerate(X.columns):
-            out[:, i] = _map_unique(X[column], _category_text, object)
-        return out
-
-
 def _map_unique(values: pd.Series, fn: Callable[[Any], Any], dtype: Any) -> np.ndarray:
     """``fn`` applied once per distinct value (fast on long columns); missing -> NaN."""
     codes, uniques = pd.factorize(values.astype("object"), use_na_sentinel=True)
@@ -110,19 +95,46 @@ def _map_unique(values: pd.Series, fn: Callable[[Any], Any], dtype: Any) -> np.n
     return mapped[codes]  # code -1 (missing) picks the trailing NaN
 
 
-class BooleanEncoder(ColumnwiseMixin):
-    """Map yes/no-like values (True/False, 1/0, yes/no, y/n, t/f) to 1.0/0.0; others -> NaN."""
+class _ValueMapper(ColumnwiseMixin):
+    """A stateless transformer mapping each distinct value of every column through
+    :meth:`_value` into an array of ``_dtype``."""
 
-    def fit(self, X: Any, y: Any = None) -> BooleanEncoder:
+    _dtype: Any = object
+
+    def fit(self, X: Any, y: Any = None) -> _ValueMapper:
         self._remember(_frame(X))
         return self
 
     def transform(self, X: Any) -> np.ndarray:
         X = _frame(X)
-        out = np.empty(X.shape, dtype="float64")
+        out = np.empty(X.shape, dtype=self._dtype)
         for i, column in enumerate(X.columns):
-            out[:, i] = _map_unique(X[column], _boolean_value, "float64")
+            out[:, i] = _map_unique(X[column], self._value, self._dtype)
         return out
+
+    @staticmethod
+    def _value(value: Any) -> Any:
+        raise NotImplementedError
+
+
+class CategoricalCleaner(_ValueMapper):
+    """Turn each column into text categories (``1`` and ``1.0`` agree), missing stays NaN."""
+
+    _dtype = object
+
+    @staticmethod
+    def _value(value: Any) -> Any:
+        return _category_text(value)
+
+
+class BooleanEncoder(_ValueMapper):
+    """Map yes/no-like values (True/False, 1/0, yes/no, y/n, t/f) to 1.0/0.0; others -> NaN."""
+
+    _dtype = "float64"
+
+    @staticmethod
+    def _value(value: Any) -> Any:
+        return _boolean_value(value)
 
 
 def _boolean_value(value: Any) -> float:
