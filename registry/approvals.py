@@ -113,7 +113,7 @@ class ApprovalStore(StoreCore):
     """Transition requests on the registry's engine, with its model-row lock and history."""
 
     def __init__(self, client: RegistryClient) -> None:
-        super().__init__(client.tracking.engine)
+        super().__init__(client.engine)
         ensure_schema(self.engine, COMPONENT, metadata, SCHEMA_VERSION)
 
     def _current(self, conn: Connection, name: str, target: str) -> str | None:

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from registry import validation
+from registry.database import StoreDatabase
 from registry.entities import ModelVersion, ModelVersionEvent, RegisteredModel
 from registry.filters import SearchQuery
 from registry.models_uri import parse_models_uri
 from registry.store import RegistryStore
-from tracking import uri as tracking_uris
 from tracking.artifacts import LocalArtifactRepository
-from tracking.db import store_engine
 from tracking.entities import PagedList, Run
 from tracking.exceptions import InvalidInputError, ResourceNotFoundError
 from tracking.models import ModelIntegrityError, load_model_uri
@@ -74,23 +72,11 @@ class RegistryClient:
     """
 
     def __init__(self, tracking_uri: str | None = None) -> None:
-        self.tracking_uri = (
-            tracking_uris.get_tracking_uri()
-            if tracking_uri is None
-            else tracking_uris.normalize(tracking_uri)
-        )
-        location = tracking_uris.resolve(self.tracking_uri)
-        self.engine = store_engine(location.db_url)
-        self.runs = SqlStore(self.engine, location.artifact_root)
+        database = StoreDatabase.open(tracking_uri)
+        self.tracking_uri = database.tracking_uri
+        self.engine = database.engine
+        self.runs = SqlStore(self.engine, database.artifact_root)
         self.store = RegistryStore(self.engine)
-
-    @functools.cached_property
-    def tracking(self) -> Any:
-        """A ``tracking.TrackingClient`` on the same store, for callers that work on runs (the
-        registry itself does not use it)."""
-        from tracking.client import TrackingClient
-
-        return TrackingClient(self.tracking_uri)
 
     def _artifacts(self, run_id: str) -> LocalArtifactRepository:
         return LocalArtifactRepository(self.runs.get_run(run_id).info.artifact_uri)

@@ -96,7 +96,7 @@ class GateStore(StoreCore):
     """Gate reports on the registry's engine; moves and requests through ``ApprovalStore``."""
 
     def __init__(self, client: RegistryClient) -> None:
-        super().__init__(client.tracking.engine)
+        super().__init__(client.engine)
         ensure_schema(self.engine, COMPONENT, metadata, SCHEMA_VERSION)
         self.approvals = ApprovalStore(client)
 

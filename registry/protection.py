@@ -22,6 +22,7 @@ from sqlalchemy import (
     select,
 )
 
+from registry.database import StoreDatabase
 from tracking.exceptions import InvalidInputError
 from tracking.schema import ensure_schema
 
@@ -102,8 +103,6 @@ def list_protected(name: str, tracking_uri: str | None = None) -> list[str]:
 
 
 def _engine(tracking_uri: str | None) -> Engine:
-    from registry.client import RegistryClient
-
-    engine = RegistryClient(tracking_uri).tracking.engine
+    engine = StoreDatabase.open(tracking_uri).engine
     ensure_schema(engine, COMPONENT, metadata, SCHEMA_VERSION)
     return engine

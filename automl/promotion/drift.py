@@ -121,7 +121,8 @@ class DriftGate:
         reference = self.reference
         source = "reference"
         if reference is None:
-            reference = training_snapshot(ctx.client.tracking, ctx.candidate.run_id)
+            runs = tracking.TrackingClient(ctx.client.tracking_uri)
+            reference = training_snapshot(runs, ctx.candidate.run_id)
             source = f"training snapshot of run {ctx.candidate.run_id}"
             if reference is None:
                 raise InvalidInputError(

@@ -38,7 +38,7 @@ def registry_rows(models: registry.RegistryClient) -> list[ModelRow]:
     by_name: dict[str, list[registry.ModelVersion]] = {}
     for version in models.search_model_versions(max_results=C.MAX_REGISTRY_VERSIONS):
         by_name.setdefault(version.name, []).append(version)
-    uri = models.tracking.tracking_uri
+    uri = models.tracking_uri
     rows = []
     for model in models.search_registered_models(max_results=C.MAX_REGISTRY_MODELS):
         versions = [
@@ -70,7 +70,7 @@ def registry_routes(
     models: registry.RegistryClient, read_only: bool, page: Callable[..., Response]
 ) -> list[Route]:
     """Routes of the registry page (``page`` renders a template with the CSRF cookie)."""
-    uri = models.tracking.tracking_uri
+    uri = models.tracking_uri
 
     def registry_page(request: Request) -> Response:
         return page(
