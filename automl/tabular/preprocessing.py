@@ -106,7 +106,7 @@ KIND_ORDER = ("numeric", "boolean", "datetime", "categorical", "high_cardinality
 def build_preprocessor(plan: Any, family: Any) -> ColumnTransformer:
     """The ColumnTransformer for ``plan`` as ``family`` needs it.
 
-    ``family`` is a family name or :class:`automl.tabular.families.ModelFamily`; its ``encoding`` picks
+    ``family`` is a family name or :class:`automl.tabular.family.ModelFamily`; its ``encoding`` picks
     one-hot + scaling (linear models), one-hot (sklearn trees) or ordinal codes (LightGBM).
     """
     encoding = family if family in ENCODINGS else _family_encoding(family)
