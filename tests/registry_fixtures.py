@@ -1,12 +1,14 @@
 """Fixtures for the registry tests, on top of the tracking fixtures (SQLite and PostgreSQL).
 
 ``fluent`` (from ``tracking_fixtures``) points the tracking API at a fresh store; ``logged_model``
-logs a small real classifier into a new run of it and returns the run's ``runs:/`` URI.
+logs a small real classifier into a new run of it and returns the run's ``runs:/`` URI; ``race``
+runs one move per process on that store at once, to see that exactly one of them wins.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import multiprocessing as mp
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -68,3 +70,31 @@ def frame() -> pd.DataFrame:
 def logged_model(store: str) -> Callable[..., str]:
     """``logged_model(metrics=None, seed=0)`` -> ``runs:/<run_id>/model`` of a fresh run."""
     return log_model_run
+
+
+def _contend(uri: str, key: object, move: Callable, barrier: object, out: object) -> None:
+    """One racer of ``race``: ``move(key, barrier)`` on the store at ``uri``; put what came of it."""
+    tracking.set_tracking_uri(uri)
+    try:
+        move(key, barrier)
+        out.put((key, "won"))  # type: ignore[attr-defined]
+    except registry.StaleRequestError as err:
+        out.put((key, str(err)))  # type: ignore[attr-defined]
+
+
+def race(move: Callable[[object, object], object], keys: Sequence[object]) -> dict[object, str]:
+    """Run ``move(key, barrier)`` for every key at once, each in its own spawned process on the
+    current tracking store (``move`` waits on the shared barrier where the racers should meet).
+    Returns ``{key: "won"}``, or the ``StaleRequestError`` message it lost with; asserts that
+    every process exited cleanly. ``move`` must be a module-level function (it is pickled)."""
+    uri = tracking.get_tracking_uri()
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(len(keys)), ctx.Queue()
+    procs = [ctx.Process(target=_contend, args=(uri, key, move, barrier, out)) for key in keys]
+    for p in procs:
+        p.start()
+    results = dict(out.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0, f"a racer exited with {p.exitcode}: {results}"
+    return results

@@ -3,14 +3,11 @@ processes approving requests for the same alias at once (exactly one wins)."""
 
 from __future__ import annotations
 
-import multiprocessing as mp
-
 import pytest
 import sqlalchemy as sa
-from registry_fixtures import log_model_run
+from registry_fixtures import log_model_run, race
 
 import registry
-import tracking
 from registry.approvals import (
     RequestStatus,
     StaleRequestError,
@@ -75,28 +72,14 @@ def test_reject_and_cancel_move_nothing(model: str) -> None:
         registry.get_model_version_by_alias("m", "production")
 
 
-def _approve(uri: str, request_id: int, user: str, barrier: object, out: object) -> None:
-    tracking.set_tracking_uri(uri)
+def _approve(request_id: int, barrier: object) -> None:
     barrier.wait()  # type: ignore[attr-defined]
-    try:
-        approve_transition_request(request_id, user=user)
-        out.put((request_id, "won"))  # type: ignore[attr-defined]
-    except StaleRequestError as err:
-        out.put((request_id, str(err)))  # type: ignore[attr-defined]
+    approve_transition_request(request_id, user="bob")
 
 
 def test_concurrent_approvals_leave_one_winner(model: str) -> None:
-    uri = tracking.get_tracking_uri()
     reqs = [request_transition("m", v, "production", user="alice").id for v in (1, 2)]
-    ctx = mp.get_context("spawn")
-    barrier, out = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=_approve, args=(uri, r, "bob", barrier, out)) for r in reqs]
-    for p in procs:
-        p.start()
-    results = dict(out.get(timeout=120) for _ in procs)
-    for p in procs:
-        p.join(60)
-        assert p.exitcode == 0
+    results = race(_approve, reqs)
     winners = [r for r, text in results.items() if text == "won"]
     assert len(winners) == 1, results
     loser = next(r for r in reqs if r not in winners)

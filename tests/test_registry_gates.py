@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from registry_fixtures import training_frame
+from registry_fixtures import race, training_frame
 from sklearn.dummy import DummyClassifier
 from sklearn.metrics import accuracy_score
 from sklearn.tree import DecisionTreeClassifier
@@ -325,30 +325,14 @@ class _WaitsForTheOther:
         return [automl.promotion.CheckResult.note("schema", "waited", None, "")]
 
 
-def _promote_in_process(uri: str, version: int, barrier: object, out: object) -> None:
-    tracking.set_tracking_uri(uri)
-    try:
-        promote("m", version, "production", [_WaitsForTheOther(barrier)], user=f"p{version}")
-        out.put((version, "won"))  # type: ignore[attr-defined]
-    except registry.StaleRequestError as err:
-        out.put((version, str(err)))  # type: ignore[attr-defined]
+def _promote(version: int, barrier: object) -> None:
+    promote("m", version, "production", [_WaitsForTheOther(barrier)], user=f"p{version}")
 
 
 def test_concurrent_promotions_leave_one_winner(model: str) -> None:
     """Two processes promote v2 and v3 against the same baseline (v1) at once: one moves the
     alias, the other is refused as stale and stores nothing."""
-    import multiprocessing as mp
-
-    uri = tracking.get_tracking_uri()
-    ctx = mp.get_context("spawn")
-    barrier, out = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=_promote_in_process, args=(uri, v, barrier, out)) for v in (2, 3)]
-    for p in procs:
-        p.start()
-    results = dict(out.get(timeout=120) for _ in procs)
-    for p in procs:
-        p.join(60)
-        assert p.exitcode == 0
+    results = race(_promote, [2, 3])
     winners = [v for v, text in results.items() if text == "won"]
     assert len(winners) == 1, results
     loser = 5 - winners[0]
