@@ -11,10 +11,8 @@ import time
 import urllib.request
 
 import pytest
-from sklearn.datasets import load_breast_cancer
-from ui_fixtures import add_trial, start_live_search
+from ui_fixtures import add_trial, classify_store, start_live_search
 
-import automl
 import tracking
 from registry import approvals
 
@@ -31,19 +29,7 @@ def server(tmp_path_factory):
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
     playwright = pytest.importorskip("playwright.sync_api")
     root = str(tmp_path_factory.mktemp("ui-browser"))
-    tracking.set_tracking_uri(root)
-    try:
-        frame = load_breast_cancer(as_frame=True).frame.head(200)
-        summary = automl.classify(
-            frame, target_col="target", timeout_minutes=0.15, max_trials=3, n_jobs=1
-        )
-        client = tracking.TrackingClient(root)
-        for loss in (0.9, 0.1, 0.5):  # rows to sort beyond what a tiny budget finishes
-            run = client.create_run(summary.experiment.experiment_id, run_name=f"extra-{loss}")
-            client.log_batch(run.info.run_id, metrics={"val_log_loss": loss})
-            client.set_terminated(run.info.run_id)
-    finally:
-        tracking.set_tracking_uri(None)
+    summary = classify_store(root)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -10,7 +10,7 @@ import re
 import pytest
 from sklearn.datasets import load_breast_cancer
 from starlette.testclient import TestClient
-from ui_fixtures import add_trial, start_live_search
+from ui_fixtures import add_trial, classify_store, start_live_search
 
 import automl
 import registry
@@ -29,35 +29,23 @@ HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "{{ 7*
 def store(tmp_path_factory):
     """A store with a small classify experiment and a run full of hostile names."""
     root = str(tmp_path_factory.mktemp("ui-store"))
-    tracking.set_tracking_uri(root)
-    try:
-        frame = load_breast_cancer(as_frame=True).frame.head(200)
-        summary = automl.classify(
-            frame, target_col="target", timeout_minutes=0.15, max_trials=3, n_jobs=1
-        )
-        client = tracking.TrackingClient(root)
-        eid = summary.experiment.experiment_id
-        for loss in (0.9, 0.1, 0.5):  # more rows to sort than a tiny budget's trials
-            extra = client.create_run(eid, run_name=f"extra-{loss}")
-            client.log_batch(extra.info.run_id, metrics={"val_log_loss": loss})
-            client.set_terminated(extra.info.run_id)
-        hostile_exp = client.create_experiment(HOSTILE[0] + HOSTILE[2])
-        run = client.create_run(hostile_exp, run_name=HOSTILE[1])
-        client.log_batch(
-            run.info.run_id,
-            params={h.replace("/", "|"): h for h in HOSTILE},
-            tags={"t" + str(i): h for i, h in enumerate(HOSTILE)},
-            metrics={"loss": 1.0},
-        )
-        client.log_batch(
-            run.info.run_id,
-            metrics=[tracking.Metric("curve", float(s % 97), 0, s) for s in range(5000)],
-        )
-        client.log_text(run.info.run_id, "inside", "notes/a.txt")
-        os.symlink("/etc/passwd", os.path.join(run.info.artifact_uri, "notes", "link"))
-        client.set_terminated(run.info.run_id)
-    finally:
-        tracking.set_tracking_uri(None)
+    summary = classify_store(root)
+    client = tracking.TrackingClient(root)
+    hostile_exp = client.create_experiment(HOSTILE[0] + HOSTILE[2])
+    run = client.create_run(hostile_exp, run_name=HOSTILE[1])
+    client.log_batch(
+        run.info.run_id,
+        params={h.replace("/", "|"): h for h in HOSTILE},
+        tags={"t" + str(i): h for i, h in enumerate(HOSTILE)},
+        metrics={"loss": 1.0},
+    )
+    client.log_batch(
+        run.info.run_id,
+        metrics=[tracking.Metric("curve", float(s % 97), 0, s) for s in range(5000)],
+    )
+    client.log_text(run.info.run_id, "inside", "notes/a.txt")
+    os.symlink("/etc/passwd", os.path.join(run.info.artifact_uri, "notes", "link"))
+    client.set_terminated(run.info.run_id)
     return root, summary, run.info.run_id
 
 

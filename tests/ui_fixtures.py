@@ -1,7 +1,12 @@
-"""Helpers for the automl ui tests: a search that is still running, written through tracking."""
+"""Helpers for the automl ui tests: a store with a finished classify run, and a search that is
+still running, written through tracking."""
 
 from __future__ import annotations
 
+from search_fixtures import tracking_uri
+from sklearn.datasets import load_breast_cancer
+
+import automl
 import tracking
 
 ROLE, PARENT, TRIAL = "automl.role", "parent", "trial"
@@ -29,3 +34,20 @@ def add_trial(client: tracking.TrackingClient, eid: str, name: str, f1: float) -
     )
     client.set_terminated(run.info.run_id)
     return run.info.run_id
+
+
+def classify_store(root: str) -> automl.AutoMLSummary:
+    """A store at ``root`` with a small classify experiment (200 rows, a few seconds) and three
+    more finished runs in it (``val_log_loss`` 0.9, 0.1, 0.5): more rows to sort than the tiny
+    budget's trials."""
+    with tracking_uri(root):
+        frame = load_breast_cancer(as_frame=True).frame.head(200)
+        summary = automl.classify(
+            frame, target_col="target", timeout_minutes=0.15, max_trials=3, n_jobs=1
+        )
+    client = tracking.TrackingClient(root)
+    for loss in (0.9, 0.1, 0.5):
+        run = client.create_run(summary.experiment.experiment_id, run_name=f"extra-{loss}")
+        client.log_batch(run.info.run_id, metrics={"val_log_loss": loss})
+        client.set_terminated(run.info.run_id)
+    return summary
