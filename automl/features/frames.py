@@ -66,17 +66,39 @@ def entity_keys(
     return [json.dumps(list(row), separators=(",", ":")) for row in zip(*columns, strict=True)]
 
 
-def decode_values(texts: Sequence[str]) -> list[dict]:
-    """Online value rows (JSON objects) decoded in one parse instead of one per row."""
-    return json.loads("[" + ",".join(texts) + "]") if texts else []
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)  # str: objects JSON lacks
+
+
+def _json_values(column: pd.Series) -> list:
+    """One column as JSON-ready Python values: floats exact (their shortest repr, so an online
+    value equals the offline one), missing as None, datetimes as ISO text."""
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else ""
+    if kind == "f":
+        return [None if v != v else v for v in column.tolist()]
+    if kind and kind in "iub":
+        return column.tolist()
+    if kind == "M" or isinstance(column.dtype, pd.DatetimeTZDtype):
+        values = column.dt.tz_convert("UTC").dt.tz_localize(None) if column.dt.tz else column
+        text = np.datetime_as_string(values.to_numpy(dtype="datetime64[ns]"), unit="ns")
+        return [None if t == "NaT" else t for t in text.tolist()]
+    if kind == "O" or isinstance(column.dtype, pd.StringDtype):
+        missing = column.isna().tolist()
+        return [None if m else v for v, m in zip(column.tolist(), missing, strict=True)]
+    # other extension dtypes (nullable ints, categories, ...): what pandas writes for them
+    return json.loads(column.to_json(orient="values", date_format="iso", date_unit="ns"))
 
 
 def values_json(df: pd.DataFrame) -> list[str]:
-    """Each row of ``df`` as a JSON object (NaN -> null, datetimes as ISO text)."""
-    if df.empty:
-        return []
-    text = df.to_json(orient="records", lines=True, date_format="iso", date_unit="ns")
-    return text.strip().split("\n")
+    """Each row of ``df`` as a JSON object (NaN -> null, datetimes as ISO text).
+
+    Encoded with ``json`` rather than ``DataFrame.to_json``, which keeps 10 significant
+    digits of a float and would serve values that differ from the training rows.
+    """
+    names = list(df.columns)
+    columns = [_json_values(df[c]) for c in names]
+    return [
+        _ENCODER.encode(dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)
+    ]
 
 
 def column_from_json(values: list, dtype: str) -> np.ndarray | pd.Series | list:

@@ -35,6 +35,13 @@ def _now_ms() -> int:
     return int(datetime.now().timestamp() * 1000)
 
 
+def table_not_found(name: str) -> ResourceNotFoundError:
+    """The error for a table ``name`` that does not exist (raised by every reader)."""
+    return ResourceNotFoundError(
+        f"name: feature table {name!r} does not exist; create it with create_table()"
+    )
+
+
 def _kind(dtype: str) -> str:
     try:
         return _KIND_OF.get(pd.api.types.pandas_dtype(dtype).kind, dtype)
@@ -55,9 +62,7 @@ class FeatureStore:
     def _row(self, conn: Connection, name: str) -> Any:
         row = conn.execute(sa.select(schema.tables).where(schema.tables.c.name == name)).first()
         if row is None:
-            raise ResourceNotFoundError(
-                f"name: feature table {name!r} does not exist; create it with create_table()"
-            )
+            raise table_not_found(name)
         return row
 
     def _entity(self, conn: Connection, row: Any) -> FeatureTable:
