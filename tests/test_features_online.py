@@ -86,6 +86,13 @@ def test_all_found_numeric_lookup_keeps_the_table_dtypes(store):
     assert found.all()
     assert values.dtypes.astype(str).tolist() == ["float64", "int64"]
     assert values.to_dict("list") == {"spend": [2.5, 0.5], "visits": [6, 4]}
+    # a mapping of column -> values gives the same rows (on a new RangeIndex)
+    by_mapping, found = lookup_online(store, "user_stats", {"user": np.array([3, 1])})
+    pd.testing.assert_frame_equal(by_mapping, values)
+    by_list, _ = lookup_online(store, "user_stats", {"user": [3, "1"]})
+    pd.testing.assert_frame_equal(by_list, values)
+    with pytest.raises(tracking.InvalidInputError, match="keys: columns have different lengths"):
+        lookup_online(store, "user_stats", {"user": [1, 2], "other": [1]})
     # an unknown key: the int column has a gap, so it comes back as float with NaN
     values, found = lookup_online(store, "user_stats", pd.DataFrame({"user": [2, 99]}))
     assert found.tolist() == [True, False]

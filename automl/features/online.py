@@ -8,7 +8,7 @@ publish step or second store, and an indexed point lookup on SQLite takes micros
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -41,7 +41,7 @@ def _frame(names: tuple[str, ...], columns: list[Any], index: pd.Index) -> pd.Da
 def _rows(
     store: FeatureStore,
     name: str,
-    keys: pd.DataFrame,
+    keys: online_rows.Keys,
     key_columns: Sequence[str] | None,
     features: Sequence[str] | None = None,
 ) -> online_rows.OnlineRows:
@@ -59,15 +59,21 @@ def _rows(
 
 
 def lookup_online(
-    store: FeatureStore, name: str, keys: pd.DataFrame, key_columns: Sequence[str] | None = None
+    store: FeatureStore,
+    name: str,
+    keys: pd.DataFrame | Mapping[str, Any],
+    key_columns: Sequence[str] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Latest features of table ``name`` for each row of ``keys`` and which rows were found.
 
-    ``key_columns`` names the columns of ``keys`` matching the table's primary keys (default:
-    the primary key names).
+    ``keys`` is a DataFrame (the result keeps its index) or a mapping of column -> values
+    (arrays or lists; no frame is built for the request). ``key_columns`` names the columns
+    of ``keys`` matching the table's primary keys (default: the primary key names).
     """
+    n = online_rows.key_rows(keys)
     rows = _rows(store, name, keys, None if key_columns is None else list(key_columns))
-    return _frame(rows.names, rows.columns, keys.index), rows.matched
+    index = keys.index if isinstance(keys, pd.DataFrame) else pd.RangeIndex(n)
+    return _frame(rows.names, rows.columns, index), rows.matched
 
 
 def _lookup_frame(

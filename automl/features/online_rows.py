@@ -118,8 +118,25 @@ def _batch_size(n: int) -> int:
     return min(size, ONLINE_BATCH)
 
 
+Keys = pd.DataFrame | Mapping[str, Any]  # a frame, or column name -> array-like of key values
+
+
+def key_rows(keys: Keys) -> int:
+    """Rows of a request: a frame's length, or the common length of a mapping's columns."""
+    if isinstance(keys, pd.DataFrame):
+        return len(keys)
+    if not isinstance(keys, Mapping):
+        raise InvalidInputError(
+            f"keys: expected a DataFrame or a mapping of column -> values, got {type(keys)}"
+        )
+    lengths = {c: len(v) for c, v in keys.items()}
+    if len(set(lengths.values())) > 1:
+        raise InvalidInputError(f"keys: columns have different lengths {lengths}; align them")
+    return next(iter(lengths.values()), 0)
+
+
 def _encode(
-    plan: LookupPlan, name: str, keys: pd.DataFrame, key_columns: Sequence[str] | None
+    plan: LookupPlan, name: str, keys: Keys, key_columns: Sequence[str] | None
 ) -> list[str]:
     columns = list(key_columns or plan.primary)
     if len(columns) != len(plan.primary):
@@ -127,13 +144,17 @@ def _encode(
             f"key_columns: {len(columns)} column(s) {columns} for the {len(plan.primary)} "
             f"primary key(s) {list(plan.primary)} of feature table {name!r}; name one per key"
         )
-    missing = [c for c in columns if c not in keys.columns]
+    frame = isinstance(keys, pd.DataFrame)
+    missing = [c for c in columns if c not in (keys.columns if frame else keys)]
     if missing:
         raise InvalidInputError(
             f"{missing[0]}: key column missing from the request (feature table {name!r} is "
             f"keyed by {list(plan.primary)}; the request must carry {columns}); send it"
         )
-    by_key = {k: keys[c] for k, c in zip(plan.primary, columns, strict=True)}
+    by_key = {
+        k: keys[c] if frame else np.asarray(keys[c])
+        for k, c in zip(plan.primary, columns, strict=True)
+    }
     return frames.entity_keys(by_key, plan.primary, plan.kinds)
 
 
@@ -160,7 +181,7 @@ def _query(
 
 
 def fetch(
-    store: FeatureStore, name: str, keys: pd.DataFrame, key_columns: Sequence[str] | None
+    store: FeatureStore, name: str, keys: Keys, key_columns: Sequence[str] | None
 ) -> tuple[LookupPlan, list[str], dict[str, dict]]:
     """(plan, encoded key of each request row, {encoded key: value object} of those found)."""
     dialect = store.engine.dialect
