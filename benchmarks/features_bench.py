@@ -70,38 +70,35 @@ def make_data(folder: str, entities: int, stamps: int, labels: int, seed: int = 
     label_frame.to_parquet(os.path.join(folder, "labels.parquet"), index=False)
 
 
-def _latencies(fn, keys: np.ndarray, size: int, repeats: int) -> tuple[float, float, float]:
-    """p50 and p99 wall-clock ms of ``fn`` on ``size`` random keys, and p99 of its CPU time.
+def _latencies(fn, keys: np.ndarray, size: int, repeats: int) -> dict[str, float]:
+    """p50 and p99 of ``fn``'s wall-clock and CPU ms on ``size`` random keys.
 
     The CPU time (this thread's) is what the lookup itself costs; wall minus CPU is time spent
     waiting for the core (other processes on a shared machine) or for I/O.
     """
     rng = np.random.default_rng(size)
-    fn(keys[:size])  # warm-up
-    samples, cpu = [], []
+    for _ in range(20):  # warm-up: statement caches, the table's lookup plan
+        fn(keys[:size])
+    wall, cpu = [], []
     for _ in range(repeats):
         chosen = rng.choice(keys, size, replace=False)
         start, start_cpu = time.perf_counter(), time.thread_time()
         fn(chosen)
         cpu.append((time.thread_time() - start_cpu) * 1000)
-        samples.append((time.perf_counter() - start) * 1000)
-    return (
-        float(np.percentile(samples, 50)),
-        float(np.percentile(samples, 99)),
-        float(np.percentile(cpu, 99)),
-    )
-
-
-def _online_result(lookup, keys: np.ndarray, repeats: int) -> dict:
-    p50_1, p99_1, cpu_1 = _latencies(lookup, keys, 1, repeats)
-    p50_100, p99_100, cpu_100 = _latencies(lookup, keys, 100, repeats)
+        wall.append((time.perf_counter() - start) * 1000)
     return {
-        "p50_ms_1": p50_1,
-        "p99_ms_1": p99_1,
-        "cpu_p99_ms_1": cpu_1,
-        "p50_ms_100": p50_100,
-        "p99_ms_100": p99_100,
-        "cpu_p99_ms_100": cpu_100,
+        f"{stat}_{p}": float(np.percentile(values, p))
+        for stat, values in (("wall", wall), ("cpu", cpu))
+        for p in (50, 99)
+    }
+
+
+def _online_result(lookups: dict, keys: np.ndarray, repeats: int) -> dict:
+    """Latencies of each request form in ``lookups`` (name -> fn) at 1 and 100 keys."""
+    return {
+        f"{form}/{size}": _latencies(fn, keys, size, repeats)
+        for form, fn in lookups.items()
+        for size in (1, 100)
     }
 
 
@@ -128,10 +125,14 @@ def ours(folder: str, phase: str, repeats: int) -> dict:
         return {"seconds": seconds, "rows": len(frame), "checksum": float(np.nansum(frame["f1"]))}
     keys = np.arange(_entities(folder))
 
-    def lookup(chosen):
+    def frame_request(chosen):
         return lookup_online(store, "user_stats", pd.DataFrame({"user": chosen}))
 
-    return _online_result(lookup, keys, repeats)
+    def mapping_request(chosen):
+        return lookup_online(store, "user_stats", {"user": chosen})
+
+    lookups = {"frame": frame_request, "mapping": mapping_request}
+    return _online_result(lookups, keys, repeats)
 
 
 def _entities(folder: str) -> int:
@@ -201,7 +202,7 @@ def feast_engine(folder: str, phase: str, repeats: int) -> dict:
         rows = [{"user": int(k)} for k in chosen]
         return store.get_online_features(features=refs, entity_rows=rows).to_dict()
 
-    return _online_result(lookup, keys, repeats)
+    return _online_result({"entity_rows": lookup}, keys, repeats)
 
 
 ENGINES = {"automl.features": ours, "pandas merge_asof": pandas_baseline, "feast": feast_engine}
@@ -247,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         run_phase(args.child, args.folder, args.phase, args.repeats)
         return
+    load_start = _load()
     with tempfile.TemporaryDirectory(prefix="features_bench_") as folder:
         make_data(folder, args.entities, args.stamps, args.labels)
         with open(os.path.join(folder, "shape.json"), "w", encoding="utf-8") as handle:
@@ -269,31 +271,41 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"  {engine} {phase}: {out}", flush=True)
             rows.append((engine, result))
         print()
-        print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+        print(f"load average at the start: {load_start}, at the end: {_load()}")
         print(
-            "| engine | load (s) | PIT join (s) | join peak MB | online 1 key p50/p99 ms "
-            "(CPU p99) | online 100 keys p50/p99 ms (CPU p99) |"
+            "| engine | load (s) | PIT join (s) | join peak MB | request | 1 key wall p50 / p99 ms "
+            "| CPU p50 / p99 | 100 keys wall p50 / p99 ms | CPU p50 / p99 |"
         )
-        print("|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|")
         for engine, result in rows:
-            print(_row(engine, result))
+            for line in _rows(engine, result):
+                print(line)
 
 
-def _row(engine: str, result: dict) -> str:
-    """One line of the results table (``-`` for a phase not run)."""
+def _load() -> str:
+    return " / ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def _rows(engine: str, result: dict) -> list[str]:
+    """Lines of the results table: one per request form (``-`` for a phase not run)."""
     setup, join, online = (result.get(p, {}) for p in ("setup", "join", "online"))
-
-    def latency(size: int) -> str:
-        if not online:
-            return "-"
-        return (
-            f"{online[f'p50_ms_{size}']:.2f} / {online[f'p99_ms_{size}']:.2f} "
-            f"({online[f'cpu_p99_ms_{size}']:.2f})"
-        )
-
     load = f"{setup['seconds']:.1f}" if setup else "-"
     joined = f"{join['seconds']:.1f} | {join['peak_mb']:.0f}" if join else "- | -"
-    return f"| {engine} | {load} | {joined} | {latency(1)} | {latency(100)} |"
+    forms = sorted({key.split("/")[0] for key in online if "/" in key}) or ["-"]
+
+    def latency(form: str, size: int) -> str:
+        stats = online.get(f"{form}/{size}")
+        if stats is None:
+            return "- | -"
+        return (
+            f"{stats['wall_50']:.2f} / {stats['wall_99']:.2f} | "
+            f"{stats['cpu_50']:.2f} / {stats['cpu_99']:.2f}"
+        )
+
+    return [
+        f"| {engine} | {load} | {joined} | {form} | {latency(form, 1)} | {latency(form, 100)} |"
+        for form in forms
+    ]
 
 
 if __name__ == "__main__":
