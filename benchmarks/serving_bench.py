@@ -1,6 +1,6 @@
 """``automl serve`` vs ``mlflow models serve --env-manager local`` on the same sklearn pipeline.
 
-    python benchmarks/serving_bench.py [--clients 4] [--requests 1000]
+    python -m benchmarks.serving_bench [--clients 4] [--requests 1000]
 
 A StandardScaler + LogisticRegression pipeline is trained on scikit-learn's breast-cancer data,
 logged and registered with ``tracking``/``registry`` (served as ``models:/bc@production``) and
@@ -17,7 +17,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from sklearn.preprocessing import StandardScaler
 
 import registry
 import tracking
+from benchmarks.servers import free_port, wait_ready
 
 ROW_COUNTS = (1, 100)
 
@@ -51,27 +51,6 @@ class LoadResult:
     @property
     def rps(self) -> float:
         return self.requests / self.seconds
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_ready(port: int, process: subprocess.Popen, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/ping")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("server did not become ready")
 
 
 def closed_loop(port: int, body: bytes, clients: int, total: int) -> LoadResult:
@@ -129,7 +108,7 @@ def start(command: list[str], port: int, env: dict[str, str]) -> subprocess.Pope
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    wait_ready(port, process)
+    wait_ready(port, process, "/ping")
     return process
 
 

@@ -1,6 +1,6 @@
 """``automl ui`` pages vs MLflow's tracking server REST API, on the same data.
 
-    python benchmarks/ui_bench.py [--runs 10000] [--history 100000] [--repeat 5]
+    python -m benchmarks.ui_bench [--runs 10000] [--history 100000] [--repeat 5]
 
 Builds an experiment of ``--runs`` runs (10 params, 10 metrics each) and one run with a
 ``--history``-point metric history in both stores (SQLite files, bulk-inserted), starts
@@ -21,8 +21,6 @@ import argparse
 import os
 import random
 import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,17 +30,13 @@ import uuid
 import httpx
 
 import tracking
+from benchmarks.servers import free_port, wait_ready
+from benchmarks.timing import median_seconds
 from tracking import schema as t
 
 PAGE = 50
 N_PARAMS = N_METRICS = 10
 FILTER = "metrics.m1 > 0.5 and params.p0 = 'v3'"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rows(n: int, history: int, rng: random.Random, experiment_id: int) -> dict[str, list]:
@@ -60,6 +54,21 @@ def _rows(n: int, history: int, rng: random.Random, experiment_id: int) -> dict[
     out["metrics"] += [(long_run, "curve", rng.random(), now + s, s) for s in range(history)]
     out["latest"].append((long_run, "curve", 0.5, now + history, history - 1))
     return out
+
+
+def _insert_values(conn, data: dict[str, list], latest, metrics, params) -> None:
+    """Bulk-insert ``data``'s latest metrics, metric history and params into these tables of a
+    store (ours and MLflow's name these columns alike)."""
+
+    def metric_rows(part: str) -> list[dict]:
+        return [
+            dict(run_uuid=r, key=k, value=v, timestamp=ts, step=st, is_nan=False)
+            for r, k, v, ts, st in data[part]
+        ]
+
+    conn.execute(latest.insert(), metric_rows("latest"))
+    conn.execute(metrics.insert(), metric_rows("metrics"))
+    conn.execute(params.insert(), [dict(run_uuid=r, key=k, value=v) for r, k, v in data["params"]])
 
 
 def build_ours(folder: str, data_fn) -> tuple[str, str, list[str]]:
@@ -83,23 +92,7 @@ def build_ours(folder: str, data_fn) -> tuple[str, str, list[str]]:
                 for r, nm, s, e in data["runs"]
             ],
         )
-        conn.execute(
-            t.latest_metrics.insert(),
-            [
-                dict(run_uuid=r, key=k, value=v, timestamp=ts, step=st, is_nan=False)
-                for r, k, v, ts, st in data["latest"]
-            ],
-        )
-        conn.execute(
-            t.metrics.insert(),
-            [
-                dict(run_uuid=r, key=k, value=v, timestamp=ts, step=st, is_nan=False)
-                for r, k, v, ts, st in data["metrics"]
-            ],
-        )
-        conn.execute(
-            t.params.insert(), [dict(run_uuid=r, key=k, value=v) for r, k, v in data["params"]]
-        )
+        _insert_values(conn, data, t.latest_metrics, t.metrics, t.params)
     return str(eid), data["runs"][0][0], [r[0] for r in data["runs"][:20]]
 
 
@@ -134,48 +127,9 @@ def build_mlflow(folder: str, data_fn) -> tuple[str, str, str, list[str]]:
                 for r, nm, s, e in data["runs"]
             ],
         )
-        conn.execute(
-            SqlLatestMetric.__table__.insert(),
-            [
-                dict(run_uuid=r, key=k, value=v, timestamp=ts, step=st, is_nan=False)
-                for r, k, v, ts, st in data["latest"]
-            ],
-        )
-        conn.execute(
-            SqlMetric.__table__.insert(),
-            [
-                dict(run_uuid=r, key=k, value=v, timestamp=ts, step=st, is_nan=False)
-                for r, k, v, ts, st in data["metrics"]
-            ],
-        )
-        conn.execute(
-            SqlParam.__table__.insert(),
-            [dict(run_uuid=r, key=k, value=v) for r, k, v in data["params"]],
-        )
+        tables = SqlLatestMetric.__table__, SqlMetric.__table__, SqlParam.__table__
+        _insert_values(conn, data, *tables)
     return uri, eid, data["runs"][0][0], [r[0] for r in data["runs"][:20]]
-
-
-def _wait(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            httpx.get(url, timeout=2)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    raise RuntimeError(f"{url} did not answer in {seconds}s")
-
-
-def _median(fn, repeat: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     ours_dir = os.path.join(folder, "ours")
     eid, long_run, twenty = build_ours(ours_dir, data_fn)
     ml_uri, ml_eid, _, _ = build_mlflow(folder, data_fn)
-    ui_port, ml_port = _free_port(), _free_port()
+    ui_port, ml_port = free_port(), free_port()
     ui = subprocess.Popen(
         [
             sys.executable,
@@ -233,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         ui_base, ml_base = f"http://127.0.0.1:{ui_port}", f"http://127.0.0.1:{ml_port}"
-        _wait(ui_base + "/static/style.css", ui)
-        _wait(ml_base + "/health", ml)
+        wait_ready(ui_port, ui, "/static/style.css")
+        wait_ready(ml_port, ml, "/health")
         http = httpx.Client(timeout=300)
         api = ml_base + "/api/2.0/mlflow"
 
@@ -295,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         load_before = os.getloadavg()[0]
         table = []
         for name, ours, theirs in rows:
-            a, b = _median(ours, args.repeat), _median(theirs, args.repeat)
+            a = median_seconds(ours, args.repeat, warm_up=True)
+            b = median_seconds(theirs, args.repeat, warm_up=True)
             table.append(f"| {name} | {a * 1000:.1f} | {b * 1000:.1f} | {b / a:.1f}x |")
         print(
             f"{args.runs:,} runs x {N_PARAMS} params x {N_METRICS} metrics; median of "
