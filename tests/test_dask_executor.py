@@ -90,6 +90,34 @@ def test_kill_running_stops_the_trials_in_flight(local_cluster, tmp_path):
     executor.shutdown()
 
 
+def test_shutdown_stops_the_trials_and_closes_its_client_in_the_background(
+    process_cluster, tmp_path
+):
+    observer = distributed.Client(process_cluster.address, timeout=30)
+
+    def clients() -> set[str]:
+        """The scheduler's clients but the workers' own (a task's get_client opens one)."""
+        names = observer.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.clients))
+        return {n for n in names if not n.startswith("Client-worker-")}
+
+    before = clients()
+    executor = DaskExecutor(process_cluster.address, runner=RUNNER)  # it opens its own client
+    executor.start()
+    setup = make_setup(tmp_path)
+    executor.send_setup(setup)
+    executor.submit("long", task(0, 600.0))
+    pid = wait_marker(setup, 0)
+    opened = clients() - before
+    assert len(opened) == 1
+    killed: list = []
+    executor.shutdown(on_killed=lambda key, seconds: killed.append(key))
+    assert killed == ["long"]  # written off at once, before the scheduler has answered
+    assert executor.wait_teardown(timeout=60)
+    assert wait_gone([pid])  # the stop signal reached the worker
+    assert not opened & clients()  # and the executor's client was closed
+    observer.close()
+
+
 def test_worker_killed_mid_trial_fails_that_trial_and_others_go_on(process_cluster, tmp_path):
     executor = DaskExecutor(process_cluster.address, runner=RUNNER)
     executor.start()

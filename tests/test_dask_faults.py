@@ -1,11 +1,14 @@
 # ruff: noqa: F811, E402 - cluster fixtures come from dask_fixtures, after the importorskip
 """Faults and files of cluster trials, on real Dask processes and the PostgreSQL store: the
-scheduler lost mid-search, and a trial's files travelling back to the caller's store. The
-trial runner does no fitting (tests/dask_trial_runner.py)."""
+scheduler lost mid-search (also just after a trial finished on its worker, its reply lost), and
+a trial's files travelling back to the caller's store. The trial runner does no fitting
+(tests/dask_trial_runner.py)."""
 
 from __future__ import annotations
 
 import json
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +26,7 @@ from dask_fixtures import (  # noqa: F401 - fixtures
     wait_gone,
     wait_marker,
 )
-from dask_trial_runner import ARTIFACT_FILE
+from dask_trial_runner import ARTIFACT_FILE, DONE_SUFFIX
 
 import tracking
 from automl.core import tags
@@ -74,6 +77,46 @@ def test_scheduler_lost_mid_search_kills_the_trials_in_flight_and_says_so(
     assert finished.info.status == "FINISHED"
     assert client.download_artifacts(done_id, ARTIFACT_FILE)
     assert wait_gone(pids)  # the trials do not go on fitting on the orphaned workers
+    executor.shutdown()
+
+
+def _wait_done(setup: dict, number: int, timeout: float = 120.0) -> None:
+    """Until the runner says trial ``number`` finished on its worker."""
+    path = Path(setup["marker_dir"]) / f"{number}{DONE_SUFFIX}"
+    end = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < end, f"trial {number} never finished"
+        time.sleep(0.1)
+
+
+def test_a_trial_finished_on_its_worker_whose_reply_is_lost_is_killed_in_summary_and_store(
+    process_cluster, pg_uri, tmp_path
+):
+    client, (run_id,) = _runs(pg_uri, 1)
+    setup = make_setup(tmp_path, tracking_uri=pg_uri, notebook_dir=str(tmp_path / "notebooks"))
+    executor = DaskExecutor(process_cluster.address, runner=RUNNER)
+    executor.start()
+    executor.send_setup(setup)
+    executor.submit("lost", task(0, 3.0, run_id))
+    wait_marker(setup, 0)
+    # a frozen scheduler passes no reply on: the trial finishes on its worker, its reply
+    # waits there, and the scheduler then dies with it
+    process_cluster.scheduler.send_signal(signal.SIGSTOP)
+    try:
+        _wait_done(setup, 0)
+        time.sleep(1.0)  # the worker's task returns the reply it cannot pass on
+    finally:
+        process_cluster.scheduler.kill()
+
+    result = collect(executor, 1)["lost"]
+
+    assert result.ok and result.value.state == TrialState.KILLED
+    assert "scheduler" in result.value.error and "lost" in result.value.error
+    run = client.get_run(run_id)  # the store agrees: not FINISHED without its files
+    assert run.info.status == "KILLED"
+    assert run.data.tags[tags.TRIAL_STATE] == TrialState.KILLED.value
+    assert "scheduler" in run.data.tags[tags.ERROR]
+    assert not client.list_artifacts(run_id)
     executor.shutdown()
 
 

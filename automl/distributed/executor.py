@@ -8,10 +8,12 @@ search. Every worker is checked before any trial: same package and model-library
 
 Faults: a worker that dies mid-trial fails that trial only (Dask runs the task again elsewhere,
 which answers FAILED instead of fitting twice). A lost scheduler ends the cluster's part of the
-search: every trial in flight comes back KILLED with the reason (its run marked so in the
-store), no trial is submitted again, and :attr:`DaskExecutor.lost_scheduler` says what
-happened, for the search to stop and alert. Each finished trial's files come back with its reply
-and are stored here (:mod:`automl.distributed.relay`) before the trial is reported.
+search: every trial in flight comes back as its run in the store has it (KILLED with the reason
+unless its worker ended it FAILED or KILLED first), no trial is submitted again, and
+:attr:`DaskExecutor.lost_scheduler` says what happened, for the search to stop and alert. Each
+finished trial's files come back with its reply and are stored here
+(:mod:`automl.distributed.relay`), and only then is its run ended FINISHED and the trial
+reported. Stop signals and the client's close run in the background (:mod:`.teardown`).
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from automl.core import tags
 from automl.core.executor import Executor, OnKilled, TaskResult
 from automl.core.records import TrialState, WorkerReply, WorkerTask
-from automl.distributed import relay
+from automl.distributed import relay, teardown
 from automl.distributed.trial_process import (
     ClusterReply,
     ClusterSetup,
@@ -142,6 +145,9 @@ class DaskExecutor(Executor):
     _known_slots: int = field(default=0, init=False, repr=False)
     _worker_threads: dict[str, int] = field(default_factory=dict, init=False, repr=False)
     _closing: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _teardown: teardown.Teardown = field(
+        default_factory=lambda: teardown.Teardown("automl-dask-teardown"), init=False, repr=False
+    )
 
     def start(self) -> None:
         """Connect and check every worker's environment (before any trial starts)."""
@@ -351,8 +357,9 @@ class DaskExecutor(Executor):
         if self.lost_scheduler is None:
             self.lost_scheduler = (
                 f"the Dask scheduler {self._address()} was lost mid-search ({exc}): the trials "
-                "running on the cluster were stopped and recorded KILLED, the finished ones stay "
-                "recorded and no further trial was started on the cluster"
+                "running on the cluster were stopped (recorded KILLED unless their worker ended "
+                "them first), the finished ones stay recorded and no further trial was started "
+                "on the cluster"
             )
             logger.warning(self.lost_scheduler)
 
@@ -362,25 +369,50 @@ class DaskExecutor(Executor):
         return str(getattr(getattr(self.cluster, "scheduler", None), "address", "")) or "?"
 
     def _written_off(self) -> Iterator[TaskResult]:
-        """Every trial in flight, KILLED with the reason: the lost scheduler took its result."""
+        """Every trial in flight, as the store has it: the lost scheduler took its reply."""
         now = time.monotonic()
         reason = self.lost_scheduler or "the Dask scheduler was lost"
         for key, inflight in list(self._running.items()):
             del self._running[key]
             seconds = now - inflight.started_at
             self.busy_seconds += seconds
-            self._mark_killed(inflight.run_id, reason)
-            reply = WorkerReply(state=TrialState.KILLED, error=reason)
-            yield TaskResult(key=key, ok=True, value=reply, seconds=seconds)
+            yield TaskResult(
+                key=key, ok=True, value=self._reconcile(inflight.run_id, reason), seconds=seconds
+            )
+
+    def _reconcile(self, run_id: str, reason: str) -> WorkerReply:
+        """The outcome of a trial whose reply is lost, agreeing with its run in the store.
+
+        A worker ends a failed or killed trial's run itself: that end stands (FAILED or
+        KILLED, with its reason). A finished trial's run is ended FINISHED only here, once its
+        files came back with the reply (:class:`automl.distributed.relay.StagingClient`), so
+        a run still RUNNING (or FINISHED without its files) lost its result: it is marked
+        KILLED with ``reason``. Nothing recorded FINISHED ever lacks its model.
+        """
+        status, error = self._store_outcome(run_id)
+        if status == "FAILED":
+            return WorkerReply(state=TrialState.FAIL, error=error or reason)
+        if status == "KILLED":
+            return WorkerReply(state=TrialState.KILLED, error=error or reason)
+        if status is not None:
+            self._mark_killed(run_id, reason)
+        return WorkerReply(state=TrialState.KILLED, error=reason)
+
+    def _store_outcome(self, run_id: str) -> tuple[str | None, str | None]:
+        """The run's status and error tag in the store; (None, None) when it cannot be read."""
+        if not run_id or self._cluster_setup is None:
+            return None, None
+        try:
+            run = self._tracking_client().get_run(run_id)
+        except Exception as exc:  # noqa: BLE001 - the search still reports the trial KILLED
+            logger.warning("could not read run %s: %s", run_id, exc)
+            return None, None
+        return run.info.status, run.data.tags.get(tags.ERROR)
 
     def _mark_killed(self, run_id: str, reason: str) -> None:
-        """Record a trial written off here as KILLED (its worker may not reach the store)."""
-        if not run_id or self._cluster_setup is None:
-            return
+        """Record a trial written off here as KILLED, with the reason."""
         try:
             client = self._tracking_client()
-            if client.get_run(run_id).info.status != "RUNNING":  # ended already: that stands
-                return
             client.log_batch(
                 run_id, tags={tags.TRIAL_STATE: TrialState.KILLED.value, tags.ERROR: reason}
             )
@@ -389,37 +421,47 @@ class DaskExecutor(Executor):
             logger.warning("could not mark run %s KILLED: %s", run_id, exc)
 
     def _stop(self, on_killed: OnKilled | None) -> None:
-        from distributed import Event
-
+        """Write off the tasks in flight now; their stop signals go out in the background."""
         now = time.monotonic()
+        stopping = [r for r in self._running.values() if r.future is not None]
         for key, inflight in list(self._running.items()):
-            try:
-                if not self._check_lost():  # a lost scheduler's workers stop their trials
-                    Event(inflight.stop_event, client=self._client).set()
-                    inflight.future.release()
-            except Exception as exc:  # noqa: BLE001 - the deadline on the task still holds
-                self._scheduler_lost(exc)
             seconds = now - inflight.started_at
             self.busy_seconds += seconds
             if on_killed is not None:
                 on_killed(key, seconds)
         self._running.clear()
+        if stopping and not self._check_lost():  # a lost scheduler's workers stop their trials
+            names = [r.stop_event for r in stopping]
+            futures = [r.future for r in stopping]
+            self._teardown.put(partial(teardown.signal_stop, self._client, names, futures))
 
     def kill_running(self, on_killed: OnKilled | None = None) -> None:
-        """Tell the workers to kill the trials in flight now; idle workers stay for a refit."""
+        """Tell the workers to kill the trials in flight; idle workers stay for a refit.
+
+        Returns at once: the signals are sent in the background (:mod:`.teardown`).
+        """
         self._stop(on_killed)
 
     def shutdown(self, on_killed: OnKilled | None = None) -> None:
-        """Stop the trials in flight and disconnect (a caller's own Client stays open)."""
+        """Stop the trials in flight and disconnect (a caller's own Client stays open).
+
+        Returns at once, so that the search ends within its promise however slow the
+        scheduler is: the stop signals and the close run in the background, each bounded by a
+        timeout (:meth:`wait_teardown` waits for them).
+        """
         if self._client is None:
             return
         self._closing.set()
         self._stop(on_killed)
         self._account_capacity()
         if self._owns_client:
-            with contextlib.suppress(Exception):  # already disconnected
-                self._client.close(timeout=5)
+            self._teardown.put(partial(teardown.close_client, self._client))
         self._client = None
+
+    def wait_teardown(self, timeout: float) -> bool:
+        """Whether the stop signals and the client's close sent so far are done, within
+        ``timeout`` seconds."""
+        return self._teardown.wait(timeout)
 
     def capacity_seconds(self) -> float:
         if self._client is not None:

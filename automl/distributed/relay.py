@@ -8,6 +8,11 @@ its own store. So workers need no shared filesystem or object-store credentials,
 exactly where a local search puts them (``automl.load_model``, the UI and notebooks work the
 same), and a trial's files are stored before the search counts the trial as done.
 
+A trial ending its run FINISHED is deferred the same way: the caller ends the run once its
+files are stored. A run is never FINISHED without its model, and a trial whose reply is lost
+(the scheduler died in between) is still RUNNING for the caller to record KILLED, so the
+search's summary and the store agree.
+
 This module is also the runner a cluster trial process imports (``context_from_setup`` and
 ``run_trial``): it wraps the task's own runner, swapping in the staging client.
 """
@@ -18,6 +23,7 @@ import importlib
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +34,8 @@ from tracking.artifacts import LocalArtifactRepository
 from tracking.validation import check_run_id
 
 NOTEBOOKS_DIRNAME = "notebooks"  # under the staging folder: where the trial renders notebooks
+# under the staging folder: one file per run the trial ended FINISHED, holding its end time (ms)
+FINISHED_DIRNAME = ".finished"
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ class ArtifactBundle:
 
     run_id: str
     files: tuple[tuple[str, bytes], ...]
+    finished_at: int | None = None  # when the trial ended the run FINISHED (ms), or None
 
     @property
     def n_bytes(self) -> int:
@@ -63,6 +72,19 @@ class StagingClient(tracking.TrackingClient):
         if for_write:  # the store's checks (the run exists and is not deleted) still apply
             super()._repo(run_id, for_write=True)
         return LocalArtifactRepository(os.path.join(self.stage_dir, check_run_id(run_id)))
+
+    def set_terminated(
+        self, run_id: str, status: str = "FINISHED", end_time: int | None = None
+    ) -> None:
+        """FAILED and KILLED end the run now; FINISHED is staged for the caller to apply once
+        the run's files are stored (the module's docstring says why)."""
+        if str(status).upper() != "FINISHED":
+            super().set_terminated(run_id, status, end_time)
+            return
+        folder = Path(self.stage_dir, FINISHED_DIRNAME)
+        folder.mkdir(exist_ok=True)
+        ended = int(time.time() * 1000) if end_time is None else int(end_time)
+        (folder / check_run_id(run_id)).write_text(str(ended))
 
 
 @dataclass
@@ -102,19 +124,29 @@ def new_stage_dir() -> str:
 
 
 def collect(stage_dir: str) -> tuple[ArtifactBundle, ...]:
-    """Every run's staged files, removed from the staging folder once read."""
-    bundles = []
+    """Every run's staged files and FINISHED end, removed from the staging folder once read."""
     root = Path(stage_dir)
     if not root.is_dir():
         return ()
-    for run_dir in sorted(p for p in root.iterdir() if p.is_dir() and p.name != NOTEBOOKS_DIRNAME):
-        files = tuple(
+    finished_dir = root / FINISHED_DIRNAME
+    finished = {p.name: int(p.read_text()) for p in sorted(finished_dir.glob("*"))}
+    shutil.rmtree(finished_dir, ignore_errors=True)
+    run_dirs = {
+        p.name: p
+        for p in root.iterdir()
+        if p.is_dir() and p.name not in (NOTEBOOKS_DIRNAME, FINISHED_DIRNAME)
+    }
+    bundles = []
+    for run_id in sorted(run_dirs.keys() | finished.keys()):
+        run_dir = run_dirs.get(run_id)
+        files = () if run_dir is None else tuple(
             (path.relative_to(run_dir).as_posix(), path.read_bytes())
             for path in sorted(run_dir.rglob("*"))
             if path.is_file() and not path.name.startswith(".tmp-")
-        )
-        bundles.append(ArtifactBundle(run_dir.name, files))
-        shutil.rmtree(run_dir, ignore_errors=True)
+        )  # fmt: skip
+        bundles.append(ArtifactBundle(run_id, files, finished.get(run_id)))
+        if run_dir is not None:
+            shutil.rmtree(run_dir, ignore_errors=True)
     discard_notebooks(stage_dir)
     return tuple(bundles)
 
@@ -137,15 +169,20 @@ def store(
     reply: WorkerReply,
     notebook_dir: str | None,
 ) -> None:
-    """Write shipped bundles into their runs in ``client``'s store; point the reply's notebook
-    at the caller's copy (also placed in ``notebook_dir``, beside the experiment's others)."""
+    """Write shipped bundles into their runs in ``client``'s store, then end FINISHED the runs
+    the trial finished; point the reply's notebook at the caller's copy (also placed in
+    ``notebook_dir``, beside the experiment's others)."""
     for bundle in bundles:
-        with tempfile.TemporaryDirectory(prefix="automl-relay-") as tmp:
-            for relative, data in bundle.files:
-                target = Path(tmp, relative)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-            client.log_artifacts(bundle.run_id, tmp)
+        if bundle.files:
+            with tempfile.TemporaryDirectory(prefix="automl-relay-") as tmp:
+                for relative, data in bundle.files:
+                    target = Path(tmp, relative)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(data)
+                client.log_artifacts(bundle.run_id, tmp)
+    for bundle in bundles:
+        if bundle.finished_at is not None:
+            client.set_terminated(bundle.run_id, "FINISHED", end_time=bundle.finished_at)
     if reply.notebook_path and notebook_dir:
         name = os.path.basename(reply.notebook_path)
         for bundle in bundles:
