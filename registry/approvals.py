@@ -1,10 +1,11 @@
 """Transition requests: a move of an alias or stage asked for by one user, approved by another.
 
-Requests live in their own table (component ``registry_approvals`` in the store's schema-version
-table) next to the registry's. Approving locks the model row, checks that the request is still
-pending and that its target still points where it did when requested, then carries out the move
-and records it in the version's history in the same transaction: of two requests for one alias
-approved at once, exactly one wins and the other fails with ``StaleRequestError``.
+Requests live in their own table (``registry.schema.transition_requests``, schema component
+``registry_approvals``) next to the registry's. Approving locks the model row, checks that the
+request is still pending and that its target still points where it did when requested, then
+carries out the move (``MoveStore``'s, without its protection check) and records it in the
+version's history in the same transaction: of two requests for one alias approved at once,
+exactly one wins and the other fails with ``StaleRequestError``.
 
 This records intent on a trusted store; it is not an authentication system.
 """
@@ -13,31 +14,18 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Connection,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection, insert, select, update
 
 from registry import schema, validation
 from registry.client import RegistryClient
-from registry.entities import ALL_STAGES, EVENT_ALIAS_SET, EVENT_STAGE
-from registry.store_core import StoreCore
+from registry.entities import ALL_STAGES
+from registry.schema import transition_requests as requests_table
+from registry.store_moves import MoveStore
 from tracking.exceptions import InvalidInputError, ResourceNotFoundError
-from tracking.schema import ensure_schema
 from tracking.store import now_ms
 
-COMPONENT = "registry_approvals"
-SCHEMA_VERSION = 1
 EVENT_REQUESTED = "transition_requested"
 EVENT_APPROVED = "transition_approved"
 EVENT_REJECTED = "transition_rejected"
@@ -45,24 +33,6 @@ EVENT_CANCELLED = "transition_cancelled"
 # A registered model tagged ``registry.allow_self_approval=true`` lets requesters approve their
 # own requests (e.g. a one-person project).
 ALLOW_SELF_APPROVAL_TAG = "registry.allow_self_approval"
-
-metadata = MetaData()
-requests_table = Table(
-    "registry_transition_requests",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(256), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("target", String(256), nullable=False),
-    Column("from_value", Text),
-    Column("status", String(16), nullable=False),
-    Column("requested_by", String(256), nullable=False),
-    Column("request_comment", Text),
-    Column("requested_time", BigInteger, nullable=False),
-    Column("decided_by", String(256)),
-    Column("decision_comment", Text),
-    Column("decided_time", BigInteger),
-)
 
 
 class RequestStatus(enum.StrEnum):
@@ -103,27 +73,21 @@ class TransitionRequest:
     decided_time: int | None
 
 
-def _record(row: object) -> TransitionRequest:
-    values = dict(row._mapping)  # type: ignore[attr-defined]
-    values["status"] = RequestStatus(values["status"])
-    return TransitionRequest(**values)
+def _record(row: Any) -> TransitionRequest:
+    return schema.from_row(TransitionRequest, row, status=RequestStatus(row.status))
 
 
-class ApprovalStore(StoreCore):
+class ApprovalStore(MoveStore):
     """Transition requests on the registry's engine, with its model-row lock and history."""
 
     def __init__(self, client: RegistryClient) -> None:
         super().__init__(client.engine)
-        ensure_schema(self.engine, COMPONENT, metadata, SCHEMA_VERSION)
+        schema.APPROVALS.ensure(self.engine)
 
     def _current(self, conn: Connection, name: str, target: str) -> str | None:
-        if target in ALL_STAGES:
-            return None
-        a = schema.aliases
-        value = conn.execute(
-            select(a.c.version).where(a.c.name == name, a.c.alias == target)
-        ).scalar()
-        return None if value is None else str(value)
+        """The version alias ``target`` points to, as requests record it (None for a stage)."""
+        held = None if target in ALL_STAGES else self._alias_version(conn, name, target)
+        return None if held is None else str(held)
 
     def request(self, name: str, version: int, target: str, user: str, comment: str | None) -> int:
         def work(conn: Connection) -> int:
@@ -292,46 +256,18 @@ class ApprovalStore(StoreCore):
                     f"{argument}: version {version} moved to {row.current_stage} since {since}; "
                     "make a new request"
                 )
-            if row.current_stage == target:
-                return
-            self._touch_version(conn, name, version, current_stage=target)
-            self._event(
-                conn,
-                name,
-                version,
-                EVENT_STAGE,
-                user,
-                from_value=expected,
-                to_value=target,
-                comment=comment,
-            )
+            if row.current_stage != target:
+                self._move_stage(conn, name, version, row.current_stage, target, user, comment)
             return
-        current = self._current(conn, name, target)
+        held = self._alias_version(conn, name, target)
+        current = None if held is None else str(held)
         if current != expected:
             raise StaleRequestError(
                 f"{argument}: alias {target!r} moved to version {current} since {since} (from "
                 f"{expected}); make a new request"
             )
-        if current == str(version):
-            return
-        a = schema.aliases
-        if current is None:
-            conn.execute(insert(a).values(name=name, alias=target, version=version))
-        else:
-            conn.execute(
-                update(a).where(a.c.name == name, a.c.alias == target).values(version=version)
-            )
-        self._event(
-            conn,
-            name,
-            version,
-            EVENT_ALIAS_SET,
-            user,
-            alias=target,
-            from_value=current,
-            to_value=str(version),
-            comment=comment,
-        )
+        if held != version:
+            self._move_alias(conn, name, target, version, held, user, comment)
 
 
 def request_transition(

@@ -1,10 +1,10 @@
 """Stored gate reports, and the one transaction that records a report and acts on it.
 
-Reports live in their own table (schema component ``registry_gates``). Recording one locks the
-model row, checks that the target still points at the baseline the checks compared against,
-stores the report with a ``gates_passed`` / ``gates_failed`` event in the version's history and,
-if every check passed, moves the target (or, for a protected target, opens a transition request
-that another user approves). A failed report moves nothing.
+Reports live in their own table (``registry.schema.gate_reports``, component ``registry_gates``).
+Recording one locks the model row, checks that the target still points at the baseline the
+checks compared against, stores the report with a ``gates_passed`` / ``gates_failed`` event in
+the version's history and, if every check passed, moves the target (or, for a protected target,
+opens a transition request that another user approves). A failed report moves nothing.
 """
 
 from __future__ import annotations
@@ -13,52 +13,19 @@ import enum
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Connection,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    func,
-    insert,
-    select,
-)
+from sqlalchemy import Connection, func, insert, select
 
 from registry import protection, schema, validation
 from registry.approvals import ApprovalStore, StaleRequestError, TransitionRequest
 from registry.client import RegistryClient
 from registry.entities import ALL_STAGES, STATUS_READY
 from registry.gates import GateReport
+from registry.schema import gate_reports as reports_table
 from registry.store_core import StoreCore
-from tracking.schema import ensure_schema
 from tracking.store import now_ms
 
-COMPONENT = "registry_gates"
-SCHEMA_VERSION = 1
 EVENT_GATES_PASSED = "gates_passed"
 EVENT_GATES_FAILED = "gates_failed"
-
-metadata = MetaData()
-reports_table = Table(
-    "registry_gate_reports",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(256), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("target", String(256), nullable=False),
-    Column("baseline_version", Integer),
-    Column("passed", Boolean, nullable=False),
-    Column("checks_json", Text, nullable=False),
-    Column("user_id", String(256), nullable=False),
-    Column("comment", Text),
-    Column("created_time", BigInteger, nullable=False),
-    Index("registry_gate_reports_name_version", "name", "version"),
-)
 
 
 class PromotionOutcome(enum.StrEnum):
@@ -79,17 +46,8 @@ class PromotionResult:
 
 
 def _report(r: Any) -> GateReport:
-    return GateReport(
-        name=r.name,
-        version=int(r.version),
-        target=r.target,
-        baseline_version=r.baseline_version,
-        checks=GateReport.checks_from_json(r.checks_json),
-        id=int(r.id),
-        user=r.user_id,
-        created_time=int(r.created_time),
-        comment=r.comment,
-    )
+    checks = GateReport.checks_from_json(r.checks_json)
+    return schema.from_row(GateReport, r, checks=checks, user=r.user_id)
 
 
 class GateStore(StoreCore):
@@ -97,7 +55,7 @@ class GateStore(StoreCore):
 
     def __init__(self, client: RegistryClient) -> None:
         super().__init__(client.engine)
-        ensure_schema(self.engine, COMPONENT, metadata, SCHEMA_VERSION)
+        schema.GATES.ensure(self.engine)
         self.approvals = ApprovalStore(client)
 
     def holder(self, name: str, target: str) -> int | None:
@@ -118,12 +76,8 @@ class GateStore(StoreCore):
                     v.c.name == name, v.c.current_stage == target, v.c.status == STATUS_READY
                 )
             ).scalar()
-        else:
-            a = schema.aliases
-            value = conn.execute(
-                select(a.c.version).where(a.c.name == name, a.c.alias == target)
-            ).scalar()
-        return None if value is None else int(value)
+            return None if value is None else int(value)
+        return self._alias_version(conn, name, target)
 
     def record(self, report: GateReport, user: str, comment: str | None) -> PromotionResult:
         """Store ``report`` and, if it passed, move its target (or request the move when the

@@ -1,42 +1,23 @@
 """Protected stages and aliases: moving one needs an approved transition request.
 
-Protections are rows of their own table (schema component ``registry_protection``); the name
-``*`` protects a target on every model. The registry's move path calls ``check_move`` inside its
-transaction; approvals (``registry.approvals``) carry out their move without it.
+Protections are rows of their own table (``registry.schema.protected_targets``, component
+``registry_protection``); the name ``*`` protects a target on every model. The registry's move
+path calls ``check_move`` inside its transaction; approvals (``registry.approvals``) carry out
+their move without it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    Engine,
-    MetaData,
-    String,
-    Table,
-    delete,
-    inspect,
-    or_,
-    select,
-)
+from sqlalchemy import Connection, Engine, delete, inspect, or_, select
 
+from registry import schema
 from registry.database import StoreDatabase
+from registry.schema import protected_targets as protected
 from tracking.exceptions import InvalidInputError
-from tracking.schema import ensure_schema
 
-COMPONENT = "registry_protection"
-SCHEMA_VERSION = 1
 ALL_MODELS = "*"
-
-metadata = MetaData()
-protected = Table(
-    "registry_protected_targets",
-    metadata,
-    Column("name", String(256), primary_key=True),
-    Column("target", String(256), primary_key=True),
-)
 
 
 class ProtectedMoveError(InvalidInputError):
@@ -104,5 +85,5 @@ def list_protected(name: str, tracking_uri: str | None = None) -> list[str]:
 
 def _engine(tracking_uri: str | None) -> Engine:
     engine = StoreDatabase.open(tracking_uri).engine
-    ensure_schema(engine, COMPONENT, metadata, SCHEMA_VERSION)
+    schema.PROTECTION.ensure(engine)
     return engine

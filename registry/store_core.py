@@ -33,7 +33,6 @@ from tracking.db import run_in_transaction
 from tracking.entities import PagedList
 from tracking.exceptions import InvalidInputError, ResourceNotFoundError
 from tracking.paging import read_page
-from tracking.schema import ensure_schema
 from tracking.store import now_ms
 
 T = TypeVar("T")
@@ -47,7 +46,7 @@ class StoreCore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        ensure_schema(engine, schema.COMPONENT, schema.metadata, schema.SCHEMA_VERSION)
+        schema.CORE.ensure(engine)
 
     # ----------------------------------------------------------------- transactions
     def _write(self, work: Callable[[Connection], T]) -> T:
@@ -96,32 +95,25 @@ class StoreCore:
         return row
 
     def _event(
-        self,
-        conn: Connection,
-        name: str,
-        version: int,
-        event: str,
-        user: str,
-        *,
-        alias: str | None = None,
-        from_value: str | None = None,
-        to_value: str | None = None,
-        comment: str | None = None,
-        timestamp: int | None = None,
+        self, conn: Connection, name: str, version: int, event: str, user: str, **details: Any
     ) -> None:
+        """Add ``event`` by ``user`` to the history of version ``version``; ``details`` fill the
+        other columns of ``registry_events`` (alias, from_value, to_value, comment, and
+        timestamp, default now)."""
+        details.setdefault("timestamp", now_ms())
         conn.execute(
             insert(schema.events).values(
-                name=name,
-                version=version,
-                event=event,
-                alias=alias,
-                from_value=from_value,
-                to_value=to_value,
-                user_id=user,
-                timestamp=timestamp if timestamp is not None else now_ms(),
-                comment=comment,
+                name=name, version=version, event=event, user_id=user, **details
             )
         )
+
+    def _alias_version(self, conn: Connection, name: str, alias: str) -> int | None:
+        """The version ``alias`` of model ``name`` points to, or None when it is unset."""
+        a = schema.aliases
+        value = conn.execute(
+            select(a.c.version).where(a.c.name == name, a.c.alias == alias)
+        ).scalar()
+        return None if value is None else int(value)
 
     def _require_model(self, conn: Connection, name: str, *, allow_deleted: bool = False) -> Any:
         """The model's row; absent (or deleted, unless allowed) is an error saying what to do."""
@@ -167,14 +159,12 @@ class StoreCore:
             alias_map[a.name][a.alias] = int(a.version)
         latest = self._latest_per_stage(conn, names)
         return [
-            RegisteredModel(
-                name=r.name,
-                description=r.description,
+            schema.from_row(
+                RegisteredModel,
+                r,
                 tags=tags[r.name],
                 aliases=alias_map[r.name],
                 latest_versions=latest.get(r.name, []),
-                creation_time=int(r.creation_time),
-                last_updated_time=int(r.last_updated_time),
                 deleted=r.deleted_time is not None,
             )
             for r in rows
@@ -235,21 +225,8 @@ class StoreCore:
                 for k, v in json.loads(r.metrics_json).items()
             }
             out.append(
-                ModelVersion(
-                    name=r.name,
-                    version=int(r.version),
-                    run_id=r.run_id,
-                    source=r.source,
-                    status=r.status,
-                    current_stage=r.current_stage,
-                    aliases=alias_lists[key],
-                    description=r.description,
-                    tags=tags[key],
-                    metrics=metrics,
-                    sha256=r.sha256,
-                    creation_time=int(r.creation_time),
-                    last_updated_time=int(r.last_updated_time),
-                    user_id=r.user_id,
+                schema.from_row(
+                    ModelVersion, r, aliases=alias_lists[key], tags=tags[key], metrics=metrics
                 )
             )
         return out

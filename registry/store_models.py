@@ -12,16 +12,22 @@ from tracking.exceptions import InvalidInputError, ResourceNotFoundError
 from tracking.store import now_ms
 
 
+def _new_model(name: str, stamp: int, description: str | None = None) -> dict[str, object]:
+    """The row of a registered model created at ``stamp``, with no version handed out yet."""
+    return {
+        "name": name,
+        "description": description,
+        "creation_time": stamp,
+        "last_updated_time": stamp,
+        "last_version": 0,
+    }
+
+
 class ModelStore(StoreCore):
     """The ``registry_models`` rows and their tags."""
 
     def _insert_model_if_missing(self, conn: Connection, name: str, stamp: int) -> None:
-        values = {
-            "name": name,
-            "creation_time": stamp,
-            "last_updated_time": stamp,
-            "last_version": 0,
-        }
+        values = _new_model(name, stamp)
         if self.dialect in {"sqlite", "postgresql"}:
             if self.dialect == "sqlite":
                 from sqlalchemy.dialects.sqlite import insert as dialect_insert
@@ -48,15 +54,7 @@ class ModelStore(StoreCore):
             ).first()
             if found is not None:
                 raise InvalidInputError(f"name: registered model {name!r} already exists")
-            conn.execute(
-                insert(schema.models).values(
-                    name=name,
-                    description=description,
-                    creation_time=stamp,
-                    last_updated_time=stamp,
-                    last_version=0,
-                )
-            )
+            conn.execute(insert(schema.models).values(**_new_model(name, stamp, description)))
             for key, value in tags.items():
                 conn.execute(insert(schema.model_tags).values(name=name, key=key, value=value))
 

@@ -57,33 +57,13 @@ class MoveStore(StoreCore):
                         v.c.status == STATUS_READY,
                     )
                 ).scalars()
+                why = f"archived because version {version} moved to {stage}"
                 for other in sorted(others):
-                    self._touch_version(conn, name, other, current_stage=STAGE_ARCHIVED)
-                    self._event(
-                        conn,
-                        name,
-                        other,
-                        EVENT_STAGE,
-                        user,
-                        from_value=stage,
-                        to_value=STAGE_ARCHIVED,
-                        comment=f"archived because version {version} moved to {stage}",
-                        timestamp=stamp,
-                    )
-            if row.current_stage == stage:
-                return
-            self._touch_version(conn, name, version, current_stage=stage)
-            self._event(
-                conn,
-                name,
-                version,
-                EVENT_STAGE,
-                user,
-                from_value=row.current_stage,
-                to_value=stage,
-                comment=comment,
-                timestamp=stamp,
-            )
+                    self._move_stage(conn, name, other, stage, STAGE_ARCHIVED, user, why, stamp)
+            if row.current_stage != stage:
+                self._move_stage(
+                    conn, name, version, row.current_stage, stage, user, comment, stamp
+                )
 
         self._write(work)
 
@@ -96,29 +76,9 @@ class MoveStore(StoreCore):
             self._lock_model(conn, name)
             protection.check_move(conn, name, alias)
             self._version_row(conn, name, version)
-            a = schema.aliases
-            previous = conn.execute(
-                select(a.c.version).where(a.c.name == name, a.c.alias == alias)
-            ).scalar()
-            if previous == version:
-                return
-            if previous is None:
-                conn.execute(insert(a).values(name=name, alias=alias, version=version))
-            else:
-                conn.execute(
-                    update(a).where(a.c.name == name, a.c.alias == alias).values(version=version)
-                )
-            self._event(
-                conn,
-                name,
-                version,
-                EVENT_ALIAS_SET,
-                user,
-                alias=alias,
-                from_value=None if previous is None else str(previous),
-                to_value=str(version),
-                comment=comment,
-            )
+            previous = self._alias_version(conn, name, alias)
+            if previous != version:
+                self._move_alias(conn, name, alias, version, previous, user, comment)
 
         self._write(work)
 
@@ -134,20 +94,77 @@ class MoveStore(StoreCore):
     def _drop_alias(
         self, conn: Connection, name: str, alias: str, user: str, comment: str | None
     ) -> None:
-        a = schema.aliases
-        previous = conn.execute(
-            select(a.c.version).where(a.c.name == name, a.c.alias == alias)
-        ).scalar()
+        previous = self._alias_version(conn, name, alias)
         if previous is None:
             raise ResourceNotFoundError(f"alias: registered model {name!r} has no alias {alias!r}")
+        a = schema.aliases
         conn.execute(delete(a).where(a.c.name == name, a.c.alias == alias))
         self._event(
             conn,
             name,
-            int(previous),
+            previous,
             EVENT_ALIAS_DELETED,
             user,
             alias=alias,
             from_value=str(previous),
+            comment=comment,
+        )
+
+    def _move_stage(
+        self,
+        conn: Connection,
+        name: str,
+        version: int,
+        from_stage: str,
+        to_stage: str,
+        user: str,
+        comment: str | None,
+        stamp: int | None = None,
+    ) -> None:
+        """Put ``version`` in ``to_stage`` and record the transition (at ``stamp``, default now).
+
+        Runs in the caller's transaction, which holds the model-row lock; protections are the
+        caller's to check."""
+        self._touch_version(conn, name, version, current_stage=to_stage)
+        self._event(
+            conn,
+            name,
+            version,
+            EVENT_STAGE,
+            user,
+            from_value=from_stage,
+            to_value=to_stage,
+            comment=comment,
+            timestamp=now_ms() if stamp is None else stamp,
+        )
+
+    def _move_alias(
+        self,
+        conn: Connection,
+        name: str,
+        alias: str,
+        version: int,
+        previous: int | None,
+        user: str,
+        comment: str | None,
+    ) -> None:
+        """Point ``alias`` (now at ``previous``, None: unset) at ``version`` and record the move,
+        in the caller's transaction, which holds the model-row lock."""
+        a = schema.aliases
+        if previous is None:
+            conn.execute(insert(a).values(name=name, alias=alias, version=version))
+        else:
+            conn.execute(
+                update(a).where(a.c.name == name, a.c.alias == alias).values(version=version)
+            )
+        self._event(
+            conn,
+            name,
+            version,
+            EVENT_ALIAS_SET,
+            user,
+            alias=alias,
+            from_value=None if previous is None else str(previous),
+            to_value=str(version),
             comment=comment,
         )

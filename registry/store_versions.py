@@ -250,19 +250,6 @@ class VersionStore(StoreCore):
                 .where(e.c.name == name, (e.c.version == version) | moved_away)
                 .order_by(e.c.timestamp, e.c.id)
             ).all()
-            return [
-                ModelVersionEvent(
-                    name=r.name,
-                    version=int(r.version),
-                    event=r.event,
-                    alias=r.alias,
-                    from_value=r.from_value,
-                    to_value=r.to_value,
-                    user=r.user_id,
-                    timestamp=int(r.timestamp),
-                    comment=r.comment,
-                )
-                for r in rows
-            ]
+            return [schema.from_row(ModelVersionEvent, r, user=r.user_id) for r in rows]
 
         return self._read(work)
