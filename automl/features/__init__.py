@@ -32,11 +32,13 @@ from automl.features.entities import (
     ResolvedLookup,
 )
 from automl.features.lineage import (
+    RunLineage,
     TableUse,
     log_feature_spec,
     log_training_set,
     model_version_features,
     run_feature_spec,
+    run_lineage,
     table_lineage,
 )
 from automl.features.online import MissingFeatureKeyError, add_online_features, lookup_online
@@ -106,6 +108,7 @@ __all__ = [
     "MissingFeatureKeyError",
     "MissingKeyAlert",
     "ResolvedLookup",
+    "RunLineage",
     "TableUse",
     "TrainingSet",
     "add_online_features",
@@ -122,6 +125,7 @@ __all__ = [
     "model_version_features",
     "read_table",
     "run_feature_spec",
+    "run_lineage",
     "score_batch",
     "set_table_tag",
     "table_lineage",

@@ -11,6 +11,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 from pyarrow import ArrowException
 
@@ -79,6 +80,41 @@ def log_training_set(training_set: TrainingSet, run_id: str) -> None:
     log_feature_spec(training_set.store, run_id, training_set.feature_spec)
 
 
+@dataclass(frozen=True)
+class RunLineage:
+    """What a run's training set was built from, as the run records it.
+
+    ``spec_run_id`` is the run carrying the spec: the run itself, or the AutoML search's parent
+    run of a trial. ``label_rows`` counts the label rows stored beside the spec (the
+    ``LABELS_ARTIFACT`` of that run), None when they were not stored.
+    """
+
+    run_id: str
+    spec_run_id: str
+    spec: FeatureSpec
+    labels_artifact: str | None
+    label_rows: int | None
+
+
+def run_lineage(client: tracking.TrackingClient, run_id: str) -> RunLineage | None:
+    """The feature lineage of run ``run_id``, or None when it trained on a plain DataFrame.
+
+    Reads the run's tag and artifacts only (no feature store is opened, none is created).
+    """
+    carrier = spec_run_id(client, run_id)
+    if carrier is None:
+        return None
+    path = client.download_artifacts(carrier, SPEC_ARTIFACT)
+    with open(path, encoding="utf-8") as handle:
+        spec = FeatureSpec.from_json(handle.read())
+    try:
+        labels = client.download_artifacts(carrier, LABELS_ARTIFACT)
+    except tracking.ResourceNotFoundError:
+        return RunLineage(run_id, carrier, spec, None, None)
+    rows = pq.ParquetFile(labels).metadata.num_rows
+    return RunLineage(run_id, carrier, spec, LABELS_ARTIFACT, rows)
+
+
 def spec_run_id(client: tracking.TrackingClient, run_id: str) -> str | None:
     """The run carrying the spec for ``run_id``: itself, or (a trial) the search's parent run.
 
@@ -93,12 +129,8 @@ def spec_run_id(client: tracking.TrackingClient, run_id: str) -> str | None:
 
 def run_feature_spec(store: FeatureStore, run_id: str) -> FeatureSpec | None:
     """The spec recorded on a run, or None when it trained on a plain DataFrame."""
-    carrier = spec_run_id(store.client, run_id)
-    if carrier is None:
-        return None
-    path = store.client.download_artifacts(carrier, SPEC_ARTIFACT)
-    with open(path, encoding="utf-8") as handle:
-        return FeatureSpec.from_json(handle.read())
+    found = run_lineage(store.client, run_id)
+    return None if found is None else found.spec
 
 
 def model_version_features(

@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 import registry
 import tracking
+from automl.features.lineage import RunLineage, run_lineage
 from automl.ui import constants as C
 from automl.ui import reads
 from automl.ui.notebook_html import render_notebook
@@ -203,10 +204,13 @@ def create_app(config: UIConfig) -> Starlette:
                 notebook_html = _notebook(path, stat.st_mtime_ns, stat.st_size)
             except (ValueError, OSError) as exc:
                 notebook_html = f"notebook could not be rendered: {exc}"
+        lineage, lineage_error = _feature_lineage(client, run.info.run_id)
         return page(
             request,
             "run.html",
             run=run,
+            lineage=lineage,
+            lineage_error=lineage_error,
             series=series,
             listing=listing,
             folder=folder,
@@ -313,6 +317,17 @@ def create_app(config: UIConfig) -> Starlette:
         middleware=middleware,
         exception_handlers={HTTPException: error_page, BadParams: bad_params},
     )
+
+
+def _feature_lineage(
+    client: tracking.TrackingClient, run_id: str
+) -> tuple[RunLineage | None, str | None]:
+    """The feature tables the run's training set came from, or why its record is unreadable
+    (shown on the page instead of failing it)."""
+    try:
+        return run_lineage(client, run_id), None
+    except (tracking.InvalidInputError, tracking.ResourceNotFoundError, OSError) as exc:
+        return None, str(exc)
 
 
 def _runs_by_id(client: tracking.TrackingClient, ids: list[str]) -> list[tracking.Run]:
