@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +32,7 @@ from automl.tabular.ensemble import (
     selection_loss,
 )
 from automl.tabular.split import SPLIT_COL
-from automl.tabular.trial import TrialContext, log_trial_model
+from automl.tabular.trial import TrialContext, log_trial_model, notebook_arguments, save_notebook
 
 logger = logging.getLogger("automl")
 SHAP_TABLE = "shap/feature_importance.csv"
@@ -194,27 +193,14 @@ def _log_run(ctx: TrialContext, members: list[TrialInfo], weights: list[float],
 
 def _write_notebook(ctx: TrialContext, run_id: str, number: int, configs: list[dict[str, Any]],
                     weights: list[float], scores: dict[str, float]) -> str | None:  # fmt: skip
-    from automl.notebooks import documents
     from automl.notebooks.ensemble import render_ensemble_notebook
 
     try:
         notebook = render_ensemble_notebook(
-            ctx.plan,
-            configs,
-            weights,
-            run_id=run_id,
-            experiment_name=ctx.experiment_name,
-            snapshot_path=ctx.snapshot_path,
-            tracking_uri=ctx.tracking_uri,
-            metrics=scores,
-            trial_number=number,
-            n_threads=ctx.n_threads,
+            ctx.plan, configs, weights, **notebook_arguments(ctx, run_id, number, scores)
         )
-        path = Path(ctx.notebook_dir) / f"trial_{number:03d}_{ENSEMBLE_FAMILY}.ipynb"
-        documents.write_notebook(notebook, path)
-        ctx.client.log_artifact(run_id, str(path), "notebooks")
+        return save_notebook(ctx, run_id, notebook, f"trial_{number:03d}_{ENSEMBLE_FAMILY}")
     except Exception as exc:  # noqa: BLE001 - the ensemble stands even without its notebook
         logger.warning("ensemble notebook not rendered: %s", exc, exc_info=True)
         ctx.client.set_tag(run_id, tags.NOTEBOOK_ERROR, f"{type(exc).__name__}: {exc}"[:5000])
         return None
-    return str(path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -332,18 +333,34 @@ def _write_notebook(
     notebook = notebooks.render_trial_notebook(
         ctx.plan,
         config,
-        run_id=run_id,
-        experiment_name=ctx.experiment_name,
         experiment_id=ctx.experiment_id,
-        snapshot_path=ctx.snapshot_path,
-        tracking_uri=ctx.tracking_uri,
-        metrics=metrics,
-        trial_number=number,
-        n_threads=ctx.n_threads,
         feature_lookups=trial_notebook_context(ctx.tracking_uri, run_id),  # a training set
+        **notebook_arguments(ctx, run_id, number, metrics),
     )
-    path = Path(ctx.notebook_dir) / f"trial_{number:03d}_{config['family']}.ipynb"
-    notebooks.write_notebook(notebook, path)
+    return save_notebook(ctx, run_id, notebook, f"trial_{number:03d}_{config['family']}")
+
+
+def notebook_arguments(
+    ctx: TrialContext, run_id: str, number: int, metrics: Mapping[str, float]
+) -> dict[str, Any]:
+    """What every run's notebook renderer takes about the run and where its data is."""
+    return {
+        "run_id": run_id,
+        "experiment_name": ctx.experiment_name,
+        "snapshot_path": ctx.snapshot_path,
+        "tracking_uri": ctx.tracking_uri,
+        "metrics": metrics,
+        "trial_number": number,
+        "n_threads": ctx.n_threads,
+    }
+
+
+def save_notebook(ctx: TrialContext, run_id: str, notebook: Any, name: str) -> str:
+    """Write ``notebook`` as ``<name>.ipynb`` beside the experiment and log it to the run."""
+    from automl.notebooks import documents
+
+    path = Path(ctx.notebook_dir) / f"{name}.ipynb"
+    documents.write_notebook(notebook, path)
     ctx.client.log_artifact(run_id, str(path), "notebooks")
     return str(path)
 
