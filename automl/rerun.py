@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 import tracking
+from automl.cli_support import add_command
 from automl.core import tags
 
 RERUN_TAG = tags.RERUN_OF
@@ -353,8 +354,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register_commands(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "rerun", help="re-execute a trial's notebook with new parameters or data"
+    """Add ``rerun`` to the ``automl`` command."""
+    parser = add_command(
+        subparsers, "rerun", _run, help="re-execute a trial's notebook with new parameters or data"
     )
     parser.add_argument("run_id", help="the trial's run id")
     parser.add_argument(
@@ -371,4 +373,3 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
         help="a CSV/Parquet file with the trial's columns; without _automl_split its rows are "
         "split as the search did",
     )
-    parser.set_defaults(handler=_run)

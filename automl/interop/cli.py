@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from automl.cli_support import add_command
+
 
 def _export(args: argparse.Namespace) -> int:
     try:
@@ -17,11 +19,14 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def register_commands(subparsers: argparse._SubParsersAction) -> None:
-    export = subparsers.add_parser(
-        "export-mlflow", help="copy an experiment (runs, artifacts, models) to an MLflow server"
+    """Add ``export-mlflow`` to the ``automl`` command."""
+    export = add_command(
+        subparsers,
+        "export-mlflow",
+        _export,
+        help="copy an experiment (runs, artifacts, models) to an MLflow server",
     )
     export.add_argument("experiment", help="experiment name in our tracking store")
     export.add_argument(
         "--to", required=True, metavar="MLFLOW_TRACKING_URI", help="e.g. http://127.0.0.1:5000"
     )
-    export.set_defaults(handler=_export)

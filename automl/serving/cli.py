@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
 from collections.abc import Sequence
 
+from automl.cli_support import add_bind_arguments, add_command
 from automl.serving import constants as C
 from automl.serving.config import ServeConfig
 from automl.serving.routes import ROUTE_FORM, Route, parse_route
@@ -15,22 +17,43 @@ from automl.serving.routes import ROUTE_FORM, Route, parse_route
 DEFAULT_ROUTE = "default"
 
 
+# The numeric ServeConfig fields the command line sets: flag, field and help. Each option's type
+# and default are the field's (one place for the defaults: the config record).
+_SETTINGS: tuple[tuple[str, str, str | None], ...] = (
+    (
+        "--poll-interval",
+        "poll_seconds",
+        "seconds between re-resolving aliases/stages (SIGHUP: at once)",
+    ),
+    ("--max-body-bytes", "max_body_bytes", "larger request bodies get 413"),
+    (
+        "--predict-timeout",
+        "predict_timeout_seconds",
+        "seconds a prediction may take before the request gets 504",
+    ),
+    ("--predict-threads", "predict_threads", None),
+    ("--log-batch-rows", "log_batch_rows", None),
+    ("--log-flush-seconds", "log_flush_seconds", None),
+)
+
+
 def register_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``serve`` to the ``automl`` command."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "serve",
+        run,
         help="serve a model over MLflow's scoring protocol (with A/B routes and alias following)",
         description="Serve MODEL_URI (runs:/..., models:/name/3, models:/name@alias, a stage) "
         "on /invocations, or split traffic between several with --route.",
     )
     add_arguments(parser)
-    parser.set_defaults(handler=run)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``automl serve`` (and of ``python -m automl.serving``)."""
     parser.add_argument("model_uri", nargs="?", help="model to serve (omit when using --route)")
-    parser.add_argument("--host", default=C.DEFAULT_HOST)
-    parser.add_argument("--port", type=int, default=C.DEFAULT_PORT)
+    add_bind_arguments(parser, C.DEFAULT_HOST, C.DEFAULT_PORT)
     parser.add_argument(
         "--workers",
         type=int,
@@ -44,33 +67,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=URI:PERCENT",
         help=f"a traffic route, repeatable; percentages add up to 100. {ROUTE_FORM}",
     )
-    parser.add_argument(
-        "--poll-interval",
-        type=float,
-        default=C.DEFAULT_POLL_SECONDS,
-        help="seconds between re-resolving aliases/stages (SIGHUP: at once)",
-    )
-    parser.add_argument(
-        "--max-body-bytes",
-        type=int,
-        default=C.DEFAULT_MAX_BODY_BYTES,
-        help="larger request bodies get 413",
-    )
-    parser.add_argument(
-        "--predict-timeout",
-        type=float,
-        default=C.DEFAULT_PREDICT_TIMEOUT_SECONDS,
-        help="seconds a prediction may take before the request gets 504",
-    )
-    parser.add_argument("--predict-threads", type=int, default=C.DEFAULT_PREDICT_THREADS)
+    defaults = {f.name: f.default for f in dataclasses.fields(ServeConfig)}
+    for flag, field, text in _SETTINGS:
+        default, metavar = defaults[field], flag[2:].upper().replace("-", "_")
+        parser.add_argument(
+            flag, dest=field, metavar=metavar, type=type(default), default=default, help=text
+        )
     parser.add_argument(
         "--log-predictions",
         action="store_true",
         help="log features, predictions, route and version in batches into the "
         "tracking store (experiment '<model>-inference')",
     )
-    parser.add_argument("--log-batch-rows", type=int, default=C.DEFAULT_LOG_BATCH_ROWS)
-    parser.add_argument("--log-flush-seconds", type=float, default=C.DEFAULT_LOG_FLUSH_SECONDS)
 
 
 def config_from_args(args: argparse.Namespace) -> ServeConfig:
@@ -86,14 +94,9 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
 
     return ServeConfig(
         routes=routes,
-        poll_seconds=args.poll_interval,
-        max_body_bytes=args.max_body_bytes,
-        predict_timeout_seconds=args.predict_timeout,
-        predict_threads=args.predict_threads,
         log_predictions=args.log_predictions,
-        log_batch_rows=args.log_batch_rows,
-        log_flush_seconds=args.log_flush_seconds,
         tracking_uri=tracking.get_tracking_uri(),
+        **{field: getattr(args, field) for _, field, *_ in _SETTINGS},
     )
 
 

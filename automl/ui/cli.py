@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from automl.cli_support import add_bind_arguments, add_command
 from automl.ui import constants as C
 from automl.ui.app import UIConfig, create_app
 from automl.ui.security import is_loopback
@@ -11,8 +12,10 @@ from automl.ui.security import is_loopback
 
 def register_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``ui`` to the ``automl`` command."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "ui",
+        run,
         help="browse experiments, runs and the registry in a web browser",
         description="Serve the leaderboard, run, compare and registry pages of a tracking store.",
     )
@@ -22,8 +25,7 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="store to show (default: the one automl.classify writes to)",
     )
-    parser.add_argument("--host", default=C.DEFAULT_HOST)
-    parser.add_argument("--port", type=int, default=C.DEFAULT_PORT)
+    add_bind_arguments(parser, C.DEFAULT_HOST, C.DEFAULT_PORT)
     parser.add_argument("--read-only", action="store_true", help="hide and refuse registry changes")
     parser.add_argument(
         "--token",
@@ -36,7 +38,6 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
         default=C.REFRESH_SECONDS,
         help="while a search runs, reload its runs table and chart this often (default: %(default)s)",
     )
-    parser.set_defaults(handler=run)
 
 
 def check_bind(host: str, token: str | None) -> None:
