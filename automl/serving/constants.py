@@ -24,15 +24,15 @@ HEADER_ROUTE = "X-Route"
 HEADER_MODEL_VERSION = "X-Model-Version"
 HEADER_MODEL_URI = "X-Model-Uri"
 
-# MLflow's scoring protocol.
-CONTENT_TYPE_JSON = "application/json"
-CONTENT_TYPE_CSV = "text/csv"
-CONTENT_TYPES = (CONTENT_TYPE_JSON, CONTENT_TYPE_CSV)
-DF_SPLIT = "dataframe_split"
-DF_RECORDS = "dataframe_records"
-INSTANCES = "instances"
-INPUTS = "inputs"
-INPUT_FORMATS = (DF_SPLIT, DF_RECORDS, INSTANCES, INPUTS)
+# MLflow's scoring protocol: the content types a request may have, and the JSON body's keys (one
+# per body) that say how its rows are laid out. Each tuple is unpacked into the names.
+CONTENT_TYPES = CONTENT_TYPE_JSON, CONTENT_TYPE_CSV = ("application/json", "text/csv")
+INPUT_FORMATS = DF_SPLIT, DF_RECORDS, INSTANCES, INPUTS = (
+    "dataframe_split",
+    "dataframe_records",
+    "instances",
+    "inputs",
+)
 PARAMS_KEY = "params"
 PARAM_PREDICT_PROBA = "predict_proba"  # {"params": {"predict_proba": true}} -> class probabilities
 KNOWN_PARAMS = (PARAM_PREDICT_PROBA,)
