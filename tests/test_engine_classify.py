@@ -246,13 +246,12 @@ def test_a_holdout_winner_is_refit_on_train_and_validation_before_it_is_register
         _with_split_column(diabetes),
         target_col="target",
         split_col="part",
-        timeout_minutes=0.6,  # the search runs to the deadline, keeping the refit's time back
+        max_trials=6,  # no deadline: under a time budget a refit that cannot fit is skipped
         experiment_name="refit",
         register_model_name="refit-winner",
         retrain_full=False,  # the test part stays out of the refit and scores it
         verbose=False,
     )
-    assert summary.wall_time <= 36 + 5  # the promise: budget + max(2 %, 5 s), refit included
     best = summary.best_trial
     version = summary.registered_model_version
     # the registered model is the parent run's refit, not the trial's own model

@@ -14,7 +14,7 @@ DEFAULT_TIMEOUT_MINUTES = 5.0
 # Seconds kept back from the search for stopping workers, registering and summarising.
 RESERVE_MIN_S, RESERVE_SHARE = 0.5, 0.015
 # The promised slack past the budget, max(2 %, 5 s), less the wrap-up after it: only a search
-# with no finished trial yet (or the refit of the winner) may use it.
+# with no finished trial yet may use it; the refit of the winner ends by the deadline.
 GRACE_MIN_S, GRACE_SHARE, WRAP_UP_S = 5.0, 0.02, 1.5
 # No trial starts in the last second before its deadline: it would only be killed. Stopping the
 # running trials for the refit takes about this long too.
@@ -92,13 +92,6 @@ class Budget:
     def can_start(self, keep_back: float = 0.0, now: float | None = None) -> bool:
         """Whether any new trial may start (the last second before the deadline is not used)."""
         return self.time_left(keep_back, now) > MIN_START_S
-
-    def grace_time_left(self, now: float | None = None) -> float:
-        """Seconds until the grace deadline (inf without a timeout): what the refit of the
-        winner may use, since the loop kept its estimate back but estimates run short under
-        load."""
-        now = time.monotonic() if now is None else now
-        return self.grace_deadline - now
 
     def trials_left(self, started_trials: int) -> bool:
         """Whether ``max_trials`` allows another trial after ``started_trials``."""

@@ -75,16 +75,15 @@ def refit_winner(search: Search) -> RefitPlan | None:
 
 
 def _run_refit(search: Search, plan: RefitPlan) -> WorkerReply | None:
-    """The refit's reply, or None when it failed or would not finish within the promise
-    (the budget and its grace)."""
+    """The refit's reply, or None when it failed or would not finish within the budget."""
     executor, budget = search.executor, search.budget
-    if budget.grace_time_left() <= plan.expected_seconds:
+    if budget.time_left() <= plan.expected_seconds:
         return None
     result = None
     if executor.idle_count():
         executor.submit("refit", plan.task)
-        while result is None and budget.grace_time_left() > 0:
-            wait = min(0.2, max(0.0, budget.grace_time_left()))
+        while result is None and budget.time_left() > 0:
+            wait = min(0.2, max(0.0, budget.time_left()))
             result = next(iter(executor.poll(timeout=wait)), None)
     else:  # no worker is left (each was stopped mid-trial): refit here, the estimate fits
         result = search.run_in_process("refit", plan.task)
