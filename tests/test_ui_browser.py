@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
-from ui_fixtures import add_trial, classify_store, start_live_search
+from ui_fixtures import (
+    add_trial,
+    chromium,
+    classify_store,
+    require_chromium,
+    start_live_search,
+    ui_process,
+)
 
 import tracking
 from registry import approvals
 
 pytestmark = pytest.mark.xdist_group("ui")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = os.environ.get("AUTOML_UI_SCREENSHOTS")  # folder to save README pictures into
 REFRESH = 1  # seconds between the runs table's refreshes while a search runs
 
@@ -25,45 +25,11 @@ REFRESH = 1  # seconds between the runs table's refreshes while a search runs
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """One small classify experiment and one `automl ui` process serving it."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
+    require_chromium()  # skips before the search when there is none
     root = str(tmp_path_factory.mktemp("ui-browser"))
     summary = classify_store(root)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "automl.cli",
-            "ui",
-            "--tracking-uri",
-            root,
-            "--port",
-            str(port),
-            "--refresh-seconds",
-            str(REFRESH),
-        ]
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/", timeout=2)
-            break
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise
-            time.sleep(0.3)
-    with playwright.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with ui_process(root, "--refresh-seconds", str(REFRESH)) as base, chromium() as browser:
         yield base, summary, browser, root
-        browser.close()
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 @pytest.fixture()

@@ -1,15 +1,28 @@
-"""Helpers for the automl ui tests: a store with a finished classify run, and a search that is
-still running, written through tracking."""
+"""Helpers for the automl ui tests: a store with a finished classify run, a search that is still
+running (written through tracking), an ``automl ui`` process and a real Chromium."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
 from search_fixtures import tracking_uri
+from serving_fixtures import free_port
 from sklearn.datasets import load_breast_cancer
 
 import automl
 import tracking
 
 ROLE, PARENT, TRIAL = "automl.role", "parent", "trial"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def start_live_search(client: tracking.TrackingClient, name: str) -> tuple[str, str]:
@@ -51,3 +64,46 @@ def classify_store(root: str) -> automl.AutoMLSummary:
         client.log_batch(run.info.run_id, metrics={"val_log_loss": loss})
         client.set_terminated(run.info.run_id)
     return summary
+
+
+def require_chromium() -> Any:
+    """Playwright's sync API, once Debian's Chromium is known to be there (else skip the test,
+    saying how to install it)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    return pytest.importorskip("playwright.sync_api")
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright, closed after the block."""
+    with require_chromium().sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def ui_process(root: str, *options: str) -> Iterator[str]:
+    """An ``automl ui`` process serving the store at ``root`` on a free loopback port; yields its
+    base URL once it answers, and stops the process after the block."""
+    port = free_port()
+    command = [sys.executable, "-m", "automl.cli", "ui", "--tracking-uri", root]
+    process = subprocess.Popen([*command, "--port", str(port), *options])
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(base + "/", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
