@@ -19,20 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import tracking
-from automl.core import tags
+from automl.core import records, tags
 from automl.core.budget import Budget
 from automl.core.executor import Executor, TaskResult
 from automl.core.inputs import alert
 from automl.core.local_executor import LocalProcessExecutor
 from automl.core.progress import SearchProgress
-from automl.core.records import (
-    CHARTED_TOP_K,
-    TaskKind,
-    TrialConfig,
-    TrialState,
-    WorkerReply,
-    WorkerTask,
-)
+from automl.core.records import TrialState, WorkerTask
 from automl.core.spec import SearchSpec
 from automl.core.study import SearchStudy
 from automl.core.summary import TrialInfo
@@ -221,7 +214,7 @@ class Search:
         optuna_trial, config = self.study.ask(default, family)
         return self._open(config, optuna_trial)
 
-    def _open(self, config: TrialConfig, optuna_trial: Any, **extra_tags: str) -> OpenTrial:
+    def _open(self, config: records.TrialConfig, optuna_trial: Any, **extra_tags: str) -> OpenTrial:
         number = self.next_number
         self.next_number += 1
         run_tags = {tags.ROLE: tags.ROLE_TRIAL, tags.TRIAL_NUMBER: str(number), **extra_tags}
@@ -238,12 +231,12 @@ class Search:
     def worker_task(self, trial: OpenTrial, prunable: bool = True) -> WorkerTask:
         optuna_trial = trial.optuna_trial
         return WorkerTask(
-            kind=TaskKind.TRIAL,
+            kind=records.TaskKind.TRIAL,
             run_id=trial.run_id,
             number=trial.number,
             config=trial.config,
             optuna_trial_id=optuna_trial._trial_id if prunable and optuna_trial else None,
-            chart_if_better_than=self.book.chart_threshold(CHARTED_TOP_K),
+            chart_if_better_than=self.book.chart_threshold(records.CHARTED_TOP_K),
             greater_is_better=self.task.greater_is_better,
         )
 
@@ -263,7 +256,7 @@ class Search:
             self._tell(trial, TrialState.FAIL)
             self.book.add(trial, TrialState.FAIL, duration)
             return
-        reply: WorkerReply = result.value
+        reply: records.WorkerReply = result.value
         for phase, seconds in reply.timings.items():
             self.timings[phase] = self.timings.get(phase, 0.0) + seconds
         state = TrialState(reply.state)
