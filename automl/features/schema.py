@@ -8,26 +8,49 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from automl.features.constants import MAX_NAME_LENGTH
+
 metadata = sa.MetaData()
+
+
+def _name() -> sa.Column:
+    """The feature table a row belongs to: the first primary key column of every table."""
+    return sa.Column("name", sa.String(MAX_NAME_LENGTH), primary_key=True)
+
+
+def _version() -> sa.Column:
+    """A version number of the table (numbered by the store, not by the database)."""
+    return sa.Column("version", sa.Integer, primary_key=True, autoincrement=False)
+
+
+def _json(column: str) -> sa.Column:
+    """A JSON document stored as text (lists of key names, {column: dtype} maps)."""
+    return sa.Column(column, sa.Text, nullable=False)
+
+
+def _millis(column: str) -> sa.Column:
+    """A wall-clock time in milliseconds since the epoch, as the tracking store keeps them."""
+    return sa.Column(column, sa.BigInteger, nullable=False)
+
 
 tables = sa.Table(
     "features_tables",
     metadata,
-    sa.Column("name", sa.String(256), primary_key=True),
-    sa.Column("primary_keys", sa.Text, nullable=False),  # JSON list
-    sa.Column("timestamp_keys", sa.Text, nullable=False),  # JSON list
-    sa.Column("schema_json", sa.Text, nullable=False),  # JSON {column: dtype}, current
-    sa.Column("key_kinds", sa.Text, nullable=False),  # JSON {key: "int" | "str"}
+    _name(),
+    _json("primary_keys"),  # [key, ...]
+    _json("timestamp_keys"),  # [] or [column]
+    _json("schema_json"),  # {column: dtype} of the current version
+    _json("key_kinds"),  # {key: "int" | "str"}
     sa.Column("description", sa.Text),
     sa.Column("last_version", sa.Integer, nullable=False),
-    sa.Column("creation_time", sa.BigInteger, nullable=False),
-    sa.Column("last_updated_time", sa.BigInteger, nullable=False),
+    _millis("creation_time"),
+    _millis("last_updated_time"),
 )
 
 tags = sa.Table(
     "features_tags",
     metadata,
-    sa.Column("name", sa.String(256), primary_key=True),
+    _name(),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
@@ -35,12 +58,12 @@ tags = sa.Table(
 versions = sa.Table(
     "features_versions",
     metadata,
-    sa.Column("name", sa.String(256), primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    _name(),
+    _version(),
     sa.Column("mode", sa.String(16), nullable=False),
-    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    _millis("creation_time"),
     sa.Column("num_rows", sa.BigInteger, nullable=False),
-    sa.Column("schema_json", sa.Text, nullable=False),
+    _json("schema_json"),
 )
 
 # The rows each version wrote, as Parquet chunks (a version is the base it overwrote or merged
@@ -48,8 +71,8 @@ versions = sa.Table(
 chunks = sa.Table(
     "features_chunks",
     metadata,
-    sa.Column("name", sa.String(256), primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    _name(),
+    _version(),
     sa.Column("chunk", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
 )
@@ -62,10 +85,10 @@ chunks = sa.Table(
 online = sa.Table(
     "features_online",
     metadata,
-    sa.Column("name", sa.String(256), primary_key=True),
+    _name(),
     sa.Column("entity_key", sa.String(1000), primary_key=True),
     sa.Column("ts", sa.BigInteger),
-    sa.Column("values_json", sa.Text, nullable=False),
+    _json("values_json"),  # {feature: value}
     sqlite_with_rowid=False,
 )
 
@@ -73,8 +96,8 @@ online = sa.Table(
 usage = sa.Table(
     "features_usage",
     metadata,
-    sa.Column("name", sa.String(256), primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    _name(),
+    _version(),
     sa.Column("run_id", sa.String(32), primary_key=True),
-    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    _millis("creation_time"),
 )
