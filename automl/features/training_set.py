@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -133,24 +134,20 @@ def join_lookup(
     return values, alert
 
 
+@dataclass(eq=False, repr=False)
 class TrainingSet:
-    """Label rows plus the feature lookups to join onto them; ``load_df()`` does the join."""
+    """Label rows plus the feature lookups to join onto them; ``load_df()`` does the join.
 
-    def __init__(
-        self,
-        store: FeatureStore,
-        df: pd.DataFrame,
-        lookups: list[ResolvedLookup],
-        label: str | None,
-        exclude_columns: list[str],
-    ) -> None:
-        self.store = store
-        self.df = df
-        self.lookups = lookups
-        self.label = label
-        self.exclude_columns = exclude_columns
-        self.alerts: list[MissingKeyAlert] = []
-        self._loaded: pd.DataFrame | None = None
+    ``alerts`` lists the lookups whose keys found no row, once ``load_df()`` has run.
+    """
+
+    store: FeatureStore
+    df: pd.DataFrame
+    lookups: list[ResolvedLookup]
+    label: str | None
+    exclude_columns: list[str]
+    alerts: list[MissingKeyAlert] = field(default_factory=list, init=False)
+    _loaded: pd.DataFrame | None = field(default=None, init=False)
 
     @property
     def feature_spec(self) -> FeatureSpec:
