@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import time
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from search_fixtures import tracking_uri
 from sklearn.dummy import DummyClassifier
 
 import registry
 import tracking
+from automl import features
 from automl.features import (
     FeatureLookup,
     FeatureStore,
@@ -180,3 +183,19 @@ def test_lineage_from_table_to_model_versions_and_back(store):
     spec = lineage.run_feature_spec(store, run.info.run_id)
     assert spec == training.feature_spec
     assert lineage.model_version_features(store, "churn", version.version) == spec
+
+
+def test_module_functions_work_on_the_current_tracking_store(fresh_store_uri):
+    with tracking_uri(fresh_store_uri):
+        table = features.create_table("user_stats", "user", stats([1, 2]), "ts", tags={"a": "b"})
+        assert (table.version, table.tags) == (1, {"a": "b"})
+        assert features.write_table("user_stats", stats([3, 4]), mode="overwrite").version == 2
+        assert features.read_table("user_stats", as_of=1)["spend"].tolist() == [1.0, 2.0]
+        features.set_table_tag("user_stats", "owner", "ana")
+        features.delete_table_tag("user_stats", "a")
+        assert features.get_table("user_stats").tags == {"owner": "ana"}
+        assert [t.name for t in features.list_tables()] == ["user_stats"]
+        features.drop_table("user_stats")
+        assert features.list_tables() == []
+    assert inspect.signature(features.read_table).parameters["as_of"].default is None
+    assert features.create_table.__doc__ == FeatureStore.create_table.__doc__

@@ -18,10 +18,10 @@ use a ``FeatureStore(tracking_uri)`` for another database.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
-
-import pandas as pd
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
 
 from automl.features.entities import (
     FeatureLookup,
@@ -51,52 +51,34 @@ from tracking.models import register_input_resolver
 # up itself: tracking's Predictor asks this resolver when a frame lacks the model's columns.
 register_input_resolver(complete_input)
 
-
-def create_table(
-    name: str,
-    primary_keys: str | Sequence[str],
-    df: pd.DataFrame,
-    timestamp_keys: str | Sequence[str] | None = None,
-    description: str | None = None,
-    tags: Mapping[str, str] | None = None,
-) -> FeatureTable:
-    """Create a feature table from ``df`` in the current tracking store (version 1)."""
-    return FeatureStore().create_table(name, primary_keys, df, timestamp_keys, description, tags)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
-def write_table(name: str, df: pd.DataFrame, mode: str = "merge") -> FeatureTableVersion:
-    """Write a new version: ``merge`` upserts by key, ``overwrite`` replaces every row."""
-    return FeatureStore().write_table(name, df, mode)
+def _on_current_store(method: Callable[Concatenate[FeatureStore, _P], _R]) -> Callable[_P, _R]:
+    """``method`` of a ``FeatureStore()`` on the current tracking URI, as a function taking
+    the method's own arguments (signature, types and docstring are the method's)."""
+
+    @functools.wraps(method)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        return method(FeatureStore(), *args, **kwargs)
+
+    call.__module__, call.__qualname__ = __name__, method.__name__
+    signature = inspect.signature(method)
+    call.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=list(signature.parameters.values())[1:]
+    )
+    return call
 
 
-def read_table(name: str, as_of: int | datetime | None = None) -> pd.DataFrame:
-    """Rows of a table at a version number or time (None: current)."""
-    return FeatureStore().read_table(name, as_of)
-
-
-def get_table(name: str) -> FeatureTable:
-    """Keys, features, current version and tags of a table."""
-    return FeatureStore().get_table(name)
-
-
-def list_tables() -> list[FeatureTable]:
-    """Every feature table."""
-    return FeatureStore().list_tables()
-
-
-def drop_table(name: str) -> None:
-    """Delete a table with all its versions."""
-    FeatureStore().drop_table(name)
-
-
-def set_table_tag(name: str, key: str, value: str) -> None:
-    """Tag a table."""
-    FeatureStore().set_table_tag(name, key, value)
-
-
-def delete_table_tag(name: str, key: str) -> None:
-    """Remove a table tag."""
-    FeatureStore().delete_table_tag(name, key)
+create_table = _on_current_store(FeatureStore.create_table)
+write_table = _on_current_store(FeatureStore.write_table)
+read_table = _on_current_store(FeatureStore.read_table)
+get_table = _on_current_store(FeatureStore.get_table)
+list_tables = _on_current_store(FeatureStore.list_tables)
+drop_table = _on_current_store(FeatureStore.drop_table)
+set_table_tag = _on_current_store(FeatureStore.set_table_tag)
+delete_table_tag = _on_current_store(FeatureStore.delete_table_tag)
 
 
 __all__ = [
