@@ -3,6 +3,7 @@ training set was built from, read from what the run records (ASGI client and rea
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
@@ -11,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -130,35 +131,39 @@ def test_a_plain_store_page_creates_no_feature_tables(tmp_path):
     assert not [n for n in names if n.startswith("features_")]
 
 
-def test_chromium_shows_the_lineage_table_on_a_trial_page(searched):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    root, summary, _, _ = searched
+@contextlib.contextmanager
+def ui_process(root: str) -> Iterator[str]:
+    """An ``automl ui`` process on a free loopback port; its base URL once it accepts."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     command = [sys.executable, "-m", "automl.cli", "ui", "--tracking-uri", root]
     server = subprocess.Popen([*command, "--port", str(port)])
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/", timeout=2)
+        for _ in range(200):  # ~60 s
+            assert server.poll() is None, f"automl ui exited with {server.returncode}"
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
                 break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, "ui did not start"
-                time.sleep(0.3)
-        with playwright.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = browser.new_page()
-            page.goto(f"{base}/runs/{summary.best_trial.run_id}")
-            table = page.locator("#feature-lineage")
-            assert table.is_visible()
-            cells = table.locator("tbody tr").all_inner_texts()
-            browser.close()
+            time.sleep(0.3)
+        else:
+            raise AssertionError("automl ui did not accept connections within 60 s")
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_chromium_shows_the_lineage_table_on_a_trial_page(searched):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    root, summary, _, _ = searched
+    with ui_process(root) as base, playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(f"{base}/runs/{summary.best_trial.run_id}")
+        table = page.locator("#feature-lineage")
+        assert table.is_visible()
+        cells = table.locator("tbody tr").all_inner_texts()
+        browser.close()
     assert [c.split("\t")[:2] for c in cells] == [["user_stats", "v2"], ["user_region", "v1"]]
