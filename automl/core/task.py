@@ -10,7 +10,7 @@ budget, trials in flight, kills at the deadline, registration) belongs to the lo
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import optuna
@@ -33,6 +33,11 @@ class SearchEnvironment:
     n_threads: int
     optuna_storage: str
     study_name: str
+
+    def for_trials(self) -> dict[str, Any]:
+        """What a task's trial context takes from here, by field name (all but the parent run,
+        which trials do not log to)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "parent_run_id"}
 
 
 @dataclass(frozen=True)

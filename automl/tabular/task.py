@@ -103,18 +103,7 @@ class TabularTask(SearchTask):
         return str(path)
 
     def context(self, env: SearchEnvironment) -> TrialContext:
-        return TrialContext(
-            plan=self.plan,
-            data=self.prepared,
-            tracking_uri=env.tracking_uri,
-            experiment_id=env.experiment_id,
-            experiment_name=env.experiment_name,
-            snapshot_path=env.snapshot_path,
-            notebook_dir=env.notebook_dir,
-            n_threads=env.n_threads,
-            optuna_storage=env.optuna_storage,
-            study_name=env.study_name,
-        )
+        return TrialContext(plan=self.plan, data=self.prepared, **env.for_trials())
 
     def run_trial(self, context: TrialContext, task: WorkerTask) -> WorkerReply:
         return run_trial(context, task)
