@@ -63,8 +63,8 @@ def primary_metric_key(name: str) -> str:
 def align_columns(plan: Any, proba: Any, fitted_classes: Any) -> np.ndarray:
     """Reorder probability columns from ``fitted_classes`` to ``plan.classes`` (0 if missing)."""
     proba = np.asarray(proba, dtype="float64")
-    fitted = [_key(c) for c in fitted_classes]
-    wanted = [_key(c) for c in plan.classes]
+    fitted = [plain_label(c) for c in fitted_classes]
+    wanted = [plain_label(c) for c in plan.classes]
     if fitted == wanted:
         return proba
     out = np.zeros((proba.shape[0], len(wanted)))
@@ -78,7 +78,9 @@ def aligned_proba(plan: Any, estimator: Any, X: Any) -> np.ndarray:
     return align_columns(plan, estimator.predict_proba(X), estimator.classes_)
 
 
-def _key(label: Any) -> Any:
+def plain_label(label: Any) -> Any:
+    """A class label as a plain Python value (numpy scalars unwrapped, ``1.0`` as ``1``), so
+    labels read from different sources compare and serialise alike."""
     if isinstance(label, np.generic):
         label = label.item()
     if isinstance(label, float) and label.is_integer():
@@ -102,11 +104,11 @@ def _safe(fn, *args, **kwargs) -> float:
 
 def class_indices(plan: Any, y: Any) -> np.ndarray:
     """Position of each label in ``plan.classes`` (-1 for a label the plan does not know)."""
-    lookup = {_key(c): i for i, c in enumerate(plan.classes)}
-    text = {str(_key(c)): i for i, c in enumerate(plan.classes)}
+    lookup = {plain_label(c): i for i, c in enumerate(plan.classes)}
+    text = {str(plain_label(c)): i for i, c in enumerate(plan.classes)}
     out = np.empty(len(y), dtype="int64")
     for j, value in enumerate(np.asarray(y, dtype=object)):
-        key = _key(value)
+        key = plain_label(value)
         try:
             out[j] = lookup[key]
         except (KeyError, TypeError):

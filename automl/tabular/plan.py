@@ -18,7 +18,7 @@ from automl.tabular.data import (
     unify_mixed_columns,
     validate_inputs,
 )
-from automl.tabular.metrics import DEFAULT_METRIC, metric_spec
+from automl.tabular.metrics import DEFAULT_METRIC, metric_spec, plain_label
 from automl.tabular.semantic import KINDS, boolean_key, detect_semantic_types
 
 SMALL_DATA_ROWS = 5000
@@ -89,16 +89,8 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 def _sorted_classes(values: Iterable[Any]) -> list:
-    plain = [_plain(v) for v in values]
+    plain = [plain_label(v) for v in values]
     try:
         return sorted(plain)
     except TypeError:
@@ -279,7 +271,7 @@ def make_plan(
                     target_col,
                 )
             )
-        counts = target.map(_plain).value_counts()
+        counts = target.map(plain_label).value_counts()
         ratio = float(counts.min() / counts.max())
         if ratio < IMBALANCE_RATIO:
             class_weight = "balanced"
@@ -319,7 +311,7 @@ def make_plan(
         imputers=_imputers(df, features, imputers),
         primary_metric=primary_metric,
         classes=classes,
-        pos_label=_plain(pos_label),
+        pos_label=plain_label(pos_label),
         multiclass_average=average,
         class_weight=class_weight,
         sample_weight_col=sample_weight_col,
