@@ -51,6 +51,12 @@ def test_a_killed_search_is_resumed_without_renumbering_or_orphans(tmp_path):
         proc.wait()
     before = {r.info.run_id: r for r in _trial_runs(client)}
     assert len(before) >= 3
+    finished_before = {
+        run_id: run.data.metrics["val_f1_score"]
+        for run_id, run in before.items()
+        if run.data.tags.get("automl.trial_state") == "COMPLETE"
+    }
+    assert finished_before, "the killed search finished no trial to take over"
     old_numbers = [int(r.data.tags["automl.trial_number"]) for r in before.values()]
 
     summary = automl.classify(
@@ -74,3 +80,31 @@ def test_a_killed_search_is_resumed_without_renumbering_or_orphans(tmp_path):
     )
     assert not study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
     assert isinstance(summary.leaderboard, pd.DataFrame) and len(summary.trials) >= 1
+    # the resumed search ranks and registers over the killed search's finished trials too
+    ranked = {t.run_id: t for t in summary.trials}
+    assert set(finished_before) <= set(ranked)
+    scores = [t.evaluation_metric_score for t in summary.trials]
+    assert scores == sorted(scores, reverse=True)
+    assert summary.registered_model_version.tags["run_id"] == summary.best_trial.run_id
+    earlier_best = max(finished_before.values())
+    assert summary.best_trial.evaluation_metric_score >= earlier_best
+    taken_over = ranked[max(finished_before, key=finished_before.get)]
+    assert (
+        taken_over.params["model_family"] == before[taken_over.run_id].data.params["model_family"]
+    )
+    assert len(taken_over.load_model().predict(df.drop(columns="target").head(2))) == 2
+
+
+def test_a_search_of_other_data_in_the_same_experiment_ranks_only_its_own(tmp_path):
+    df = load_breast_cancer(as_frame=True).frame
+    first = automl.classify(
+        df, target_col="target", max_trials=1, experiment_name="shared", verbose=False
+    )
+    again = automl.classify(
+        df, target_col="target", max_trials=1, experiment_name="shared", verbose=False
+    )
+    assert first.best_trial.run_id in {t.run_id for t in again.trials}  # the same data
+    other = automl.classify(
+        df.iloc[:400], target_col="target", max_trials=1, experiment_name="shared", verbose=False
+    )
+    assert {t.run_id for t in other.trials} <= {t.run_id for t in other.all_trials}

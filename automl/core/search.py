@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import tracking
-from automl.core import records, tags
+from automl.core import records, resume, tags
 from automl.core.budget import Budget
 from automl.core.executor import Executor, TaskResult
 from automl.core.inputs import alert
@@ -91,6 +91,7 @@ class Search:
         self.refit_estimate = 0.0
         self.refit_model_uri: str | None = None
         self._resumed_checked = False
+        self._trial_runs: list[Any] = []  # the experiment's trial runs, when it is resumed
         # (validation, test) predictions of each completed trial, by run id, for the ensemble
         self.predictions: dict[str, tuple[Any, Any]] = {}
 
@@ -117,11 +118,21 @@ class Search:
         )
         self.parent_run_id = parent.info.run_id
         snapshot = self.task.log_inputs(client, self.parent_run_id)
+        digest = resume.data_digest(snapshot)
+        if known:
+            same_data = resume.same_data_parents(
+                client, self.experiment.experiment_id, digest, self.parent_run_id
+            )
+            self.book.earlier = resume.earlier_trials(
+                client, self._trial_runs, same_data, self.task.metric_key
+            )
         notebook_dir = Path(snapshot).parent.parent / "notebooks"
         notebook_dir.mkdir(parents=True, exist_ok=True)
         storage_url = client.engine.url.render_as_string(hide_password=False)
         study_name = f"automl-{self.experiment.experiment_id}"
-        client.set_tag(self.parent_run_id, tags.OPTUNA_STUDY, study_name)
+        client.log_batch(
+            self.parent_run_id, tags={tags.OPTUNA_STUDY: study_name, tags.DATA_DIGEST: digest}
+        )
         self.study = SearchStudy(self.task, storage_url, study_name, self.spec.seed, live)
         self.env = SearchEnvironment(
             tracking_uri=client.tracking_uri,
@@ -149,6 +160,7 @@ class Search:
             run_view_type="ALL",
             max_results=50_000,
         )
+        self._trial_runs = runs
         numbers = [int(r.data.tags.get(tags.TRIAL_NUMBER, -1)) for r in runs]
         self.first_number = self.next_number = max(numbers, default=-1) + 1
         for run_id in set(dead_runs) & {r.info.run_id for r in runs}:

@@ -49,7 +49,12 @@ class TrialInfo:
 
 @dataclass
 class AutoMLSummary:
-    """The result of ``classify`` / ``regress`` / ``forecast``."""
+    """The result of ``classify`` / ``regress`` / ``forecast``.
+
+    ``trials`` is the leaderboard, best first: the finished trials of this search and, when it
+    resumed an experiment, of the earlier searches on the same data. ``all_trials`` is every
+    trial this search ran, in order, whatever its state.
+    """
 
     experiment: Any
     task: str

@@ -15,6 +15,9 @@ PRIMARY_METRIC = "automl.primary_metric"
 OPTUNA_STUDY = "automl.optuna_study"
 OPTUNA_TRIAL = "automl.optuna_trial"
 BEST_RUN_ID = "automl.best_run_id"
+# On a parent run: the SHA-256 of its data snapshot; a resumed search ranks the finished trials
+# of the experiment's earlier searches on the same data with its own.
+DATA_DIGEST = "automl.data_digest"
 TRIAL_NUMBER = "automl.trial_number"
 TRIAL_STATE = "automl.trial_state"
 ERROR = "automl.error"

@@ -43,9 +43,11 @@ def score_line(metrics: dict[str, float]) -> str:
     )
 
 
-def _config_of(info: TrialInfo) -> TrialConfig:
-    params = {k: v for k, v in info.params.items() if k != "model_family"}
-    return TrialConfig(info.params["model_family"], params)
+def trial_config(params: dict) -> TrialConfig:
+    """The config of a trial's ``params`` (``model_family`` plus its hyperparameters)."""
+    return TrialConfig(
+        params["model_family"], {k: v for k, v in params.items() if k != "model_family"}
+    )
 
 
 class TrialBook:
@@ -56,6 +58,9 @@ class TrialBook:
         self.size_ratio = size_ratio
         self.trials: list[TrialInfo] = []
         self.in_flight: dict[int, OpenTrial] = {}
+        # Finished trials of the experiment's earlier searches on the same data: they rank
+        # with this search's (see automl.core.resume) but say nothing of this one's costs.
+        self.earlier: list[TrialInfo] = []
 
     def add(
         self,
@@ -83,12 +88,12 @@ class TrialBook:
 
     def finished(self) -> list[TrialInfo]:
         """Completed trials, best first (ties: the earlier trial)."""
-        done = [t for t in self.trials if t.state == TrialState.COMPLETE]
+        done = [t for t in self.trials if t.state == TrialState.COMPLETE] + self.earlier
         sign = -1.0 if self.greater_is_better else 1.0
         return sorted(done, key=lambda t: (sign * t.evaluation_metric_score, t.number))
 
     def has_result(self) -> bool:
-        return any(t.state == TrialState.COMPLETE for t in self.trials)
+        return bool(self.earlier) or any(t.state == TrialState.COMPLETE for t in self.trials)
 
     def best(self) -> tuple[float | None, str | None]:
         """The best score and its family, for the progress bar."""
@@ -108,7 +113,7 @@ class TrialBook:
         running) is a lower bound. 0 when nothing is known: unknown families are tried.
         """
         finished = [
-            t.duration * self.size_ratio(config, _config_of(t))
+            t.duration * self.size_ratio(config, trial_config(t.params))
             for t in self.trials
             if t.state == TrialState.COMPLETE and t.params["model_family"] == config.family
         ]
