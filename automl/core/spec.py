@@ -30,54 +30,40 @@ def _fail(name: str, problem: str, value: Any, fix: str) -> AutoMLInputError:
     return AutoMLInputError(f"{name}: {problem}, got {value!r} ({fix})")
 
 
+def _number(value: Any, kind: type = numbers.Real) -> bool:
+    """Whether ``value`` is a number of ``kind`` (booleans are not numbers here)."""
+    return isinstance(value, kind) and not isinstance(value, bool)
+
+
 def _positive_minutes(name: str, value: Any) -> float | None:
     if value is None:
         return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise _fail(
-            name,
-            "must be a positive number of minutes",
-            value,
-            f"e.g. {name}=5 or 0.5; {name}=None to stop on max_trials only",
-        )
+    if not _number(value) or not math.isfinite(value) or value <= 0:
+        fix = f"e.g. {name}=5 or 0.5; {name}=None to stop on max_trials only"
+        raise _fail(name, "must be a positive number of minutes", value, fix)
     return float(value)
 
 
 def _positive_int(name: str, value: Any) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise _fail(
-            name,
-            "must be a positive integer",
-            value,
-            f"{name} must be a positive integer such as 20, or None for no limit",
-        )
+    if not _number(value, numbers.Integral) or value <= 0:
+        fix = f"{name} must be a positive integer such as 20, or None for no limit"
+        raise _fail(name, "must be a positive integer", value, fix)
     return int(value)
 
 
 def _n_jobs(name: str, value: Any) -> int | None:
     if value is None:
         return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or value in (0,)
-        or value < -1
-    ):
-        raise _fail(
-            name, "must be a positive integer or -1 (all cores)", value, "e.g. n_jobs=2 or -1"
-        )
+    if not _number(value, numbers.Integral) or value == 0 or value < -1:
+        problem = "must be a positive integer or -1 (all cores)"
+        raise _fail(name, problem, value, "e.g. n_jobs=2 or -1")
     return int(value)
 
 
 def _seed(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+    if not _number(value, numbers.Integral) or value < 0:
         raise _fail(name, "must be a non-negative integer", value, "e.g. seed=0")
     return int(value)
 
