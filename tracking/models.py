@@ -144,7 +144,8 @@ def _input_schema(model: Any, input_example: Any) -> list[dict[str, str]] | None
     return None
 
 
-def _sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
+    """The SHA-256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -184,7 +185,7 @@ def save_model(
     try:
         model_file = os.path.join(staging, MODEL_FILE)
         joblib.dump(model, model_file, compress=COMPRESS)
-        digest = _sha256(model_file)
+        digest = file_sha256(model_file)
         versions = _library_versions(model)
         created = int(time.time() * 1000)
         info = {
@@ -386,7 +387,7 @@ def load_model_from_path(
     model_file = _confined_model_file(path, name, where)
     if not os.path.isfile(model_file):
         raise ResourceNotFoundError(f"model {uri} has no {MODEL_FILE}")
-    digest = _sha256(model_file)
+    digest = file_sha256(model_file)
     reference = expected[1] if expected is not None else info.get("sha256")
     source = (
         "the store recorded at log time" if expected is not None else f"{METADATA_FILE} records"

@@ -11,7 +11,6 @@ its searches apart.
 from __future__ import annotations
 
 import ast
-import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,15 +19,12 @@ from automl.core import tags
 from automl.core.records import TrialState
 from automl.core.summary import TrialInfo
 from automl.core.trials import describe, trial_config
+from tracking.models import file_sha256
 
 
 def data_digest(snapshot_path: str) -> str:
     """The SHA-256 of a search's data snapshot (the prepared table with its split)."""
-    digest = hashlib.sha256()
-    with open(snapshot_path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(snapshot_path)
 
 
 def _literal(text: str) -> Any:
