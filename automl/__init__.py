@@ -13,12 +13,26 @@ from automl.core.summary import AutoMLSummary, TrialInfo
 from automl.estimators import AutoMLClassifier, AutoMLRegressor
 from automl.forecast import forecast  # the function shadows its subpackage's name, as intended
 from automl.tabular import preprocessing
+from automl.tabular.preprocessing import (
+    BooleanEncoder,
+    CategoricalCleaner,
+    DatetimeFeatures,
+    HighCardinalityEncoder,
+    NumericCoercer,
+    TextFeatures,
+)
 
 __all__ = [
     "AutoMLClassifier",
     "AutoMLInputError",
     "AutoMLRegressor",
     "AutoMLSummary",
+    "BooleanEncoder",
+    "CategoricalCleaner",
+    "DatetimeFeatures",
+    "HighCardinalityEncoder",
+    "NumericCoercer",
+    "TextFeatures",
     "TrialInfo",
     "classify",
     "forecast",

@@ -8,7 +8,7 @@ signatures, and are the only ``automl`` names a rendered notebook may import (a 
 every template's output to check it). Everything else under ``automl.tabular.*`` is internal.
 They are exported from this package, where they belong, rather than from a separate recipes
 module that would be a second home for the same names; the top-level ``automl`` namespace
-stays the user's API (``classify``, ``regress``, ...).
+stays the user's API (``classify``, ``regress``, ...; the transformers are exported there too).
 
 - ``DataPlan``: the experiment's data plan (``DataPlan.from_dict(plan_dict)``).
 - ``evaluate``: the engine's metric functions on a fitted pipeline.
