@@ -6,13 +6,12 @@ method's signature and docstring, so the two APIs cannot drift apart.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from registry.client import RegistryClient
+from tracking.method_functions import method_function
 from tracking.uri import get_tracking_uri
 
 T = TypeVar("T")
@@ -33,17 +32,7 @@ def get_client() -> RegistryClient:
 
 def _on_current_client(method: Callable[..., T]) -> Callable[..., T]:
     """``method`` called on the current URI's client, as a module-level function."""
-    name = method.__name__
-
-    @functools.wraps(method)
-    def call(*args: Any, **kwargs: Any) -> T:
-        return getattr(get_client(), name)(*args, **kwargs)
-
-    signature = inspect.signature(method)
-    call.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=list(signature.parameters.values())[1:]  # without self
-    )
-    return call
+    return method_function(method, get_client, __name__)
 
 
 register_model = _on_current_client(RegistryClient.register_model)
