@@ -7,14 +7,10 @@ method's signature and docstring, so the two APIs cannot drift apart.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import TypeVar
 
 from registry.client import RegistryClient
-from tracking.method_functions import method_function
+from tracking.method_functions import method_functions
 from tracking.uri import get_tracking_uri
-
-T = TypeVar("T")
 
 _clients: dict[str, RegistryClient] = {}
 _lock = threading.Lock()
@@ -30,10 +26,7 @@ def get_client() -> RegistryClient:
         return client
 
 
-def _on_current_client(method: Callable[..., T]) -> Callable[..., T]:
-    """``method`` called on the current URI's client, as a module-level function."""
-    return method_function(method, get_client, __name__)
-
+_on_current_client = method_functions(get_client, __name__)
 
 register_model = _on_current_client(RegistryClient.register_model)
 create_registered_model = _on_current_client(RegistryClient.create_registered_model)

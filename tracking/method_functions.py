@@ -16,19 +16,24 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-def method_function(
-    method: Callable[Concatenate[Any, _P], _R], receiver: Callable[[], Any], module: str
-) -> Callable[_P, _R]:
-    """``method`` called on ``receiver()`` (looked up on every call), as a function of ``module``."""
-    name = method.__name__
+def method_functions(
+    receiver: Callable[[], Any], module: str
+) -> Callable[[Callable[Concatenate[Any, _P], _R]], Callable[_P, _R]]:
+    """What turns a method into a function of ``module`` that calls it on ``receiver()``
+    (looked up on every call, so the function follows the current tracking URI)."""
 
-    @functools.wraps(method)
-    def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        return getattr(receiver(), name)(*args, **kwargs)
+    def function(method: Callable[Concatenate[Any, _P], _R]) -> Callable[_P, _R]:
+        name = method.__name__
 
-    call.__module__, call.__qualname__ = module, name
-    signature = inspect.signature(method)
-    call.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=list(signature.parameters.values())[1:]
-    )
-    return call
+        @functools.wraps(method)
+        def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            return getattr(receiver(), name)(*args, **kwargs)
+
+        call.__module__, call.__qualname__ = module, name
+        signature = inspect.signature(method)
+        call.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=list(signature.parameters.values())[1:]
+        )
+        return call
+
+    return function

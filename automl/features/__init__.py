@@ -18,9 +18,6 @@ use a ``FeatureStore(tracking_uri)`` for another database.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Concatenate, ParamSpec, TypeVar
-
 from automl.features.entities import (
     FeatureLookup,
     FeatureSpec,
@@ -43,22 +40,16 @@ from automl.features.online import MissingFeatureKeyError, add_online_features, 
 from automl.features.serving import complete_input, model_feature_spec, score_batch
 from automl.features.store import FeatureStore
 from automl.features.training_set import TrainingSet, create_training_set, training_set_to_frame
-from tracking.method_functions import method_function
+from tracking.method_functions import method_functions
 from tracking.models import register_input_resolver
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
 # A loaded model trained on a training set takes keys + request-time columns and looks the rest
 # up itself: tracking's Predictor asks this resolver when a frame lacks the model's columns.
 register_input_resolver(complete_input)
 
 
-def _on_current_store(method: Callable[Concatenate[FeatureStore, _P], _R]) -> Callable[_P, _R]:
-    """``method`` of a ``FeatureStore()`` on the current tracking URI, as a function taking
-    the method's own arguments (signature, types and docstring are the method's)."""
-    return method_function(method, FeatureStore, __name__)
-
+# Each is the ``FeatureStore`` method of the same name, on the current tracking URI's store.
+_on_current_store = method_functions(FeatureStore, __name__)
 
 create_table = _on_current_store(FeatureStore.create_table)
 write_table = _on_current_store(FeatureStore.write_table)
