@@ -28,6 +28,7 @@ from automl.notebooks.documents import (
     render_trial_notebook,
     write_notebook,
 )
+from automl.notebooks.source_run import NotebookRun
 from automl.tabular.families import FAMILIES, available_families
 from automl.tabular.fit import fit_and_score
 from automl.tabular.plan import make_plan
@@ -126,22 +127,17 @@ def main(argv: list[str] | None = None) -> int:
             _pipeline, metrics, config = fit_and_score(plan, config, prepared)
             with tracking.start_run(experiment_id=experiment_id) as run:
                 tracking.log_model(_pipeline, "model", task=task)
-            kwargs = dict(
-                run_id=run.info.run_id,
-                experiment_name="notebook-bench",
-                experiment_id=experiment_id,
-                snapshot_path=snapshot,
-                tracking_uri=tracking.get_tracking_uri(),
-                metrics=metrics,
-                trial_number=i,
+            source = NotebookRun(
+                run.info.run_id, "notebook-bench", i, snapshot, tracking.get_tracking_uri(), metrics
             )
+            kwargs = dict(experiment_id=experiment_id)
             start = time.perf_counter()
-            nb = render_trial_notebook(plan, config, **kwargs)
+            nb = render_trial_notebook(plan, config, source, **kwargs)
             cold = time.perf_counter() - start
             if first_render is None:
                 first_render = cold
             warm = median_seconds(
-                partial(render_trial_notebook, plan, config, **kwargs), args.repeat
+                partial(render_trial_notebook, plan, config, source, **kwargs), args.repeat
             )
             path = tmp / f"{task}_{family}.ipynb"
             write = median_seconds(partial(write_notebook, nb, path), max(1, args.repeat // 5))

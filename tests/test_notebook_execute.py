@@ -29,6 +29,7 @@ from automl.notebooks.documents import (
     render_trial_notebook,
     write_notebook,
 )
+from automl.notebooks.source_run import NotebookRun
 from automl.tabular.families import FAMILIES, available_families
 from automl.tabular.fit import fit_and_score
 from automl.tabular.plan import make_plan
@@ -62,17 +63,8 @@ def _trial_notebook(plan, prepared, config, tmp_path, number):
     snapshot = tmp_path / "snapshot.parquet"
     if not snapshot.exists():
         prepared.to_parquet(snapshot, index=False)
-    nb = render_trial_notebook(
-        plan,
-        config,
-        run_id=run.info.run_id,
-        experiment_name="notebooks",
-        experiment_id=experiment_id,
-        snapshot_path=snapshot,
-        tracking_uri=uri,
-        metrics=metrics,
-        trial_number=number,
-    )
+    source = NotebookRun(run.info.run_id, "notebooks", number, snapshot, uri, metrics)
+    nb = render_trial_notebook(plan, config, source, experiment_id=experiment_id)
     write_notebook(nb, tmp_path / f"trial_{number}.ipynb")
     return nb, metrics
 

@@ -13,6 +13,7 @@ import automl.tabular
 from automl.notebooks.code import NotRenderableError, import_line
 from automl.notebooks.documents import render_exploration_notebook, render_trial_notebook
 from automl.notebooks.ensemble import render_ensemble_notebook
+from automl.notebooks.source_run import NotebookRun
 from automl.tabular.families import FAMILIES, available_families
 from automl.tabular.plan import make_plan
 
@@ -50,17 +51,11 @@ def _config(plan, family):
 
 
 def _render(plan, family):
-    return render_trial_notebook(
-        plan,
-        _config(plan, family),
-        run_id="0" * 32,
-        experiment_name="e",
-        experiment_id="1",
-        snapshot_path="/d.parquet",
-        tracking_uri="sqlite:///s.db",
-        metrics={"val_r2": 0.5},
-        trial_number=0,
-    )
+    return render_trial_notebook(plan, _config(plan, family), _run(0), experiment_id="1")
+
+
+def _run(number):
+    return NotebookRun("0" * 32, "e", number, "/d.parquet", "sqlite:///s.db", {"val_r2": 0.5})
 
 
 def _plans():
@@ -87,17 +82,7 @@ def notebooks():
                 (f"{plan.task}/{plan.validation}/{family}", plan, _render(plan, family))
             )
         members = [_config(plan, f) for f in available_families(plan)[:2]]
-        ensemble = render_ensemble_notebook(
-            plan,
-            members,
-            [0.5, 0.5],
-            run_id="0" * 32,
-            experiment_name="e",
-            snapshot_path="/d.parquet",
-            tracking_uri="sqlite:///s.db",
-            metrics={"val_r2": 0.5},
-            trial_number=9,
-        )
+        ensemble = render_ensemble_notebook(plan, members, [0.5, 0.5], _run(9))
         rendered.append((f"{plan.task}/ensemble", plan, ensemble))
         exploration = render_exploration_notebook(
             plan,

@@ -16,6 +16,7 @@ from automl.notebooks.documents import (
     render_trial_notebook,
     write_notebook,
 )
+from automl.notebooks.source_run import NotebookRun
 from automl.tabular.families import FAMILIES, available_families
 from automl.tabular.plan import make_plan
 from automl.tabular.preprocessing import build_pipeline
@@ -46,18 +47,17 @@ def regression():
     return plan, alerts, prepared
 
 
-def render(plan, config, **overrides):
-    kwargs = dict(
+def render(plan, config, experiment_id="7", **overrides):
+    run = dict(
         run_id="0123456789abcdef0123456789abcdef",
         experiment_name="churn",
-        experiment_id="7",
         snapshot_path="/data/training_data.parquet",
         tracking_uri="sqlite:///tmp/store.db",
         metrics={"val_f1_score": 0.8125, "test_f1_score": 0.75, "train_f1_score": 1.0},
         trial_number=4,
     )
-    kwargs.update(overrides)
-    return render_trial_notebook(plan, config, **kwargs)
+    run.update(overrides)
+    return render_trial_notebook(plan, config, NotebookRun(**run), experiment_id=experiment_id)
 
 
 def default_config(plan, family):

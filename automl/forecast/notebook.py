@@ -9,7 +9,6 @@ metrics against the tracked ones and plots the test forecast.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +16,16 @@ import nbformat
 
 from automl.notebooks.documents import write_notebook
 from automl.notebooks.environment import render_cells
+from automl.notebooks.source_run import NotebookRun
 
 TEMPLATE = "trial_forecast.py.j2"
 
 
 def render_forecast_notebook(
+    run: NotebookRun,
     *,
     family: str,
     params: dict[str, Any],
-    run_id: str,
-    experiment_name: str,
-    trial_number: int,
-    snapshot_path: str,
-    tracking_uri: str,
     target_col: str,
     time_col: str,
     identity_cols: list[str],
@@ -37,19 +33,13 @@ def render_forecast_notebook(
     horizon: int,
     n_folds: int,
     seed: int,
-    metrics: dict[str, float],
 ) -> nbformat.NotebookNode:
-    """The notebook (nbformat v4) reproducing forecasting trial ``trial_number``."""
-    tracked = {k: v for k, v in metrics.items() if k.startswith(("val_", "test_"))}
+    """The notebook (nbformat v4) reproducing forecasting trial ``run``."""
     identity = identity_cols[0] if len(identity_cols) == 1 else (identity_cols or None)
     context = {
+        **run.context(),
         "family": family,
         "params": dict(params),
-        "run_id": run_id,
-        "experiment_name": experiment_name,
-        "trial_number": int(trial_number),
-        "snapshot_path": str(snapshot_path),
-        "tracking_uri": tracking_uri,
         "target_col": target_col,
         "time_col": time_col,
         "identity": identity,
@@ -57,13 +47,11 @@ def render_forecast_notebook(
         "horizon": int(horizon),
         "n_folds": int(n_folds),
         "seed": int(seed),
-        "tracked": tracked,
-        "plot_title": f"trial {trial_number}: {family}",
+        "plot_title": f"trial {run.trial_number}: {family}",
     }
     return render_cells(TEMPLATE, context)
 
 
-def write_forecast_notebook(path: str | Path, **kwargs: Any) -> Path:
+def write_forecast_notebook(path: str | Path, run: NotebookRun, **kwargs: Any) -> Path:
     """Render and write the notebook; ``kwargs`` as :func:`render_forecast_notebook`."""
-    kwargs["metrics"] = json.loads(json.dumps(kwargs["metrics"]))
-    return write_notebook(render_forecast_notebook(**kwargs), path)
+    return write_notebook(render_forecast_notebook(run, **kwargs), path)

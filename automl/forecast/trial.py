@@ -201,17 +201,17 @@ def _write_notebook(
     from pathlib import Path
 
     from automl.forecast.notebook import write_forecast_notebook
+    from automl.notebooks.source_run import NotebookRun
 
     path = Path(ctx.notebook_dir) / f"trial_{number:03d}_{config['family']}.ipynb"
+    run = NotebookRun(
+        run_id, ctx.experiment_name, number, ctx.snapshot_path, ctx.tracking_uri, metrics
+    )
     write_forecast_notebook(
         path,
+        run,
         family=config["family"],
         params=config["params"],
-        run_id=run_id,
-        experiment_name=ctx.experiment_name,
-        trial_number=number,
-        snapshot_path=ctx.snapshot_path,
-        tracking_uri=ctx.tracking_uri,
         target_col=ctx.panel.target_col,
         time_col=ctx.panel.time_col,
         identity_cols=ctx.panel.identity_cols,
@@ -219,7 +219,6 @@ def _write_notebook(
         horizon=ctx.horizon,
         n_folds=ctx.n_folds,
         seed=ctx.seed,
-        metrics=metrics,
     )
     ctx.client.log_artifact(run_id, str(path), "notebooks")
     return str(path)

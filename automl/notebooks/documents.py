@@ -17,6 +17,7 @@ from typing import Any
 import nbformat
 
 from automl.notebooks.environment import render_cells
+from automl.notebooks.source_run import NotebookRun
 from automl.notebooks.trial import trial_context
 from automl.tabular.split import FOLD_COL, SPLIT_COL
 
@@ -28,35 +29,24 @@ HYPERPARAMETERS_KEY = "hyperparameters"
 def render_trial_notebook(
     plan: Any,
     config: Mapping[str, Any],
+    run: NotebookRun,
     *,
-    run_id: str,
-    experiment_name: str,
     experiment_id: str,
-    snapshot_path: str | os.PathLike[str],
-    tracking_uri: str,
-    metrics: Mapping[str, float],
-    trial_number: int,
-    n_threads: int = 1,
     feature_lookups: Mapping[str, Any] | None = None,
 ) -> nbformat.NotebookNode:
-    """The notebook that reproduces trial ``config`` of ``plan`` from the data snapshot.
+    """The notebook that reproduces trial ``config`` of ``plan`` (tracked as ``run``) from the
+    data snapshot.
 
-    ``metrics`` are the trial's tracked metrics (``val_*``/``test_*`` shown in the header);
-    ``n_threads`` must equal what ``fit_and_score`` used so multi-threaded models match.
     ``feature_lookups`` (``automl.features.notebook.trial_notebook_context``) adds the cells
     that rebuild a training set from the feature store at the recorded table versions.
     """
     context = trial_context(
         plan,
         config,
-        n_threads=n_threads,
-        run_id=str(run_id),
-        experiment_name=str(experiment_name),
+        n_threads=run.n_threads,
+        **run.context(),
         experiment_id=str(experiment_id),
-        snapshot_path=str(snapshot_path),
-        tracking_uri=str(tracking_uri),
-        metrics={str(k): float(v) for k, v in metrics.items()},
-        trial_number=int(trial_number),
+        metrics={str(k): float(v) for k, v in run.metrics.items()},
         generated_by=_generated_by(),
         feature_lookups=feature_lookups,
     )

@@ -32,7 +32,7 @@ from automl.tabular.ensemble import (
     selection_loss,
 )
 from automl.tabular.split import SPLIT_COL
-from automl.tabular.trial import TrialContext, log_trial_model, notebook_arguments, save_notebook
+from automl.tabular.trial import TrialContext, log_trial_model, notebook_run, save_notebook
 
 logger = logging.getLogger("automl")
 SHAP_TABLE = "shap/feature_importance.csv"
@@ -197,7 +197,7 @@ def _write_notebook(ctx: TrialContext, run_id: str, number: int, configs: list[d
 
     try:
         notebook = render_ensemble_notebook(
-            ctx.plan, configs, weights, **notebook_arguments(ctx, run_id, number, scores)
+            ctx.plan, configs, weights, notebook_run(ctx, run_id, number, scores)
         )
         return save_notebook(ctx, run_id, notebook, f"trial_{number:03d}_{ENSEMBLE_FAMILY}")
     except Exception as exc:  # noqa: BLE001 - the ensemble stands even without its notebook

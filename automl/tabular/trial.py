@@ -28,6 +28,7 @@ from automl.core.records import (
     WorkerTask,
 )
 from automl.features import hook as features_hook
+from automl.notebooks.source_run import NotebookRun
 from automl.tabular import fit, importance, metrics, plots, preprocessing
 from automl.tabular.ensemble import ENSEMBLE_FAMILY, EnsembleModel, score_predictions
 from automl.tabular.plan import DataPlan
@@ -333,26 +334,26 @@ def _write_notebook(
     notebook = notebooks.render_trial_notebook(
         ctx.plan,
         config,
+        notebook_run(ctx, run_id, number, metrics),
         experiment_id=ctx.experiment_id,
         feature_lookups=trial_notebook_context(ctx.tracking_uri, run_id),  # a training set
-        **notebook_arguments(ctx, run_id, number, metrics),
     )
     return save_notebook(ctx, run_id, notebook, f"trial_{number:03d}_{config['family']}")
 
 
-def notebook_arguments(
+def notebook_run(
     ctx: TrialContext, run_id: str, number: int, metrics: Mapping[str, float]
-) -> dict[str, Any]:
-    """What every run's notebook renderer takes about the run and where its data is."""
-    return {
-        "run_id": run_id,
-        "experiment_name": ctx.experiment_name,
-        "snapshot_path": ctx.snapshot_path,
-        "tracking_uri": ctx.tracking_uri,
-        "metrics": metrics,
-        "trial_number": number,
-        "n_threads": ctx.n_threads,
-    }
+) -> NotebookRun:
+    """What every run's notebook renderer is told about the run and where its data is."""
+    return NotebookRun(
+        run_id=run_id,
+        experiment_name=ctx.experiment_name,
+        trial_number=number,
+        snapshot_path=ctx.snapshot_path,
+        tracking_uri=ctx.tracking_uri,
+        metrics=metrics,
+        n_threads=ctx.n_threads,
+    )
 
 
 def save_notebook(ctx: TrialContext, run_id: str, notebook: Any, name: str) -> str:
