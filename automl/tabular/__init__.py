@@ -6,15 +6,13 @@ exploration notebooks written by ``automl.notebooks``). A notebook saved today m
 after the modules behind these names move, so they are exported here on purpose, keep their
 signatures, and are the only ``automl`` names a rendered notebook may import (a test parses
 every template's output to check it). Everything else under ``automl.tabular.*`` is internal.
-They are exported from this package, where they belong, rather than from a separate recipes
-module that would be a second home for the same names; the top-level ``automl`` namespace
-stays the user's API (``classify``, ``regress``, ...; the transformers are exported there too).
+The column transformers the preprocessing pipelines are built from are the exception: notebooks
+import them from the top-level ``automl``, which exports them once, beside the search API.
 
 - ``DataPlan``: the experiment's data plan (``DataPlan.from_dict(plan_dict)``).
 - ``evaluate``: the engine's metric functions on a fitted pipeline.
 - ``assign_split``: the search's train/validation/test split (and CV folds) of a frame.
 - ``load_dataset``: a CSV or Parquet file (or a DataFrame) as a DataFrame, as the search reads it.
-- the column transformers the preprocessing pipelines are built from.
 - ``fit_and_score``, ``validation_frame``, ``EnsembleModel``, ``blend`` and
   ``score_predictions``: what an ensemble notebook refits, blends and scores its members with.
 """
@@ -24,25 +22,11 @@ from automl.tabular.ensemble import EnsembleModel, blend, score_predictions
 from automl.tabular.fit import fit_and_score, validation_frame
 from automl.tabular.metrics import evaluate
 from automl.tabular.plan import DataPlan
-from automl.tabular.preprocessing import (
-    BooleanEncoder,
-    CategoricalCleaner,
-    DatetimeFeatures,
-    HighCardinalityEncoder,
-    NumericCoercer,
-    TextFeatures,
-)
 from automl.tabular.split import assign_split
 
 __all__ = [
-    "BooleanEncoder",
-    "CategoricalCleaner",
     "DataPlan",
-    "DatetimeFeatures",
     "EnsembleModel",
-    "HighCardinalityEncoder",
-    "NumericCoercer",
-    "TextFeatures",
     "assign_split",
     "blend",
     "evaluate",
