@@ -35,37 +35,46 @@ def _number(value: Any, kind: type = numbers.Real) -> bool:
     return isinstance(value, kind) and not isinstance(value, bool)
 
 
-def _positive_minutes(name: str, value: Any) -> float | None:
-    if value is None:
-        return None
-    if not _number(value) or not math.isfinite(value) or value <= 0:
-        fix = f"e.g. {name}=5 or 0.5; {name}=None to stop on max_trials only"
-        raise _fail(name, "must be a positive number of minutes", value, fix)
-    return float(value)
+@dataclass(frozen=True)
+class _Scalar:
+    """A numeric argument's constraint, as scikit-learn's ``check_scalar``: its type, the values
+    it takes, and what to say when it gets another; ``None`` passes when ``optional``."""
+
+    kind: type
+    valid: Callable[[Any], bool]
+    problem: str
+    fix: str  # ``{name}`` stands for the argument's name
+    optional: bool = True
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if value is None and self.optional:
+            return None
+        if not _number(value, self.kind) or not self.valid(value):
+            raise _fail(name, self.problem, value, self.fix.format(name=name))
+        return float(value) if self.kind is numbers.Real else int(value)
 
 
-def _positive_int(name: str, value: Any) -> int | None:
-    if value is None:
-        return None
-    if not _number(value, numbers.Integral) or value <= 0:
-        fix = f"{name} must be a positive integer such as 20, or None for no limit"
-        raise _fail(name, "must be a positive integer", value, fix)
-    return int(value)
-
-
-def _n_jobs(name: str, value: Any) -> int | None:
-    if value is None:
-        return None
-    if not _number(value, numbers.Integral) or value == 0 or value < -1:
-        problem = "must be a positive integer or -1 (all cores)"
-        raise _fail(name, problem, value, "e.g. n_jobs=2 or -1")
-    return int(value)
-
-
-def _seed(name: str, value: Any) -> int:
-    if not _number(value, numbers.Integral) or value < 0:
-        raise _fail(name, "must be a non-negative integer", value, "e.g. seed=0")
-    return int(value)
+_positive_minutes = _Scalar(
+    numbers.Real,
+    lambda v: math.isfinite(v) and v > 0,
+    "must be a positive number of minutes",
+    "e.g. {name}=5 or 0.5; {name}=None to stop on max_trials only",
+)
+_positive_int = _Scalar(
+    numbers.Integral,
+    lambda v: v > 0,
+    "must be a positive integer",
+    "{name} must be a positive integer such as 20, or None for no limit",
+)
+_n_jobs = _Scalar(
+    numbers.Integral,
+    lambda v: v > 0 or v == -1,
+    "must be a positive integer or -1 (all cores)",
+    "e.g. n_jobs=2 or -1",
+)
+_seed = _Scalar(
+    numbers.Integral, lambda v: v >= 0, "must be a non-negative integer", "e.g. seed=0", False
+)
 
 
 def _bool(name: str, value: Any) -> bool:
