@@ -14,6 +14,7 @@ from ui_fixtures import (
     ui_process,
 )
 
+import registry
 import tracking
 from registry import approvals
 
@@ -34,14 +35,22 @@ def server(tmp_path_factory):
 
 @pytest.fixture()
 def page(server):
-    browser = server[2]
+    """A Chromium tab; the test fails on any JavaScript console error and on any request that
+    leaves the server (nothing may come from a CDN or the internet)."""
+    base, browser = server[0], server[2]
     page = browser.new_page(viewport={"width": 1300, "height": 900})
     errors: list[str] = []
+    elsewhere: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((base + "/", "data:")) else elsewhere.append(r.url),
+    )
     yield page
     page.close()
     assert errors == [], f"JavaScript console errors: {errors}"
+    assert elsewhere == [], f"requests outside the server: {elsewhere}"
 
 
 def _shot(page, name: str) -> None:
@@ -80,6 +89,10 @@ def test_run_page_renders_shap_and_notebook(server, page):
     assert shap_width > 0
     assert page.locator("#notebook .nb-code").count() > 0
     _shot(page, "run")
+    page.click("#copy-snippet")  # copied, or selected for Ctrl+C where the clipboard is closed
+    page.wait_for_function("() => document.getElementById('copy-snippet').textContent !== 'Copy'")
+    selected = page.evaluate("() => window.getSelection().toString()")
+    assert f'automl.load_model("runs:/{summary.best_trial.run_id}/model")' in selected
 
 
 def test_compare_two_runs_draws_parallel_coordinates(server, page):
@@ -93,17 +106,54 @@ def test_compare_two_runs_draws_parallel_coordinates(server, page):
     assert page.locator("#compare tr").count() > 2
     page.locator("#parcoords").scroll_into_view_if_needed()
     _shot(page, "compare")
+    assert page.locator("#scatter .main-svg").count() > 0
+
+
+def test_compare_overlays_histories_and_scatters_the_chosen_metric(server, page):
+    base, summary, _, root = server
+    client = tracking.TrackingClient(root)
+    ids = []
+    for slope in (1.0, 2.0):  # two runs with 20-point histories of the metric compared
+        run = client.create_run(summary.experiment.experiment_id, run_name=f"curve-{slope}")
+        points = [tracking.Metric("val_curve", slope * s, 0, s) for s in range(20)]
+        points.append(tracking.Metric("val_other", -slope, 0, 0))
+        client.log_batch(run.info.run_id, metrics=points, params={"lr": str(slope)})
+        client.set_terminated(run.info.run_id)
+        ids.append(run.info.run_id)
+    page.goto(f"{base}/compare?run={ids[0]}&run={ids[1]}&history=val_curve")
+    page.wait_for_selector("#overlay .main-svg")
+    assert page.locator("#overlay .scatterlayer .trace").count() == 2
+    page.wait_for_selector("#scatter .main-svg")
+    assert page.locator("#scatter .xtitle").text_content() == "lr"
+    assert page.locator("#scatter .ytitle").text_content() == "val_curve"
+    page.select_option("#scatter-y", "val_other")  # the chosen metric is drawn
+    page.wait_for_function(
+        "() => document.querySelector('#scatter .ytitle')?.textContent === 'val_other'"
+    )
 
 
 def test_move_an_alias_and_see_its_history(server, page):
-    base, summary = server[:2]
+    base, summary, root = server[0], server[1], server[3]
     version = summary.registered_model_version
     page.goto(f"{base}/registry")
-    page.on("dialog", lambda d: d.accept())
+    asked: list[str] = []
+    answer = {"accept": False}
+
+    def confirm(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if answer["accept"] else dialog.dismiss()
+
+    page.on("dialog", confirm)
     form = page.locator('form[action="/registry/alias"]').first
     form.locator('input[name="alias"]').fill("champion")
+    form.locator("button").click()  # declined: nothing is sent
+    page.wait_for_timeout(500)
+    models = registry.RegistryClient(root)
+    assert asked and "champion" not in models.get_registered_model(version.name).aliases
+    answer["accept"] = True
     form.locator("button").click()
     page.wait_for_url(f"{base}/registry")
+    assert len(asked) == 2 and asked[1].startswith("Move this alias to version")
     row = page.locator(f'tr[data-version="{version.version}"]').first
     assert "champion" in row.locator(".aliases").inner_text()
     assert "alias 'champion' set on version" in row.locator(".history").inner_text()
@@ -174,12 +224,16 @@ def test_approve_a_pending_request_in_the_registry(server, page):
     page.goto(f"{base}/registry")
     row = page.locator(f'tr[data-request="{request.id}"]')
     assert "approved-alias" in row.inner_text() and "alice" in row.inner_text()
-    page.on("dialog", lambda d: d.accept())
+    asked: list[str] = []
+    page.on("dialog", lambda d: (asked.append(d.message), d.accept()))
     form = row.locator("form.approve")
     form.locator('input[name="user"]').fill("bob")
     form.locator('input[name="comment"]').fill("looks good")
     form.locator("button").click()
     page.wait_for_url(f"{base}/registry")
+    assert asked == [
+        f"Approve request #{request.id} and move approved-alias to version {version.version}?"
+    ]
     assert page.locator(f'tr[data-request="{request.id}"]').count() == 0
     version_row = page.locator(f'tr[data-version="{version.version}"]').first
     assert "approved-alias" in version_row.locator(".aliases").inner_text()

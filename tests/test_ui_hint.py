@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 from sklearn.datasets import load_iris
 
 import automl
@@ -30,3 +32,12 @@ def test_a_quiet_search_prints_no_hint(capsys):
         verbose=False,
     )
     assert "automl ui" not in capsys.readouterr().out
+
+
+def test_a_verbose_forecast_ends_with_the_ui_command_too(capsys):
+    dates = pd.date_range("2020-01-01", periods=40, freq="D")
+    series = pd.DataFrame({"date": dates, "sales": np.arange(40.0) % 7 + 1})
+    summary = automl.forecast(series, target_col="sales", time_col="date", max_trials=1)
+    out = capsys.readouterr().out
+    assert f"automl ui --tracking-uri {tracking.get_tracking_uri()}" in out
+    assert out.rstrip().endswith(f"/experiments/{summary.experiment.experiment_id}")

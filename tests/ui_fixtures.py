@@ -86,12 +86,15 @@ def chromium() -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def ui_process(root: str, *options: str) -> Iterator[str]:
-    """An ``automl ui`` process serving the store at ``root`` on a free loopback port; yields its
-    base URL once it answers, and stops the process after the block."""
+def ui_process(root: str | None, *options: str, cwd: str | None = None) -> Iterator[str]:
+    """An ``automl ui`` process serving the store at ``root`` (None: no ``--tracking-uri``, the
+    default store of ``cwd``) on a free loopback port; yields its base URL once it answers, and
+    stops the process after the block."""
     port = free_port()
-    command = [sys.executable, "-m", "automl.cli", "ui", "--tracking-uri", root]
-    process = subprocess.Popen([*command, "--port", str(port), *options])
+    command = [sys.executable, "-m", "automl.cli", "ui"]
+    if root is not None:
+        command += ["--tracking-uri", root]
+    process = subprocess.Popen([*command, "--port", str(port), *options], cwd=cwd)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

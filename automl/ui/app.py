@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
@@ -50,8 +51,16 @@ def _env() -> Environment:
         autoescape=select_autoescape(["html"], default=True),
     )
     env.filters["fmt"] = lambda v: f"{v:.5g}" if isinstance(v, float) else ("" if v is None else v)
+    env.filters["when"] = _when
     env.globals["link"] = link
     return env
+
+
+def _when(millis: int | None) -> str:
+    """An epoch-milliseconds time as UTC text (``2026-12-02 15:33:46 UTC``)."""
+    if millis is None:
+        return ""
+    return datetime.fromtimestamp(millis / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @functools.lru_cache(maxsize=64)
@@ -107,6 +116,7 @@ def create_app(config: UIConfig) -> Starlette:
             raise HTTPException(404, f"run {run_id!r} not found") from exc
 
     def experiments(request: Request) -> Response:
+        _only_params(request, "q")
         query = request.query_params.get("q", "")
         flt = f"name LIKE '%{query.replace(chr(39), chr(39) * 2)}%'" if query else None
         found = list(client.search_experiments(filter_string=flt, max_results=C.MAX_EXPERIMENTS))
@@ -152,6 +162,8 @@ def create_app(config: UIConfig) -> Starlette:
         except tracking.FilterSyntaxError as exc:
             error = str(exc)
         except tracking.InvalidInputError as exc:
+            if query.page_token and str(exc).startswith("page_token"):  # not the filter's fault
+                raise BadParams({"page_token": str(exc).partition(": ")[2]}) from exc
             error = str(exc)
         columns = table_columns(runs, query.columns)
         best = None
@@ -182,6 +194,7 @@ def create_app(config: UIConfig) -> Starlette:
 
     def run_page(request: Request) -> Response:
         run = run_or_404(request.path_params["run_id"])
+        _only_params(request, "path", "notebook")
         series = reads.histories(client.engine, [run.info.run_id])[run.info.run_id]
         root = run.info.artifact_uri
         folder = request.query_params.get("path", "")
@@ -196,10 +209,15 @@ def create_app(config: UIConfig) -> Starlette:
             for f in client.list_artifacts(run.info.run_id, "notebooks")
             if f.path.endswith(".ipynb")
         ]
+        shown = request.query_params.get("notebook") or (notebooks[0] if notebooks else "")
+        if shown and shown not in notebooks:
+            raise HTTPException(
+                400, f"notebook: {shown!r} is not one of this run's notebooks ({len(notebooks)})"
+            )
         notebook_html = None
-        if notebooks:
+        if shown:
             try:
-                path = confined_path(root, notebooks[0])
+                path = confined_path(root, shown)
                 stat = os.stat(path)
                 notebook_html = _notebook(path, stat.st_mtime_ns, stat.st_size)
             except (ValueError, OSError) as exc:
@@ -217,6 +235,7 @@ def create_app(config: UIConfig) -> Starlette:
             plots=plots,
             shap=shap,
             notebooks=notebooks,
+            notebook=shown,
             notebook_html=notebook_html,
         )
 
@@ -238,11 +257,7 @@ def create_app(config: UIConfig) -> Starlette:
         )
 
     def compare(request: Request) -> Response:
-        unknown_params = set(request.query_params) - {"run", "history"}
-        if unknown_params:
-            raise HTTPException(
-                400, f"{', '.join(sorted(unknown_params))}: unknown query parameter"
-            )
+        _only_params(request, "run", "history")
         ids = [i for i in request.query_params.getlist("run") if i]
         if not C.COMPARE_MIN_RUNS <= len(ids) <= C.COMPARE_MAX_RUNS:
             raise HTTPException(
@@ -317,6 +332,13 @@ def create_app(config: UIConfig) -> Starlette:
         middleware=middleware,
         exception_handlers={HTTPException: error_page, BadParams: bad_params},
     )
+
+
+def _only_params(request: Request, *allowed: str) -> None:
+    """400 naming every query parameter the page does not take."""
+    unknown = sorted(set(request.query_params) - set(allowed))
+    if unknown:
+        raise HTTPException(400, f"{', '.join(unknown)}: unknown query parameter")
 
 
 def _feature_lineage(

@@ -18,7 +18,16 @@ MAX_CHART_POINTS = 2000
 # While the AutoML parent run is RUNNING, the runs table and chart reload this often.
 REFRESH_SECONDS = 5
 MAX_EXPERIMENTS = 500
-RUN_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.KILLED, "FAILED")
+# The state filter's choices, and the trial-state tag value each one matches (a failed trial is
+# tagged TrialState.FAIL, "FAIL"; the filter and the table say FAILED, as its run status does).
+STATE_TAG_VALUES = {
+    "COMPLETE": TrialState.COMPLETE.value,
+    "PRUNED": TrialState.PRUNED.value,
+    "KILLED": TrialState.KILLED.value,
+    "FAILED": TrialState.FAIL.value,
+}
+RUN_STATES = tuple(STATE_TAG_VALUES)
+STATE_LABELS = {tag: label for label, tag in STATE_TAG_VALUES.items()}
 
 CSRF_COOKIE = "automl_ui_csrf"
 CSRF_FIELD = "csrf_token"
@@ -42,3 +51,7 @@ COLUMNS_PARAM = "columns"
 COLUMN_PREFIXES = ("metrics.", "params.", "tags.")
 # AutoML parent runs looked up per experiment (one per classify/regress/forecast call into it).
 MAX_PARENTS = 1000
+# The data exploration notebook among the parent run's notebooks, and the forecast parent's
+# horizon param (its validation is a rolling-origin backtest over that horizon).
+EXPLORATION_NOTEBOOK = "data_exploration.ipynb"
+PARAM_HORIZON = "data.horizon"

@@ -46,7 +46,7 @@ class LeaderboardQuery:
             quoted = ", ".join(f"'{i}'" for i in parent_ids)
             parts.append(f"attributes.run_id NOT IN ({quoted})")
         if self.state:
-            parts.append(f"tags.`{C.TAG_TRIAL_STATE}` = '{self.state}'")
+            parts.append(f"tags.`{C.TAG_TRIAL_STATE}` = '{C.STATE_TAG_VALUES[self.state]}'")
         if self.filter.strip():
             parts.append(f"({self.filter})")
         return " and ".join(parts)
@@ -151,11 +151,12 @@ def table_rows(runs: list[tracking.Run], columns: Columns) -> list[TableRow]:
     rows = []
     for run in runs:
         metrics, params, tags = run.data.metrics, run.data.params, run.data.tags
+        state = tags.get(C.TAG_TRIAL_STATE)
         rows.append(
             TableRow(
                 run.info.run_id,
                 run.info.run_name or "",
-                tags.get(C.TAG_TRIAL_STATE, run.info.status),
+                C.STATE_LABELS.get(state, state) if state else run.info.status,
                 [_fmt(metrics.get(k)) for k in metric_keys],
                 [params.get(k, "") for k in param_keys] + [tags.get(k, "") for k in tag_keys],
             )
@@ -200,7 +201,9 @@ class ExperimentHeader:
     wall_seconds: float | None = None
     validation: str = ""
     registered: list[registry.ModelVersion] = field(default_factory=list)
-    notebooks: list[str] = field(default_factory=list)
+    notebooks: list[str] = field(default_factory=list)  # every notebook of the parent run
+    best_notebook: str = ""  # the best trial's own notebook (a path in its artifacts)
+    exploration_notebook: str = ""  # the data exploration notebook (in the parent's artifacts)
     parent_ids: list[str] = field(default_factory=list)  # every AutoML parent run (latest first)
 
     @property
@@ -260,15 +263,45 @@ def experiment_header(
     times = _read_json(os.path.join(root, "automl", "time.json"))
     if isinstance(times, dict) and isinstance(times.get("wall"), int | float):
         header.wall_seconds = float(times["wall"])
-    header.validation = next(
-        (a["message"] for a in header.alerts if a.get("kind") == "validation"), ""
+    header.validation = _validation(
+        _read_json(os.path.join(root, "automl", "plan.json")), run.data.params, header.alerts
     )
     header.notebooks = [f.path for f in client.list_artifacts(run.info.run_id, "notebooks")]
+    header.exploration_notebook = next(
+        (p for p in header.notebooks if os.path.basename(p) == C.EXPLORATION_NOTEBOOK), ""
+    )
     if header.best_run_id:
-        try:
-            header.registered = list(
-                models.search_model_versions(f"run_id = '{header.best_run_id}'")
-            )
-        except (tracking.TrackingError, ValueError):
-            header.registered = []
+        header.best_notebook = next(
+            (
+                f.path
+                for f in client.list_artifacts(header.best_run_id, "notebooks")
+                if f.path.endswith(".ipynb")
+            ),
+            "",
+        )
+    # The search registers its winner from the parent run (a refit on every row) or from the
+    # best trial itself: either run id may be a version's source.
+    sources = ", ".join(f"'{i}'" for i in {run.info.run_id, header.best_run_id} if i)
+    try:
+        header.registered = list(models.search_model_versions(f"run_id IN ({sources})"))
+    except (tracking.TrackingError, ValueError):
+        header.registered = []
     return header
+
+
+def _validation(plan: object, params: Mapping[str, str], alerts: list[dict]) -> str:
+    """The validation scheme as the search recorded it: the tabular plan's scheme (and folds),
+    or a forecast's rolling-origin backtest over its horizon; then the search's own note."""
+    parts = []
+    if isinstance(plan, dict) and plan.get("validation"):
+        scheme = str(plan["validation"])
+        if plan.get("n_folds") and scheme != "holdout":
+            scheme += f", {plan['n_folds']} folds"
+        for key in ("time_col", "split_col"):
+            if plan.get(key):
+                scheme += f", {key} {plan[key]}"
+        parts.append(scheme)
+    elif C.PARAM_HORIZON in params:
+        parts.append(f"rolling-origin backtest, horizon {params[C.PARAM_HORIZON]}")
+    parts += [str(a.get("message", "")) for a in alerts if a.get("kind") == "validation"]
+    return "; ".join(parts)

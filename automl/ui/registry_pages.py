@@ -73,6 +73,9 @@ def registry_routes(
     uri = models.tracking_uri
 
     def registry_page(request: Request) -> Response:
+        if request.query_params:
+            unknown = ", ".join(sorted(request.query_params))
+            raise HTTPException(400, f"{unknown}: unknown query parameter")
         return page(
             request, "registry.html", rows=registry_rows(models), stages=registry.ALL_STAGES
         )

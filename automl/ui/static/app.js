@@ -1,13 +1,17 @@
 // Charts of the UI pages, drawn with the vendored Plotly from JSON the server embedded.
 (function () {
   "use strict";
-  var layout = { margin: { t: 20, r: 10, b: 40, l: 50 }, height: 260 };
+  // A new layout object per chart: Plotly keeps the object it is given and writes its axes into
+  // it, so one shared object would carry one chart's axes (without titles) into the next.
+  function layout(extra) {
+    return Object.assign({ margin: { t: 20, r: 10, b: 40, l: 50 }, height: 260 }, extra || {});
+  }
   var cfg = { displaylogo: false, responsive: true };
 
   function histories() {
     document.querySelectorAll(".history-chart").forEach(function (el) {
       var s = JSON.parse(el.dataset.series);
-      Plotly.newPlot(el, [{ x: s.x, y: s.y, name: s.name, mode: "lines", type: "scatter", connectgaps: false }], layout, cfg);
+      Plotly.newPlot(el, [{ x: s.x, y: s.y, name: s.name, mode: "lines", type: "scatter", connectgaps: false }], layout(), cfg);
     });
   }
 
@@ -18,7 +22,7 @@
     var s = JSON.parse(data.textContent);
     var x = s.x.map(function (ms) { return new Date(ms); });
     Plotly.react(el, [{ x: x, y: s.y, name: s.name, mode: "lines+markers", line: { shape: "hv" } }],
-      Object.assign({ title: { text: s.name + " over " + s.trials + " trials" } }, layout), cfg);
+      layout({ title: { text: s.name + " over " + s.trials + " trials" } }), cfg);
   }
 
   // The column chooser: the chosen columns go into the URL (shareable) and into localStorage
@@ -85,7 +89,7 @@
       Plotly.react("scatter", [{ type: "scatter", mode: "markers+text",
         x: d.runs.map(function (r) { return r.params[px]; }), y: d.runs.map(function (r) { return r.metrics[my]; }),
         text: d.runs.map(function (r) { return r.name; }), textposition: "top center" }],
-        Object.assign({ xaxis: { title: { text: px } }, yaxis: { title: { text: my } } }, layout), cfg);
+        layout({ xaxis: { title: { text: px } }, yaxis: { title: { text: my } } }), cfg);
     }
     document.getElementById("scatter-x").addEventListener("change", scatter);
     document.getElementById("scatter-y").addEventListener("change", scatter);
@@ -100,11 +104,32 @@
     if (traces.length) {
       var el = document.createElement("div"); el.id = "overlay"; el.className = "chart";
       document.querySelector("main").appendChild(el);
-      Plotly.newPlot(el, traces, layout, cfg);
+      Plotly.newPlot(el, traces, layout(), cfg);
     }
   }
 
-  histories(); best(); compare(); columns();
+  // The run page's load-model snippet: copied to the clipboard (or selected, to copy by hand).
+  function snippet() {
+    var button = document.getElementById("copy-snippet");
+    if (!button) return;
+    button.addEventListener("click", function () {
+      var pre = document.getElementById(button.dataset.target);
+      var range = document.createRange();
+      range.selectNodeContents(pre);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      var done = function () { button.textContent = "Copied"; };
+      var selected = function () { button.textContent = "Selected: press Ctrl+C"; };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(pre.textContent).then(done, selected);
+      } else {
+        selected();
+      }
+    });
+  }
+
+  histories(); best(); compare(); columns(); snippet();
   ["htmx:before:swap", "htmx:beforeSwap"].forEach(function (e) { document.body.addEventListener(e, remember); });
   ["htmx:after:swap", "htmx:afterSwap"].forEach(function (e) { document.body.addEventListener(e, refreshed); });
 })();
