@@ -109,6 +109,7 @@ class ApprovalStore(MoveStore):
         which holds the model-row lock."""
         row = self._version_row(conn, name, version)
         frm = row.current_stage if target in ALL_STAGES else self._current(conn, name, target)
+        stamp = now_ms()  # the request's time and its history event's are one
         new_id = conn.execute(
             insert(requests_table).values(
                 name=name,
@@ -118,7 +119,7 @@ class ApprovalStore(MoveStore):
                 status=RequestStatus.PENDING.value,
                 requested_by=user,
                 request_comment=comment,
-                requested_time=now_ms(),
+                requested_time=stamp,
             )
         ).inserted_primary_key[0]
         self._event(
@@ -131,6 +132,7 @@ class ApprovalStore(MoveStore):
             from_value=frm,
             to_value=target,
             comment=comment,
+            timestamp=stamp,
         )
         return int(new_id)
 
@@ -158,7 +160,6 @@ class ApprovalStore(MoveStore):
         status: RequestStatus,
         user: str,
         comment: str | None,
-        allow_self: bool,
     ) -> TransitionRequest:
         first = self.get(request_id)
 
@@ -178,13 +179,14 @@ class ApprovalStore(MoveStore):
                 )
             if status is RequestStatus.APPROVED:
                 own = user == req.requested_by
-                if own and not (allow_self or self._allows_self_approval(conn, req.name)):
+                if own and not self._allows_self_approval(conn, req.name):
                     raise InvalidInputError(
-                        f"user: {user!r} requested {request_id} and cannot approve it; "
-                        "ask another user (or pass allow_self_approval=True, or set the "
-                        f"model's tag {ALLOW_SELF_APPROVAL_TAG}=true)"
+                        f"user: {user!r} requested {request_id} and cannot approve it; ask "
+                        f"another user (or tag the model {ALLOW_SELF_APPROVAL_TAG}=true to "
+                        "allow self-approval on it)"
                     )
                 self._move(conn, req, user)
+            stamp = now_ms()
             conn.execute(
                 update(requests_table)
                 .where(requests_table.c.id == request_id)
@@ -192,7 +194,7 @@ class ApprovalStore(MoveStore):
                     status=status.value,
                     decided_by=user,
                     decision_comment=comment,
-                    decided_time=now_ms(),
+                    decided_time=stamp,
                 )
             )
             self._event(
@@ -205,6 +207,7 @@ class ApprovalStore(MoveStore):
                 from_value=req.requested_by,
                 to_value=req.target,
                 comment=comment,
+                timestamp=stamp,
             )
 
         self._write(work)
@@ -293,10 +296,9 @@ def _decide(
     comment: str | None,
     user: str | None,
     tracking_uri: str | None,
-    allow_self: bool = False,
 ) -> TransitionRequest:
     store = ApprovalStore(RegistryClient(tracking_uri))
-    return store.decide(int(request_id), status, validation.current_user(user), comment, allow_self)
+    return store.decide(int(request_id), status, validation.current_user(user), comment)
 
 
 def approve_transition_request(
@@ -304,16 +306,13 @@ def approve_transition_request(
     comment: str | None = None,
     *,
     user: str | None = None,
-    allow_self_approval: bool = False,
     tracking_uri: str | None = None,
 ) -> TransitionRequest:
     """Approve a pending request and carry out its move (one transaction, recorded).
 
-    The requester may approve their own request only with ``allow_self_approval=True`` or when
-    the model is tagged ``registry.allow_self_approval=true``."""
-    return _decide(
-        request_id, RequestStatus.APPROVED, comment, user, tracking_uri, allow_self_approval
-    )
+    The requester may approve their own request only when the model allows it: tagged
+    ``registry.allow_self_approval=true``."""
+    return _decide(request_id, RequestStatus.APPROVED, comment, user, tracking_uri)
 
 
 def reject_transition_request(

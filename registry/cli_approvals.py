@@ -63,9 +63,24 @@ def _reject(args: argparse.Namespace) -> int:
     return 0
 
 
+REQUEST_COLUMNS = (
+    "ID",
+    "VERSION",
+    "TO",
+    "STATUS",
+    "REQUESTED_BY",
+    "COMMENT",
+    "DECIDED_BY",
+    "DECISION",
+)
+
+
 def _requests(args: argparse.Namespace) -> int:
+    print("\t".join(REQUEST_COLUMNS))
     for r in approvals.list_transition_requests(args.name, args.status):
-        print(f"{r.id}\t{r.version}\t{r.target}\t{r.status.value}\t{r.requested_by}")
+        row = (r.id, r.version, r.target, r.status.value, r.requested_by, r.request_comment)
+        decided = (r.decided_by, r.decision_comment)
+        print("\t".join("-" if v is None else str(v) for v in (*row, *decided)))
     return 0
 
 

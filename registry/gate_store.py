@@ -123,7 +123,10 @@ class GateStore(StoreCore):
             if not stored.passed:
                 return stored, PromotionOutcome.REFUSED, None
             why = comment or f"gates passed (report {stored.id})"
-            if protection.is_protected(conn, name, target):
+            leaves = target in ALL_STAGES and row.current_stage != target
+            if protection.is_protected(conn, name, target) or (
+                leaves and protection.is_protected(conn, name, row.current_stage)
+            ):
                 request_id = self.approvals.insert_request(conn, name, version, target, user, why)
                 return stored, PromotionOutcome.REQUESTED, request_id
             if target in ALL_STAGES:

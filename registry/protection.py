@@ -2,8 +2,9 @@
 
 Protections are rows of their own table (``registry.schema.protected_targets``, component
 ``registry_protection``); the name ``*`` protects a target on every model. The registry's move
-path calls ``check_move`` inside its transaction; approvals (``registry.approvals``) carry out
-their move without it.
+paths call ``check_move`` inside their transaction: setting or deleting a protected alias, moving
+a version into or out of a protected stage, and deleting or restoring a version that holds one.
+Approvals (``registry.approvals``) and passing gates carry out their move without it.
 """
 
 from __future__ import annotations
@@ -37,12 +38,17 @@ def is_protected(conn: Connection, name: str, target: str) -> bool:
     return hit is not None
 
 
-def check_move(conn: Connection, name: str, target: str) -> None:
-    """Raise ``ProtectedMoveError`` if ``target`` of model ``name`` is protected."""
+def check_move(conn: Connection, name: str, target: str, action: str = "") -> None:
+    """Raise ``ProtectedMoveError`` if ``target`` of model ``name`` is protected.
+
+    ``action`` says what would have moved it when that is not setting it (e.g. "deleting
+    version 3"); the message then names it."""
     if is_protected(conn, name, target):
+        what = f" ({action} would move it)" if action else ""
         raise ProtectedMoveError(
-            f"{target!r} of model {name!r} is protected: use request_transition() (or "
-            "automl.promotion.promote()) and have another user approve it"
+            f"{target!r} of model {name!r} is protected{what}: move it with "
+            "request_transition() (or automl.promotion.promote()) and have another user approve "
+            "it, or unprotect() it first"
         )
 
 

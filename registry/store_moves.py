@@ -46,6 +46,10 @@ class MoveStore(StoreCore):
             self._lock_model(conn, name)
             protection.check_move(conn, name, stage)
             row = self._version_row(conn, name, version)
+            if row.current_stage != stage:  # leaving a protected stage moves it too
+                protection.check_move(
+                    conn, name, row.current_stage, f"moving version {version} to {stage}"
+                )
             stamp = now_ms()
             if archive_existing_versions:
                 v = schema.versions
@@ -87,6 +91,7 @@ class MoveStore(StoreCore):
 
         def work(conn: Connection) -> None:
             self._lock_model(conn, name)
+            protection.check_move(conn, name, alias, "deleting the alias")
             self._drop_alias(conn, name, alias, user, comment)
 
         self._write(work)

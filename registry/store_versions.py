@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
-from registry import filters, schema
+from registry import filters, protection, schema
 from registry.entities import (
     EVENT_ALIAS_SET,
     EVENT_DELETED,
@@ -223,12 +223,18 @@ class VersionStore(StoreCore):
             if deleted == (row.status == STATUS_DELETED):
                 state = "already deleted" if deleted else "not deleted"
                 raise InvalidInputError(f"version: version {version} of {name!r} is {state}")
+            action = f"{'deleting' if deleted else 'restoring'} version {version}"
+            protection.check_move(conn, name, row.current_stage, action)
             if deleted:
                 a = schema.aliases
-                held = conn.execute(
-                    select(a.c.alias).where(a.c.name == name, a.c.version == version)
-                ).scalars()
-                for alias in sorted(held):
+                held = sorted(
+                    conn.execute(
+                        select(a.c.alias).where(a.c.name == name, a.c.version == version)
+                    ).scalars()
+                )
+                for alias in held:
+                    protection.check_move(conn, name, alias, action)
+                for alias in held:
                     self._drop_alias(conn, name, alias, user, "version deleted")
             status = STATUS_DELETED if deleted else STATUS_READY
             self._touch_version(conn, name, version, status=status)

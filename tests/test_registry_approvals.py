@@ -46,17 +46,63 @@ def test_request_approve_moves_alias_and_records_who(model: str) -> None:
         approve_transition_request(req.id, user="alice")
     done = approve_transition_request(req.id, "ok", user="bob")
     assert done.status is RequestStatus.APPROVED and done.decided_by == "bob"
+    assert done.requested_by == "alice" and done.decision_comment == "ok"
+    assert done.requested_time <= done.decided_time
     assert registry.get_model_version_by_alias("m", "production").version == 2
-    events = [(e.event, e.user, e.comment) for e in registry.get_model_version_history("m", 2)]
-    assert ("transition_requested", "alice", "better auc") in events
-    assert ("transition_approved", "bob", "ok") in events
-    assert any(e[0] == "alias_set" and e[1] == "bob" for e in events)
+    history = registry.get_model_version_history("m", 2)
+    events = [(e.event, e.user, e.comment) for e in history]
+    assert events[-3:] == [
+        ("transition_requested", "alice", "better auc"),
+        ("alias_set", "bob", f"approved request {req.id}"),
+        ("transition_approved", "bob", "ok"),
+    ]
+    stamps = {e.event: e.timestamp for e in history}
+    assert stamps["transition_requested"] == req.requested_time
+    assert stamps["transition_approved"] == done.decided_time
+    approved = history[-1]
+    assert (approved.alias, approved.from_value) == ("production", "alice")  # who asked
 
 
-def test_self_approval_when_allowed_and_stage_target(model: str) -> None:
+def test_stage_target_approved_by_another_user(model: str) -> None:
     req = request_transition("m", 1, "Staging", user="alice")
-    approve_transition_request(req.id, user="alice", allow_self_approval=True)
+    with pytest.raises(TypeError):  # no per-call bypass: only the model can allow it
+        approve_transition_request(req.id, user="alice", allow_self_approval=True)  # type: ignore[call-arg]
+    approve_transition_request(req.id, user="bob")
     assert registry.get_client().get_model_version("m", 1).current_stage == "Staging"
+    stage = [e for e in registry.get_model_version_history("m", 1) if e.event == "stage_transition"]
+    assert [(e.from_value, e.to_value, e.user) for e in stage] == [("None", "Staging", "bob")]
+
+
+def test_protected_targets_cannot_be_left_deleted_or_dropped_directly(model: str) -> None:
+    """Moving a version out of a protected stage, deleting a protected alias, and deleting (or
+    restoring) a version that holds one all move the protected target: refused like a set."""
+    registry.set_registered_model_alias("m", "production", 1)
+    registry.transition_model_version_stage("m", 1, "Production")
+    registry.transition_model_version_stage("m", 2, "Staging")
+    registry.protect("m", ["production", "Production"])
+    with pytest.raises(ProtectedMoveError, match="deleting the alias"):
+        registry.delete_registered_model_alias("m", "production")
+    with pytest.raises(ProtectedMoveError, match="moving version 1 to Archived"):
+        registry.transition_model_version_stage("m", 1, "Archived")
+    with pytest.raises(ProtectedMoveError, match="deleting version 1"):
+        registry.delete_model_version("m", 1)
+    one = registry.get_model_version("m", 1)
+    assert (one.current_stage, one.aliases) == ("Production", ["production"])
+    registry.transition_model_version_stage("m", 2, "Archived")  # Staging is not protected
+    # leaving Production through an approved request works, and is recorded
+    req = request_transition("m", 1, "Archived", "retire v1", user="alice")
+    approve_transition_request(req.id, user="bob")
+    assert registry.get_model_version("m", 1).current_stage == "Archived"
+    registry.unprotect("m", ["Production"])
+    with pytest.raises(ProtectedMoveError, match="deleting version 1"):  # still holds the alias
+        registry.delete_model_version("m", 1)
+    registry.unprotect("m", ["production"])
+    registry.delete_model_version("m", 1)
+    registry.transition_model_version_stage("m", 2, "Production")
+    registry.delete_model_version("m", 2)  # unprotected: deleted from Production as today
+    registry.protect("m", ["Production"])
+    with pytest.raises(ProtectedMoveError, match="restoring version 2"):
+        registry.restore_model_version("m", 2)  # would bring it back into Production
 
 
 def test_reject_and_cancel_move_nothing(model: str) -> None:
@@ -124,7 +170,7 @@ def test_cli_request_approve_reject_requests(model: str, capsys: pytest.CaptureF
     first = int(out.split()[1].rstrip(":"))
     run("request", "m", "1", "--to", "champion", "--as", "alice")
     code, out = run("requests", "m", "--status", "pending")
-    assert code == 0 and len(out.strip().splitlines()) == 2
+    assert code == 0 and len(out.strip().splitlines()) == 3  # a header and two requests
     code, out = run("approve", str(first), "--as", "bob", "--comment", "ok")
     assert code == 0 and "approved by bob" in out
     assert registry.get_model_version_by_alias("m", "production").version == 2
@@ -132,6 +178,10 @@ def test_cli_request_approve_reject_requests(model: str, capsys: pytest.CaptureF
     assert code == 0 and "rejected" in out
     statuses = [r.status for r in list_transition_requests("m")]
     assert statuses == [RequestStatus.APPROVED, RequestStatus.REJECTED]
+    code, out = run("requests", "m")
+    rows = [line.split("\t") for line in out.strip().splitlines()]
+    assert rows[0][:5] == ["ID", "VERSION", "TO", "STATUS", "REQUESTED_BY"]
+    assert rows[1] == [str(first), "2", "production", "approved", "alice", "-", "bob", "ok"]
 
 
 def test_cancel_is_recorded_in_history(model: str) -> None:

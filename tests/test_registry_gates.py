@@ -192,6 +192,18 @@ def test_protected_target_passing_gates_opens_a_request(model: str) -> None:
     ]
 
 
+def test_passing_gates_cannot_take_a_version_out_of_a_protected_stage(model: str) -> None:
+    """Promoting a Production version to Staging moves Production too: with Production
+    protected, passing gates open a request instead of moving it."""
+    registry.transition_model_version_stage("m", 2, "Production")
+    registry.protect("m", ["Production"])
+    result = promote("m", 2, "Staging", [SchemaGate()], user="alice")
+    assert result.outcome is PromotionOutcome.REQUESTED and result.request is not None
+    assert registry.get_model_version("m", 2).current_stage == "Production"
+    registry.approve_transition_request(result.request.id, user="bob")
+    assert registry.get_model_version("m", 2).current_stage == "Staging"
+
+
 class _MovesTheTarget:
     """A gate that moves ``production`` while the checks run (another user's promotion)."""
 
