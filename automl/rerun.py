@@ -1,11 +1,11 @@
-"""``automl rerun RUN_ID [--set NAME=VALUE ...] [--data PATH]``: re-execute a trial's notebook.
+"""``automl rerun RUN_ID [--param NAME=VALUE ...] [--data PATH]``: re-execute a trial's notebook.
 
 The trial's logged notebook runs top to bottom in a fresh Jupyter kernel with one cell injected
 after its parameters cell (the code cell tagged ``parameters``; the new one is tagged
 ``injected-parameters``, papermill's convention): the new values, ``LOG_RERUN = True``, the
 current store and optionally new data. The names are the parameters cell's own (the trial's
-hyperparameters and ``SEED``), so ``--set``, ``papermill -p`` and an edit of that cell mean the
-same. The notebook's ``LOG_RERUN`` branch logs the new run, tagged ``automl.rerun_of``; the
+hyperparameters and ``SEED``), so ``--param`` (alias ``--set``), ``papermill -p`` and an edit of
+that cell mean the same. The notebook's ``LOG_RERUN`` branch logs the new run, tagged ``automl.rerun_of``; the
 executed notebook is attached to it. Names, values and the data's columns are checked before
 any kernel starts.
 
@@ -147,7 +147,7 @@ def _requested(params: Sequence[str] | Mapping[str, Any] | None, listing: str) -
     for item in params or []:
         name, sep, text = item.partition("=")
         if not sep or not name:
-            raise RerunError(f"--set {item!r}: write NAME=VALUE; valid parameters: {listing}")
+            raise RerunError(f"--param {item!r}: write NAME=VALUE; valid parameters: {listing}")
         requested[name] = _parse_value(text)
     return requested
 
@@ -162,19 +162,19 @@ def _check_params(
     overrides: dict[str, Any] = {}
     for name, value in _requested(params, listing).items():
         if name == "DATA_PATH":
-            raise RerunError("--set DATA_PATH: give new data with --data PATH instead")
+            raise RerunError("--param DATA_PATH: give new data with --data PATH instead")
         if name in OWN_SETTINGS:
-            raise RerunError(f"--set {name}: automl rerun sets it; valid parameters: {listing}")
+            raise RerunError(f"--param {name}: automl rerun sets it; valid parameters: {listing}")
         if name not in cell.settable:
-            raise RerunError(f"--set {name}: not a parameter of this trial; valid: {listing}")
+            raise RerunError(f"--param {name}: not a parameter of this trial; valid: {listing}")
         old = cell.values[name]
         if not _same_kind(old, value):
             raise RerunError(
-                f"--set {name}={value!r}: expected a {type(old).__name__} like {old!r}; "
+                f"--param {name}={value!r}: expected a {type(old).__name__} like {old!r}; "
                 f"valid parameters: {listing}"
             )
         if name == SEED and not 0 <= value <= MAX_SEED:
-            raise RerunError(f"--set SEED={value}: must be an int in [0, {MAX_SEED}]")
+            raise RerunError(f"--param SEED={value}: must be an int in [0, {MAX_SEED}]")
         overrides[name] = float(value) if isinstance(old, float) else value
     candidate = clone(estimator).set_params(
         **{cell.paths[k]: v for k, v in overrides.items() if k in cell.paths}
@@ -185,7 +185,7 @@ def _check_params(
             try:
                 part._validate_params()
             except (ValueError, TypeError) as exc:
-                raise RerunError(f"--set: {exc}; valid parameters: {listing}") from exc
+                raise RerunError(f"--param: {exc}; valid parameters: {listing}") from exc
     if set(overrides) & set(cell.paths) and not hasattr(candidate, "_parameter_constraints"):
         _dry_fit(candidate, listing)
     return overrides
@@ -212,7 +212,7 @@ def _dry_fit(candidate: Any, listing: str) -> None:
             model.fit(X, y)
     except Exception as exc:  # noqa: BLE001 - whatever the library raises, the values are bad
         raise RerunError(
-            f"--set: {type(candidate).__name__} refuses these values ({' '.join(str(exc).split())}); "
+            f"--param: {type(candidate).__name__} refuses these values ({' '.join(str(exc).split())}); "
             f"valid parameters: {listing}"
         ) from exc
 
@@ -360,8 +360,8 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("run_id", help="the trial's run id")
     parser.add_argument(
-        "--set",
         "--param",
+        "--set",
         dest="set",
         action="append",
         default=[],

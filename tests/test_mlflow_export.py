@@ -87,9 +87,17 @@ def test_export_copies_runs_metrics_artifacts_and_models(mlflow_server, tmp_path
     ours = source.search_runs([summary.experiment.experiment_id])
     theirs = client.search_runs([result.experiment_id])
     assert len(theirs) == len(ours) == len(result.created_runs)
+    assert sum(r.info.parent_run_id is not None for r in ours) == len(ours) - 1 >= 2
+    points = {"ours": 0, "theirs": 0}
     for run in ours:
         new = client.get_run(result.run_ids[run.info.run_id])
         assert new.data.params == {k: str(v) for k, v in run.data.params.items()}
+        assert run.data.tags and {
+            k: v
+            for k, v in new.data.tags.items()
+            if k in run.data.tags and k != "mlflow.parentRunId"
+        } == {k: v for k, v in run.data.tags.items() if k != "mlflow.parentRunId"}
+        assert new.data.tags["automl.source_run_id"] == run.info.run_id
         assert new.info.status == run.info.status
         assert new.info.start_time == run.info.start_time
         parent = run.info.parent_run_id
@@ -106,8 +114,19 @@ def test_export_copies_runs_metrics_artifacts_and_models(mlflow_server, tmp_path
                 for m in client.get_metric_history(new.info.run_id, key)
             ]
             assert sorted(copied) == sorted(mine), key
+            points["ours"] += len(mine)
+            points["theirs"] += len(copied)
         names = {f.path for f in client.list_artifacts(new.info.run_id)}
         assert names == {f.path for f in source.list_artifacts(run.info.run_id)}
+
+    assert points["theirs"] == points["ours"] > len(ours)  # histories, not just last values
+    registered = client.search_model_versions(f"name = '{version.name}'")
+    assert [(v.version, v.run_id) for v in registered] == [
+        (result.model_versions[f"{version.name}/{version.version}"], result.run_ids[version.run_id])
+    ]
+    champion = client.get_model_version_by_alias(version.name, "champion")
+    assert champion.version == registered[0].version
+    assert champion.tags["automl.source_model_version"] == f"{version.name}/{version.version}"
 
     best = client.get_run(result.run_ids[summary.best_trial.run_id])
     assert any(

@@ -56,6 +56,12 @@ def test_rerun_reproduces_metrics_and_applies_parameters(tmp_path):
         assert new.data.metrics[key] == pytest.approx(value, abs=1e-9), key
     files = [f.path for f in client.list_artifacts(same.run_id, "notebooks")]
     assert files == [same.notebook_path]
+    executed = nbformat.read(client.download_artifacts(same.run_id, files[0]), as_version=4)
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code)  # every cell ran, top to bottom
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
+    injected = [c for c in code if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "LOG_RERUN = True" in injected[0].source
 
     # a changed hyperparameter reaches the model the notebook fits
     assert cli_main(["rerun", run_id, "--set", "C=0.001"]) == 0
@@ -131,7 +137,19 @@ def test_new_data_without_the_split_column_is_split_as_the_search_did(tmp_path):
     )
 
 
-def test_bad_parameters_and_data_are_refused_before_any_kernel(tmp_path):
+@pytest.fixture
+def no_kernel(monkeypatch):
+    """Any Jupyter kernel launched from here on fails the test (every local kernel, nbclient's
+    and papermill's included, is started by jupyter_client's LocalProvisioner)."""
+    from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+
+    async def refuse(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        raise AssertionError("a Jupyter kernel was started")
+
+    monkeypatch.setattr(LocalProvisioner, "launch_kernel", refuse)
+
+
+def test_bad_parameters_and_data_are_refused_before_any_kernel(tmp_path, no_kernel):
     run_id = _trial()
     client = tracking.TrackingClient()
     with pytest.raises(RerunError, match=r"not a parameter of this trial; valid: C=1.0, SEED=0"):
