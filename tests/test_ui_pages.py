@@ -282,6 +282,8 @@ def test_artifact_browser_lists_folders_and_downloads_files(http, store):
     assert files
     for link in files:
         assert http.get(link).content.startswith(b"\x89PNG")
+    download = re.search(r'id="notebook-download" href="([^"]+)"', top).group(1)
+    assert download.endswith(".ipynb") and "cells" in json.loads(http.get(download).content)
     snippet = re.search(r'<pre class="snippet" id="snippet">(.*?)</pre>', top, re.S).group(1)
     assert 'id="copy-snippet"' in top
     namespace: dict = {}
@@ -314,6 +316,14 @@ def test_unknown_query_params_and_paths_get_400_naming_them(http, store):
 def test_stage_and_description_forms_need_csrf_and_record_history(http, store):
     version = store[1].registered_model_version
     page = http.get("/registry").text
+    row = re.search(
+        rf'<tr data-version="{version.version}">.*?</tr>',
+        page.split(f'id="{version.name}"')[1],
+        re.S,
+    ).group(0)
+    assert f'<a href="/runs/{version.run_id}">' in row  # the source run
+    assert f"<td>{version.tags['trained_on']}</td>" in row and "<td>None</td>" in row  # stage
+    assert all(f"{k}={v:.5g}" in row for k, v in version.metrics.items())
     forms = re.findall(r'<form method="post"[^>]*>', page)
     assert forms and all("return confirm(" in f for f in forms)  # each form asks first
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
