@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import numpy as np
@@ -15,6 +17,8 @@ from sklearn.datasets import load_wine
 import automl
 import tracking
 from automl.core.ensemble_selection import select_ensemble
+from automl.tabular import metrics
+from automl.tabular.ensemble import selection_loss
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +51,68 @@ def test_bad_selection_arguments_are_refused():
         select_ensemble([], _squared(np.zeros(3)))
     with pytest.raises(ValueError, match="rounds"):
         select_ensemble([np.zeros(3)], _squared(np.zeros(3)), rounds=0)
+
+
+def test_a_selection_ends_by_its_stop_time_with_the_best_round_so_far():
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=50)
+    squared = _squared(y)
+
+    def slow(pred: np.ndarray) -> float:  # a loss that costs 20 ms, as sklearn's can on a busy host
+        time.sleep(0.02)
+        return squared(pred)
+
+    candidates = [y + rng.normal(scale=0.5, size=50) for _ in range(3)]
+    started = time.monotonic()
+    cut = select_ensemble(candidates, slow, rounds=25, stop_at=started + 0.2)
+    elapsed = time.monotonic() - started
+    # 3 single scores, then rounds of 3 scores each until the stop: far fewer than 25 rounds
+    assert 1 <= len(cut.trajectory) < 25 and elapsed < 0.2 + 3 * 0.02 + 0.5, elapsed
+    assert cut.loss == min(cut.trajectory) and abs(sum(cut.weights) - 1.0) < 1e-12
+    # a stop time already passed still runs the first round (the best single candidate)
+    late = select_ensemble(candidates, squared, rounds=25, stop_at=started)
+    assert len(late.trajectory) == 1 and not late.beats_best_single
+
+
+@pytest.mark.parametrize("metric", ["f1", "accuracy", "precision", "recall", "roc_auc", "log_loss"])
+@pytest.mark.parametrize("classes", [["no", "yes"], [0, 1, 2, 3]])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_selection_loss_is_the_tracked_metric_negated(metric, classes, weighted):
+    """The numpy losses the selection calls hundreds of times equal the tracked scores."""
+    rng = np.random.default_rng(2)
+    n = 160
+    binary = len(classes) == 2
+    plan = SimpleNamespace(
+        task="classification", classes=classes, primary_metric=metric,
+        pos_label="yes" if binary else None, multiclass_average=None if binary else "macro",
+    )  # fmt: skip
+    y = np.asarray(rng.choice(np.asarray(classes, dtype=object), size=n), dtype=object)
+    w = rng.uniform(0.1, 3.0, size=n) if weighted else None
+    loss = selection_loss(plan, y, w)
+    spec = metrics.metric_spec(metric)
+    for k in range(12):
+        proba = rng.dirichlet(np.ones(len(classes)), size=n)
+        if k % 3 == 0:  # one class predicted everywhere: precision of the others is 0
+            proba[:, 0] += 5.0
+            proba /= proba.sum(axis=1, keepdims=True)
+        score = metrics.classification_scores(plan, y, proba, w)[spec.key]
+        expected = -score if spec.greater_is_better else score
+        assert loss(proba) == pytest.approx(expected, rel=1e-12, abs=1e-12), k
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_r2_selection_loss_is_r2_negated(weighted):
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=120)
+    w = rng.uniform(0.1, 3.0, size=120) if weighted else None
+    loss = selection_loss(SimpleNamespace(task="regression", primary_metric="r2"), y, w)
+    for _ in range(10):
+        pred = y + rng.normal(size=120)
+        r2 = metrics.regression_scores(y, pred, w)["r2_score"]
+        assert loss(pred) == pytest.approx(-r2, rel=1e-12)
+    constant = selection_loss(SimpleNamespace(task="regression", primary_metric="r2"), np.ones(5))
+    assert constant(np.ones(5)) == -metrics.regression_scores(np.ones(5), np.ones(5))["r2_score"]
+    assert constant(np.zeros(5)) == -metrics.regression_scores(np.ones(5), np.zeros(5))["r2_score"]
 
 
 def test_the_ensemble_is_a_tracked_registered_run_whose_notebook_reproduces_it(wine, tmp_path):

@@ -9,6 +9,7 @@ predictions always gives the same ensemble.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -34,11 +35,14 @@ class EnsembleSelection:
 
 
 def select_ensemble(
-    predictions: Sequence[np.ndarray], loss: LossFn, rounds: int = 25
+    predictions: Sequence[np.ndarray], loss: LossFn, rounds: int = 25, stop_at: float | None = None
 ) -> EnsembleSelection:
     """Pick weights for ``predictions`` (same shape each) that minimise ``loss`` of their mean.
 
     ``loss`` maps one blended prediction to a number where lower is better (negate a score).
+    ``stop_at`` (monotonic clock) ends the selection after the round running then: the search
+    selects after its loop, in the time its budget keeps back, and a slow loss on many rows
+    must not outlast it. The first round always runs.
     """
     if not predictions:
         raise ValueError("predictions: no candidate predictions to ensemble")
@@ -51,6 +55,8 @@ def select_ensemble(
     trajectory: list[float] = []
     snapshots: list[np.ndarray] = []
     for size in range(1, rounds + 1):
+        if size > 1 and stop_at is not None and time.monotonic() >= stop_at:
+            break
         scores = np.array([loss((total + p) / size) for p in stack])
         best = int(np.argmin(np.where(np.isfinite(scores), scores, np.inf)))
         counts[best] += 1

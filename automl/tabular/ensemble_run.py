@@ -78,12 +78,18 @@ def log_ensemble(
     if any(p.shape[0] != len(y_val) for p in val_preds):
         logger.debug("ensemble skipped: the trials' validation predictions differ in rows")
         return None
-    selection = select_ensemble(val_preds, selection_loss(plan, y_val, w_val), ROUNDS)
+    end = started + time_left
+    loss = selection_loss(plan, y_val, w_val)
+    # the selection leaves at least the fixed part of logging the ensemble to the time left
+    selection = select_ensemble(val_preds, loss, ROUNDS, stop_at=end - BUILD_FIXED_S)
+    if len(selection.trajectory) < ROUNDS:
+        logger.info("ensemble selection stopped after %d of %d rounds: the time budget",
+                    len(selection.trajectory), ROUNDS)  # fmt: skip
     if not selection.beats_best_single:
         return None
     members = [candidates[i] for i in selection.members]
     weights = list(selection.weights)
-    if build_seconds(members) > time_left:
+    if build_seconds(members) > end - time.monotonic():
         logger.info("ensemble not built: logging it would outlast the budget")
         return None
     val_blend = blend([val_preds[i] for i in selection.members], weights)
