@@ -36,11 +36,14 @@ def _literal(text: str) -> Any:
 
 
 def _searched_params(run: Any) -> dict[str, Any]:
-    """``{"model_family": ..., <hyperparameter>: value}`` from the run's ``model.*`` params."""
+    """``{"model_family": ..., <hyperparameter>: value}`` from the run's ``model.*`` params,
+    with the decision threshold it tuned (so a winner refit from it predicts at it too)."""
     params = run.data.params
     found = {
         k.removeprefix("model."): _literal(v) for k, v in params.items() if k.startswith("model.")
     }
+    if tags.DECISION_THRESHOLD in params:
+        found[tags.DECISION_THRESHOLD] = _literal(params[tags.DECISION_THRESHOLD])
     return {"model_family": params["model_family"], **found}
 
 

@@ -26,6 +26,9 @@ CHARTS = "automl.charts"
 # Set on trials that ran in the search's own process rather than in a worker.
 RAN_IN = "automl.ran_in"
 RAN_IN_SEARCH_PROCESS = "search process"
+# A run parameter (and a key of a trial config's params): the cut on the positive class's
+# probability a binary classifier predicts at, tuned on validation for label metrics.
+DECISION_THRESHOLD = "decision_threshold"
 # ``shap.top_feature_1`` ... on each trial, its most important input columns.
 SHAP_TOP_FEATURE_PREFIX = "shap.top_feature_"
 # An ensemble run: the run ids of its members.

@@ -60,9 +60,19 @@ def trial_context(
     plan: Any, config: Mapping[str, Any], *, n_threads: int, **header: Any
 ) -> dict[str, Any]:
     """Everything the trial templates need: header values, literal code fragments, imports."""
-    from automl.tabular import DataPlan, assign_split, evaluate, load_dataset
+    from automl.core.tags import DECISION_THRESHOLD
+    from automl.tabular import (
+        DataPlan,
+        aligned_proba,
+        assign_split,
+        evaluate,
+        load_dataset,
+        tune_threshold,
+        with_threshold,
+    )
     from automl.tabular.families import get_family
     from automl.tabular.preprocessing import build_pipeline
+    from automl.tabular.thresholds import tunes_threshold
 
     if not isinstance(config, Mapping) or "family" not in config:
         raise ValueError(f"config: expected {{'family': ..., 'params': {{...}}}}, got {config!r}")
@@ -79,6 +89,9 @@ def trial_context(
     imports |= {import_line(assign_split), import_line(load_dataset)}
     if plan.validation == "cv":
         imports.add("from sklearn.base import clone")
+    threshold = tunes_threshold(plan)
+    if threshold:
+        imports |= {import_line(f) for f in (aligned_proba, tune_threshold, with_threshold)}
     groups = _column_groups(plan)
     hyper = hyperparameters(model, params)
     variables = {path: name for name, (path, _value) in hyper.items()}
@@ -96,6 +109,9 @@ def trial_context(
         "n_folds": int(plan.n_folds),
         "seed": int(plan.seed),
         "primary_metric": plan.primary_metric,
+        "tunes_threshold": threshold,
+        "decision_threshold": params.get(DECISION_THRESHOLD),
+        "threshold_param": DECISION_THRESHOLD,
         "column_groups": groups,
         "column_pipelines": _column_pipelines(preprocessor, groups, imports),
         "preprocessor_options": _options(preprocessor, imports),

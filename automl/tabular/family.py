@@ -8,8 +8,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# Parameters the fit reads but the estimator's constructor does not take.
-FIT_ONLY_PARAMS = ("early_stopping_rounds",)
+from automl.core.tags import DECISION_THRESHOLD
+
+# Parameters the fit reads but the estimator's constructor does not take (the decision threshold
+# is chosen by the fit on validation predictions; the pipeline predicts at it).
+FIT_ONLY_PARAMS = ("early_stopping_rounds", DECISION_THRESHOLD)
 
 
 @dataclass(frozen=True)

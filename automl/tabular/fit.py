@@ -5,6 +5,10 @@ the held-out fold (val metrics = mean over folds), then refit on train+val and s
 LightGBM stops early on the validation part (holdout) or picks one round count for all folds
 (CV, best mean validation loss); the returned config fixes ``n_estimators`` to that count with
 early stopping off, so fitting the returned config reproduces the same models literally.
+A binary classifier searched for a label metric (F1, accuracy, precision, recall) picks its
+decision threshold on the validation predictions (out-of-fold for CV) before any metric is
+computed (:mod:`automl.tabular.thresholds`); every metric, test included, is measured at it, the
+returned config records it (``params["decision_threshold"]``) and the pipeline predicts at it.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ import sklearn
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 
+from automl.core.tags import DECISION_THRESHOLD
 from automl.tabular import metrics as metrics_module
+from automl.tabular import thresholds
 from automl.tabular.families import get_family
 from automl.tabular.preprocessing import build_pipeline
 from automl.tabular.split import FOLD_COL, SPLIT_COL
@@ -185,13 +191,38 @@ def _predict(plan: Any, pipeline: Pipeline, X: pd.DataFrame, num_iteration: int 
 
 
 def _scores(
-    plan: Any, pipeline: Pipeline, X, y, w, num_iteration: int | None = None
+    plan: Any,
+    pipeline: Pipeline,
+    X,
+    y,
+    w,
+    num_iteration: int | None = None,
+    threshold: float | None = None,
 ) -> tuple[dict[str, float], np.ndarray]:
     """Metrics of ``pipeline`` on ``(X, y)`` and the predictions they were computed from."""
     pred = _predict(plan, pipeline, X, num_iteration)
+    return _scored(plan, y, pred, w, threshold), pred
+
+
+def _scored(plan: Any, y, pred: np.ndarray, w, threshold: float | None = None) -> dict[str, float]:
+    """Every metric of the plan's task from predictions (binary labels at ``threshold``)."""
     if plan.task == "classification":
-        return metrics_module.classification_scores(plan, y, pred, w), pred
-    return metrics_module.regression_scores(y, pred, w), pred
+        return metrics_module.classification_scores(plan, y, pred, w, threshold)
+    return metrics_module.regression_scores(y, pred, w)
+
+
+def _tuned_threshold(plan: Any, y, pred: np.ndarray | None, w) -> float | None:
+    """The decision threshold tuned on validation ``(y, pred)``; None when the plan tunes none
+    (regression, multiclass, ROC AUC, log loss) or there are no validation rows."""
+    if pred is None or len(pred) == 0 or not thresholds.tunes_threshold(plan):
+        return None
+    return thresholds.tune_threshold(plan, y, pred, w)
+
+
+def _without_threshold(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` as the fit starts from: a threshold it records is tuned again."""
+    params = {k: v for k, v in (config.get("params") or {}).items() if k != DECISION_THRESHOLD}
+    return {"family": config["family"], "params": params}
 
 
 def _final_config(config: Mapping[str, Any], rounds: int) -> dict[str, Any]:
@@ -241,7 +272,7 @@ def _fit_and_score(
     n_threads: int,
     report: ReportFn | None,
 ) -> FitResult:
-    config = {"family": config["family"], "params": dict(config.get("params") or {})}
+    config = _without_threshold(config)
     split = df_prepared[SPLIT_COL]
     test = df_prepared[split == "test"]
     timer = {"fit": 0.0, "predict": 0.0}
@@ -256,13 +287,17 @@ def _fit_and_score(
     fold_scores: list[dict[str, float]] = []
     val_y, val_pred = None, None
     if plan.validation == "cv":
-        pipeline, scores, config, fold_scores, (val_y, val_pred) = _cross_validate(
+        pipeline, scores, config, fold_scores, (val_y, val_pred), threshold = _cross_validate(
             plan, config, df_prepared, n_threads, report, timed
         )
         pool = df_prepared[split != "test"]
         X_pool, y_pool, w_pool = xy(plan, pool)
-        results = {"train": timed("predict", _scores, plan, pipeline, X_pool, y_pool, w_pool)[0]}
-        results["val"] = scores
+        results = {
+            "train": timed(
+                "predict", _scores, plan, pipeline, X_pool, y_pool, w_pool, threshold=threshold
+            )[0],
+            "val": scores,
+        }
     else:
         train, val = df_prepared[split == "train"], df_prepared[split == "val"]
         (X_tr, y_tr, w_tr), (X_va, y_va, w_va) = parts = xy(plan, train), xy(plan, val)
@@ -273,14 +308,27 @@ def _fit_and_score(
             if _uses_early_stopping(config):
                 config = _final_config(config, config["params"]["n_estimators"])
             pipeline = timed("fit", _fit_plain, plan, config, X_tr, y_tr, w_tr, n_threads)
-        results = {"train": timed("predict", _scores, plan, pipeline, X_tr, y_tr, w_tr)[0]}
-        if len(val):
-            results["val"], val_pred = timed("predict", _scores, plan, pipeline, X_va, y_va, w_va)
+        threshold = None
+        if len(val):  # the validation predictions choose the threshold every metric is taken at
+            val_pred = timed("predict", _predict, plan, pipeline, X_va)
             val_y = y_va
+            threshold = _tuned_threshold(plan, y_va, val_pred, w_va)
+        results = {
+            "train": timed(
+                "predict", _scores, plan, pipeline, X_tr, y_tr, w_tr, threshold=threshold
+            )[0]
+        }
+        if len(val):
+            results["val"] = _scored(plan, y_va, val_pred, w_va, threshold)
+    pipeline = thresholds.with_threshold(pipeline, plan, threshold)
+    if isinstance(pipeline, thresholds.ThresholdPipeline):
+        config["params"][DECISION_THRESHOLD] = threshold
     test_pred = None
     if len(test):
         X_te, y_te, w_te = xy(plan, test)
-        results["test"], test_pred = timed("predict", _scores, plan, pipeline, X_te, y_te, w_te)
+        results["test"], test_pred = timed(
+            "predict", _scores, plan, pipeline, X_te, y_te, w_te, threshold=threshold
+        )
     metrics: dict[str, float] = {}
     for part in ("train", "val", "test"):
         if part in results:
@@ -319,7 +367,8 @@ def refit(
     _check_config(plan, config, df_prepared)
     if trained_on not in REFIT_PARTS:
         raise ValueError(f"trained_on: expected one of {list(REFIT_PARTS)}, got {trained_on!r}")
-    config = {"family": config["family"], "params": dict(config.get("params") or {})}
+    threshold = thresholds.config_threshold(config)
+    config = _without_threshold(config)
     if _uses_early_stopping(config):
         config = _final_config(config, config["params"]["n_estimators"])
     split = df_prepared[SPLIT_COL]
@@ -331,12 +380,18 @@ def refit(
         started = time.perf_counter()
         pipeline = _fit_plain(plan, config, X, y, w, n_threads)
         fit_seconds = time.perf_counter() - started
-        metrics = metrics_module.prefixed(_scores(plan, pipeline, X, y, w)[0], "train")
+        # the trial's threshold, tuned on its validation predictions, is the refit's too
+        pipeline = thresholds.with_threshold(pipeline, plan, threshold)
+        if isinstance(pipeline, thresholds.ThresholdPipeline):
+            config["params"][DECISION_THRESHOLD] = threshold
+        else:
+            threshold = None
+        scored = _scores(plan, pipeline, X, y, w, threshold=threshold)[0]
+        metrics = metrics_module.prefixed(scored, "train")
         if len(test):
             X_te, y_te, w_te = xy(plan, test)
-            metrics.update(
-                metrics_module.prefixed(_scores(plan, pipeline, X_te, y_te, w_te)[0], "test")
-            )
+            scored = _scores(plan, pipeline, X_te, y_te, w_te, threshold=threshold)[0]
+            metrics.update(metrics_module.prefixed(scored, "test"))
     return FitResult(pipeline, metrics, config, fit_seconds)
 
 
@@ -354,20 +409,22 @@ def _cross_validate(
     n_threads: int,
     report: ReportFn | None,
     timed: Callable[..., Any],
-) -> tuple[Pipeline, dict[str, float], dict[str, Any], list[dict[str, float]], tuple]:
+) -> tuple[Pipeline, dict[str, float], dict[str, Any], list[dict[str, float]], tuple, float | None]:
     """Per-fold fits and scores, then the refit on train+val with the final config.
 
-    Returns the refit pipeline, mean fold scores, final config, per-fold scores and the
-    out-of-fold ``(targets, predictions)``.
+    Returns the refit pipeline, mean fold scores, final config, per-fold scores, the
+    out-of-fold ``(targets, predictions)`` and the decision threshold tuned on them (or None):
+    the fold scores are measured at it.
     """
     key = plan.primary_metric_key
     pool = df[df[SPLIT_COL] != "test"]
     folds = pool[FOLD_COL].to_numpy()
     early = _uses_early_stopping(config)
     fold_scores: list[dict[str, float]] = []
-    fold_preds: list[tuple[pd.Series, np.ndarray]] = []
+    fold_preds: list[tuple[pd.Series, np.ndarray, Any]] = []
     fitted: list[tuple[Pipeline, pd.DataFrame, pd.Series, Any]] = []
     curves: list[list[float]] = []
+    reported: list[float] = []
     for fold in range(int(plan.n_folds)):
         parts = xy(plan, pool[folds != fold]), xy(plan, pool[folds == fold])
         (X_tr, y_tr, w_tr), (X_va, y_va, w_va) = parts
@@ -383,11 +440,16 @@ def _cross_validate(
             pipeline = timed("fit", _fit_plain, plan, config, X_tr, y_tr, w_tr, n_threads)
         scores, pred = timed("predict", _scores, plan, pipeline, X_va, y_va, w_va, own_rounds)
         fold_scores.append(scores)
-        fold_preds.append((y_va, pred))
+        fold_preds.append((y_va, pred, w_va))
         if report is not None:
-            running = _mean([s[key] for s in fold_scores])
-            if report(fold, float(scores[key])):
-                raise TrialPruned(fold, float(scores[key]), {f"val_{key}": running})
+            value = float(scores[key])
+            so_far = _tuned_threshold(plan, *_pooled(fold_preds))
+            if so_far is not None:  # as the finished trial is scored: at a tuned threshold
+                value = float(_scored(plan, y_va, pred, w_va, so_far)[key])
+            reported.append(value)
+            running = _mean(reported)
+            if report(fold, value):
+                raise TrialPruned(fold, value, {f"val_{key}": running})
     if early:
         length = min(len(c) for c in curves)
         mean_curve = np.mean([c[:length] for c in curves], axis=0)
@@ -398,12 +460,24 @@ def _cross_validate(
             for p, X, y, w in fitted
         ]
         fold_scores = [scores for scores, _ in rescored]
-        fold_preds = [(y, pred) for (_, _, y, _), (_, pred) in zip(fitted, rescored, strict=True)]
+        fold_preds = [
+            (y, pred, w) for (_, _, y, w), (_, pred) in zip(fitted, rescored, strict=True)
+        ]
+    oof_y, oof_pred, oof_w = _pooled(fold_preds)
+    threshold = _tuned_threshold(plan, oof_y, oof_pred, oof_w)
+    if threshold is not None:  # one threshold from all out-of-fold predictions, for every fold
+        fold_scores = [_scored(plan, y, pred, w, threshold) for y, pred, w in fold_preds]
     mean_scores = {name: _mean([s[name] for s in fold_scores]) for name in fold_scores[0]}
     X_pool, y_pool, w_pool = xy(plan, pool)
     final = timed("fit", _fit_plain, plan, config, X_pool, y_pool, w_pool, n_threads)
-    out_of_fold = (
-        pd.concat([y for y, _ in fold_preds]),
-        np.concatenate([pred for _, pred in fold_preds], axis=0),
+    return final, mean_scores, config, fold_scores, (oof_y, oof_pred), threshold
+
+
+def _pooled(fold_preds: list[tuple[pd.Series, np.ndarray, Any]]) -> tuple:
+    """Targets, predictions and weights (or None) of the folds so far, in fold order."""
+    weights = [w for _, _, w in fold_preds]
+    return (
+        pd.concat([y for y, _, _ in fold_preds]),
+        np.concatenate([pred for _, pred, _ in fold_preds], axis=0),
+        None if any(w is None for w in weights) else np.concatenate(weights),
     )
-    return final, mean_scores, config, fold_scores, out_of_fold

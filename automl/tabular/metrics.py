@@ -117,11 +117,13 @@ def class_indices(plan: Any, y: Any) -> np.ndarray:
 
 
 def classification_scores(
-    plan: Any, y: Any, proba: np.ndarray, sample_weight: Any = None
+    plan: Any, y: Any, proba: np.ndarray, sample_weight: Any = None, threshold: Any = None
 ) -> dict[str, float]:
     """All classification metrics from probabilities aligned to ``plan.classes``.
 
     Binary metrics use ``plan.pos_label``; multiclass ones ``plan.multiclass_average`` (macro).
+    ``threshold`` (binary only): labels are ``plan.pos_label`` where its probability is at least
+    the threshold (a trial's tuned decision threshold); ``None``: the most probable class.
     """
     n_classes = len(plan.classes)
     labels = list(range(n_classes))
@@ -131,6 +133,8 @@ def classification_scores(
     if n_classes == 2:
         pos = int(class_indices(plan, [plan.pos_label])[0])
         average: dict[str, Any] = {"average": "binary", "pos_label": pos, "labels": labels}
+        if threshold is not None:
+            y_pred = np.where(np.asarray(proba)[:, pos] >= float(threshold), pos, 1 - pos)
     else:
         average = {"average": plan.multiclass_average or "macro", "labels": labels}
     scores = {
@@ -179,14 +183,25 @@ def regression_scores(y: Any, pred: np.ndarray, sample_weight: Any = None) -> di
 
 
 def evaluate(
-    plan: Any, pipeline: Any, X: pd.DataFrame, y: Any, sample_weight: Any = None
+    plan: Any,
+    pipeline: Any,
+    X: pd.DataFrame,
+    y: Any,
+    sample_weight: Any = None,
+    *,
+    threshold: float | None = None,
 ) -> dict[str, float]:
     """Every metric of the plan's task for ``pipeline`` on ``(X, y)``, unprefixed Databricks keys.
 
-    Multiclass f1/precision/recall/roc_auc use ``plan.multiclass_average`` (macro).
+    Multiclass f1/precision/recall/roc_auc use ``plan.multiclass_average`` (macro). Binary label
+    metrics are measured at ``threshold`` (the positive class where its probability is at least
+    it); ``None``: at the pipeline's own decision threshold if it has one, else by argmax.
     """
     if plan.task == "classification":
-        return classification_scores(plan, y, aligned_proba(plan, pipeline, X), sample_weight)
+        if threshold is None:
+            threshold = getattr(pipeline, "decision_threshold_", None)
+        proba = aligned_proba(plan, pipeline, X)
+        return classification_scores(plan, y, proba, sample_weight, threshold)
     pred = np.asarray(pipeline.predict(X), dtype="float64")
     return regression_scores(y, pred, sample_weight)
 

@@ -141,7 +141,10 @@ def _charted(task: WorkerTask, value: float) -> bool:
 
 def _params_to_log(ctx: TrialContext, config: dict[str, Any]) -> dict[str, Any]:
     params: dict[str, Any] = {"model_family": config["family"]}
-    params.update({f"model.{k}": v for k, v in config["params"].items()})
+    searched = {k: v for k, v in config["params"].items() if k != tags.DECISION_THRESHOLD}
+    params.update({f"model.{k}": v for k, v in searched.items()})
+    if config["params"].get(tags.DECISION_THRESHOLD) is not None:  # tuned on validation
+        params[tags.DECISION_THRESHOLD] = config["params"][tags.DECISION_THRESHOLD]
     params["preprocessing.validation"] = ctx.plan.validation
     params["preprocessing.class_weight"] = ctx.plan.class_weight
     for kind, columns in ctx.plan.feature_columns.items():
@@ -158,6 +161,9 @@ def log_trial_model(ctx: TrialContext, run_id: str, pipeline: Any, metadata: dic
         columns=[ctx.plan.target_col, SPLIT_COL, FOLD_COL], errors="ignore"
     )
     metadata = {**metadata, **features_hook.model_metadata(ctx.tracking_uri, run_id)}
+    threshold = getattr(pipeline, "decision_threshold_", None)
+    if threshold is not None:  # the cut its predict() uses, beside the model itself
+        metadata[tags.DECISION_THRESHOLD] = float(threshold)
     return ctx.client.log_model(
         run_id,
         pipeline,
