@@ -12,7 +12,6 @@ recorded as KILLED. What follows the loop (ensemble, refit, registration) is
 
 from __future__ import annotations
 
-import collections
 import logging
 import os
 import time
@@ -39,8 +38,6 @@ logger = logging.getLogger("automl")
 # workers start: on few cores they would only slow it down.
 IN_PROCESS_ROWS = 20_000
 IN_PROCESS_BASELINE_MAX_BUDGET_S = 30.0
-# How many recent replies the reserve for taking replies in looks at.
-REPLY_WINDOW = 5
 STOPPED_AT_BUDGET = "stopped at the time budget"
 # Building an ensemble run in this process (loading members, logging, its notebook) takes about
 # this long; its members' refit is kept back too while it stays under this share of the budget.
@@ -95,8 +92,6 @@ class Search:
         self.refit_model_uri: str | None = None
         self._resumed_checked = False
         self._trial_runs: list[Any] = []  # the experiment's trial runs, when it is resumed
-        # Seconds each recent reply took to take in here (an executor may store its files).
-        self._reply_costs: collections.deque[float] = collections.deque(maxlen=REPLY_WINDOW)
         # (validation, test) predictions of each completed trial, by run id, for the ensemble
         self.predictions: dict[str, tuple[Any, Any]] = {}
 
@@ -305,12 +300,6 @@ class Search:
             seconds = max(seconds, blend) if affordable else seconds
         self.refit_estimate = seconds if self.budget.time_left() > seconds else 0.0
 
-    def reply_reserve(self) -> float:
-        """Seconds kept back so that replies arriving just before the deadline are taken in
-        within it: every worker may reply at once, each costing the most a recent one did
-        (a Dask executor stores each trial's files here; local workers log their own)."""
-        return max(self._reply_costs, default=0.0) * max(1, self.executor.n_workers)
-
     def mark_killed(self, number: int, seconds: float) -> None:
         trial = self.book.in_flight.pop(number)
         self.client.log_batch(
@@ -367,7 +356,7 @@ class Search:
         executor.send_setup(self.context.to_setup())
         while True:
             now = time.monotonic()
-            keep_back = budget.refit_reserve(self.refit_estimate) + self.reply_reserve()
+            keep_back = budget.refit_reserve(self.refit_estimate)
             have_result = book.has_result()
             if now >= budget.stop_at(keep_back, have_result):
                 break
@@ -391,11 +380,8 @@ class Search:
                 logger.info("no model family is expected to finish in the time left: done")
                 break
             ran_here = self.run_cheap_trial_while_workers_boot()
-            waited = time.monotonic()
             for result in executor.poll(timeout=0.0 if ran_here else 0.2):
                 self.record(book.in_flight.pop(result.key), result)
-                self._reply_costs.append(time.monotonic() - waited)
-                waited = time.monotonic()
             if executor.failure and not book.in_flight:  # e.g. the cluster's scheduler is gone
                 self.task.alerts.append(alert("cluster", executor.failure))
                 logger.warning("trials stopped: %s", executor.failure)
