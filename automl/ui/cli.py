@@ -22,6 +22,7 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--tracking-uri",
         dest="ui_tracking_uri",
+        metavar="URI",
         default=None,
         help="store to show (default: the one automl.classify writes to)",
     )
@@ -29,6 +30,7 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--read-only", action="store_true", help="hide and refuse registry changes")
     parser.add_argument(
         "--token",
+        metavar="TOKEN",
         default=None,
         help="access token every request must carry (required off loopback)",
     )
