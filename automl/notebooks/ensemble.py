@@ -18,8 +18,15 @@ def render_ensemble_notebook(
     members: Sequence[Mapping[str, Any]],
     weights: Sequence[float],
     run: NotebookRun,
+    threshold: float | None = None,
 ) -> nbformat.NotebookNode:
-    """The notebook (nbformat v4) reproducing ensemble run ``run`` from the data snapshot."""
+    """The notebook (nbformat v4) reproducing ensemble run ``run`` from the data snapshot.
+
+    A plan that tunes decision thresholds (binary, label metric) gets the cell that tunes the
+    blend's cut on its validation predictions (the search chose ``threshold``).
+    """
+    from automl.tabular.thresholds import tunes_threshold
+
     configs = [{"family": m["family"], "params": dict(m["params"])} for m in members]
     context = {
         **run.context(),
@@ -32,5 +39,7 @@ def render_ensemble_notebook(
         "weights": [float(w) for w in weights],
         "n_threads": int(run.n_threads),
         "plan_dict": plan.to_dict(),
+        "tunes_threshold": tunes_threshold(plan),
+        "decision_threshold": threshold,
     }
     return render_cells(TEMPLATE, context)

@@ -3,7 +3,9 @@
 Members and weights come from greedy ensemble selection (:mod:`automl.core.ensemble_selection`)
 over the validation predictions (out-of-fold for CV) the trials already made, scored by the
 search's primary metric. :class:`EnsembleModel` is what gets logged and registered: the weighted
-mean of its members' probabilities (classification) or predictions (regression).
+mean of its members' probabilities (classification) or predictions (regression). A binary
+ensemble searched for a label metric predicts at the decision threshold tuned on its blended
+validation predictions (:mod:`automl.tabular.thresholds`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from automl.tabular import metrics
+from automl.tabular import metrics, thresholds
 
 ENSEMBLE_FAMILY = "ensemble"
 # Candidates: the best this many finished trials; selection rounds (with replacement).
@@ -24,9 +26,20 @@ MAX_CANDIDATES, ROUNDS = 20, 25
 
 class EnsembleModel:
     """A weighted average of fitted pipelines, used like any of them (``predict``,
-    ``predict_proba`` with columns in ``classes_`` order)."""
+    ``predict_proba`` with columns in ``classes_`` order).
 
-    def __init__(self, members: Sequence[Any], weights: Sequence[float], plan: Any) -> None:
+    ``threshold`` (binary classification): ``predict`` gives ``plan.pos_label`` where its blended
+    probability is at least it (the cut tuned on the blend's validation predictions); ``None``:
+    the most probable class.
+    """
+
+    def __init__(
+        self,
+        members: Sequence[Any],
+        weights: Sequence[float],
+        plan: Any,
+        threshold: float | None = None,
+    ) -> None:
         if len(members) != len(weights) or not members:
             raise ValueError("members and weights: give one weight per member (at least one)")
         self.members = list(members)
@@ -34,6 +47,8 @@ class EnsembleModel:
         self.plan = plan
         if plan.task == "classification":
             self.classes_ = np.asarray(plan.classes, dtype=object)
+        use = threshold is not None and thresholds.tunes_threshold(plan)
+        self.decision_threshold_ = float(threshold) if use else None
 
     def __repr__(self) -> str:
         parts = ", ".join(
@@ -52,7 +67,14 @@ class EnsembleModel:
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         if self.plan.task == "classification":
-            return metrics.labels_from_proba(self.plan, self.predict_proba(X))
+            proba = self.predict_proba(X)
+            threshold = getattr(self, "decision_threshold_", None)  # None: pickled before
+            if threshold is None:
+                return metrics.labels_from_proba(self.plan, proba)
+            scores = proba[:, thresholds.positive_column(self.plan)]
+            return thresholds.predicted_labels(
+                self.classes_, self.plan.pos_label, scores, threshold
+            )
         preds = [np.asarray(m.predict(X), dtype="float64") for m in self.members]
         return blend(preds, self.weights)
 
@@ -65,11 +87,13 @@ def blend(predictions: Sequence[np.ndarray], weights: Sequence[float]) -> np.nda
     return out
 
 
-def score_predictions(plan: Any, y: Any, pred: np.ndarray, w: Any = None) -> dict[str, float]:
+def score_predictions(
+    plan: Any, y: Any, pred: np.ndarray, w: Any = None, threshold: float | None = None
+) -> dict[str, float]:
     """Every metric of the plan's task from predictions (probabilities in ``plan.classes``
-    order, or values), unprefixed Databricks keys."""
+    order, or values), unprefixed Databricks keys; binary labels at ``threshold`` when given."""
     if plan.task == "classification":
-        return metrics.classification_scores(plan, y, pred, w)
+        return metrics.classification_scores(plan, y, pred, w, threshold)
     return metrics.regression_scores(y, pred, w)
 
 

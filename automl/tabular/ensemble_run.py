@@ -20,7 +20,7 @@ from automl.core import tags
 from automl.core.ensemble_selection import select_ensemble
 from automl.core.records import TrialState
 from automl.core.summary import TrialInfo
-from automl.tabular import fit, metrics, plots
+from automl.tabular import fit, metrics, plots, thresholds
 from automl.tabular.ensemble import (
     ENSEMBLE_FAMILY,
     MAX_CANDIDATES,
@@ -79,7 +79,9 @@ def log_ensemble(
         logger.debug("ensemble skipped: the trials' validation predictions differ in rows")
         return None
     end = started + time_left
-    loss = selection_loss(plan, y_val, w_val)
+    tuned = thresholds.tunes_threshold(plan)
+    # a label metric judges each blend at its own tuned cut, as the trials were judged
+    loss = (thresholds.tuned_loss if tuned else selection_loss)(plan, y_val, w_val)
     # the selection leaves at least the fixed part of logging the ensemble to the time left
     selection = select_ensemble(val_preds, loss, ROUNDS, stop_at=end - BUILD_FIXED_S)
     if len(selection.trajectory) < ROUNDS:
@@ -93,15 +95,17 @@ def log_ensemble(
         logger.info("ensemble not built: logging it would outlast the budget")
         return None
     val_blend = blend([val_preds[i] for i in selection.members], weights)
-    scores = metrics.prefixed(score_predictions(plan, y_val, val_blend, w_val), "val")
+    threshold = thresholds.tune_threshold(plan, y_val, val_blend, w_val) if tuned else None
+    scores = metrics.prefixed(score_predictions(plan, y_val, val_blend, w_val, threshold), "val")
     test_preds = [predictions[m.run_id][1] for m in members]
     test_rows = data[data[SPLIT_COL] == "test"]
     if len(test_rows) and all(p is not None for p in test_preds):
         _, y_te, w_te = fit.xy(plan, test_rows)
         test_blend = blend([np.asarray(p, dtype="float64") for p in test_preds], weights)
-        scores.update(metrics.prefixed(score_predictions(plan, y_te, test_blend, w_te), "test"))
+        test_scores = score_predictions(plan, y_te, test_blend, w_te, threshold)
+        scores.update(metrics.prefixed(test_scores, "test"))
     scores["fit_time_seconds"] = sum(m.metrics.get("fit_time_seconds", 0.0) for m in members)
-    info = _log_run(ctx, members, weights, scores, number, parent_run_id, started)
+    info = _log_run(ctx, members, weights, threshold, scores, number, parent_run_id, started)
     _log_plots(ctx, info.run_id, y_val, val_blend)
     return info
 
@@ -133,14 +137,17 @@ def _train_scores(ctx: TrialContext, model: EnsembleModel) -> dict[str, float]:
         rows = rows.sample(TRAIN_SCORE_ROWS, random_state=int(plan.seed))
     X, y, w = fit.xy(plan, rows)
     pred = model.predict_proba(X) if plan.task == "classification" else model.predict(X)
-    return metrics.prefixed(score_predictions(plan, y, pred, w), "train")
+    threshold = model.decision_threshold_
+    return metrics.prefixed(score_predictions(plan, y, pred, w, threshold), "train")
 
 
 def _log_run(ctx: TrialContext, members: list[TrialInfo], weights: list[float],
-             scores: dict[str, float], number: int, parent_run_id: str,
-             started: float) -> TrialInfo:  # fmt: skip
+             threshold: float | None, scores: dict[str, float], number: int,
+             parent_run_id: str, started: float) -> TrialInfo:  # fmt: skip
     client, plan = ctx.client, ctx.plan
     configs = [_member_config(m) for m in members]
+    # the blend's own cut (None: argmax); the members' configs keep theirs, unused by the blend
+    own = {} if threshold is None else {tags.DECISION_THRESHOLD: threshold}
     description = describe(members, weights)
     run = client.create_run(
         ctx.experiment_id,
@@ -160,11 +167,14 @@ def _log_run(ctx: TrialContext, members: list[TrialInfo], weights: list[float],
             "ensemble.members": ",".join(m.run_id for m in members),
             "ensemble.weights": ",".join(f"{w:.6g}" for w in weights),
             "ensemble.size": len(members),
+            **own,
         },
     )
-    client.log_dict(run_id, {"members": configs, "weights": weights}, "ensemble/members.json")
+    client.log_dict(
+        run_id, {"members": configs, "weights": weights, **own}, "ensemble/members.json"
+    )
     models = [client.load_model(m.model_uri).unwrap() for m in members]
-    model = EnsembleModel(models, weights, plan)
+    model = EnsembleModel(models, weights, plan, threshold)
     scores = {**_train_scores(ctx, model), **scores}
     metadata = {"model_family": ENSEMBLE_FAMILY, "primary_metric": f"val_{plan.primary_metric_key}"}
     model_info = log_trial_model(ctx, run_id, model, metadata)
@@ -176,7 +186,7 @@ def _log_run(ctx: TrialContext, members: list[TrialInfo], weights: list[float],
     client.log_figure(run_id, figure, "shap/feature_importance.png", save_kwargs={"dpi": 80})
     plots.close(figure)
     top = [str(f) for f in table["feature"].head(5)]
-    notebook_path = _write_notebook(ctx, run_id, number, configs, weights, scores)
+    notebook_path = _write_notebook(ctx, run_id, number, configs, weights, threshold, scores)
     run_tags = {tags.TRIAL_STATE: TrialState.COMPLETE.value}
     run_tags.update({f"{tags.SHAP_TOP_FEATURE_PREFIX}{i + 1}": f for i, f in enumerate(top)})
     client.log_batch(run_id, tags=run_tags)
@@ -187,7 +197,7 @@ def _log_run(ctx: TrialContext, members: list[TrialInfo], weights: list[float],
         number=number,
         state=TrialState.COMPLETE,
         metrics=scores,
-        params={"model_family": ENSEMBLE_FAMILY, "members": configs, "weights": weights},
+        params={"model_family": ENSEMBLE_FAMILY, "members": configs, "weights": weights, **own},
         model_description=description,
         duration=time.monotonic() - started,
         evaluation_metric_score=scores[key],
@@ -198,12 +208,13 @@ def _log_run(ctx: TrialContext, members: list[TrialInfo], weights: list[float],
 
 
 def _write_notebook(ctx: TrialContext, run_id: str, number: int, configs: list[dict[str, Any]],
-                    weights: list[float], scores: dict[str, float]) -> str | None:  # fmt: skip
+                    weights: list[float], threshold: float | None,
+                    scores: dict[str, float]) -> str | None:  # fmt: skip
     from automl.notebooks.ensemble import render_ensemble_notebook
 
     try:
         notebook = render_ensemble_notebook(
-            ctx.plan, configs, weights, notebook_run(ctx, run_id, number, scores)
+            ctx.plan, configs, weights, notebook_run(ctx, run_id, number, scores), threshold
         )
         return save_notebook(ctx, run_id, notebook, f"trial_{number:03d}_{ENSEMBLE_FAMILY}")
     except Exception as exc:  # noqa: BLE001 - the ensemble stands even without its notebook

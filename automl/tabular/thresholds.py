@@ -21,6 +21,8 @@ Multiclass tasks and the other metrics (ROC AUC, log loss) keep argmax: nothing 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,6 +43,7 @@ __all__ = [
     "ThresholdPipeline",
     "config_threshold",
     "tune_threshold",
+    "tuned_loss",
     "tunes_threshold",
     "with_threshold",
 ]
@@ -123,30 +126,61 @@ def tune_threshold(plan: Any, y: Any, proba: Any, sample_weight: Any = None) -> 
     if not tunes_threshold(plan):
         return DEFAULT_THRESHOLD
     proba = np.asarray(proba, dtype="float64")
-    y_idx = metrics.class_indices(plan, y)
-    known = y_idx >= 0
-    if proba.ndim != 2 or proba.shape[0] != len(y_idx) or not known.any():
+    target = _Target.of(plan, y, sample_weight)
+    if target is None or proba.ndim != 2 or proba.shape[0] != len(target.known):
         return DEFAULT_THRESHOLD
-    pos = positive_column(plan)
-    scores = proba[known, pos]
-    positive = y_idx[known] == pos
-    weights = (
-        np.ones(len(scores))
-        if sample_weight is None
-        else np.asarray(sample_weight, dtype="float64")[known]
-    )
-    cuts = _cuts(scores)
-    tp, fp, total_pos, total_neg = _counts(positive, scores, weights, cuts)
-    key = plan.primary_metric_key
-    values = metric_curve(key, tp, fp, total_pos, total_neg)
-    at_default = int(np.searchsorted(cuts, DEFAULT_THRESHOLD))
-    guard = _GUARDED_BY.get(key)
-    if guard is not None:
-        other = metric_curve(guard, tp, fp, total_pos, total_neg)
-        values = np.where(other >= other[at_default] - _TIE, values, -np.inf)
-    best = values >= np.max(values) - _TIE
-    distance = np.where(best, np.abs(cuts - DEFAULT_THRESHOLD), np.inf)
-    return float(cuts[int(np.argmin(distance))])  # the lowest of two equally near cuts
+    return target.best(proba)[0]
+
+
+def tuned_loss(plan: Any, y: Any, sample_weight: Any = None) -> Callable[[np.ndarray], float]:
+    """The plan's primary metric at the cut :func:`tune_threshold` would choose, negated: what
+    ensemble selection minimises, so a blend is judged as the model it becomes (predicting at
+    its own tuned cut) and compared with trials scored the same way."""
+    target = _Target.of(plan, y, sample_weight)
+    if target is None:
+        return lambda proba: 0.0
+    return lambda proba: -target.best(np.asarray(proba, dtype="float64"))[1]
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Validation labels as the rule needs them: which rows are positive, their weights."""
+
+    key: str
+    pos: int
+    known: np.ndarray
+    positive: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def of(cls, plan: Any, y: Any, sample_weight: Any) -> _Target | None:
+        y_idx = metrics.class_indices(plan, y)
+        known = y_idx >= 0
+        if not known.any():
+            return None
+        pos = positive_column(plan)
+        weights = (
+            np.ones(int(known.sum()))
+            if sample_weight is None
+            else np.asarray(sample_weight, dtype="float64")[known]
+        )
+        return cls(plan.primary_metric_key, pos, known, y_idx[known] == pos, weights)
+
+    def best(self, proba: np.ndarray) -> tuple[float, float]:
+        """The chosen cut for ``proba`` and the metric there."""
+        scores = proba[self.known, self.pos]
+        cuts = _cuts(scores)
+        tp, fp, total_pos, total_neg = _counts(self.positive, scores, self.weights, cuts)
+        values = metric_curve(self.key, tp, fp, total_pos, total_neg)
+        at_default = int(np.searchsorted(cuts, DEFAULT_THRESHOLD))
+        guard = _GUARDED_BY.get(self.key)
+        if guard is not None:
+            other = metric_curve(guard, tp, fp, total_pos, total_neg)
+            values = np.where(other >= other[at_default] - _TIE, values, -np.inf)
+        top = float(np.max(values))
+        distance = np.where(values >= top - _TIE, np.abs(cuts - DEFAULT_THRESHOLD), np.inf)
+        chosen = int(np.argmin(distance))  # the lowest of two equally near cuts
+        return float(cuts[chosen]), float(values[chosen])
 
 
 def predicted_labels(classes: Any, pos_label: Any, positive_scores: Any, threshold: float) -> Any:

@@ -186,7 +186,10 @@ def refit_winner(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
             for member in config.params["members"]
         ]
         model: Any = EnsembleModel(
-            [m.pipeline for m in members], config.params["weights"], ctx.plan
+            [m.pipeline for m in members],
+            config.params["weights"],
+            ctx.plan,
+            config.params.get(tags.DECISION_THRESHOLD),  # the blend's cut, tuned on validation
         )
         scores = _refit_scores(ctx, model, trained_on)
         fit_seconds = sum(m.fit_seconds for m in members)
@@ -219,7 +222,8 @@ def _refit_scores(ctx: TrialContext, model: Any, trained_on: str) -> dict[str, f
         if len(rows):
             X, y, w = fit.xy(plan, rows)
             pred = model.predict_proba(X) if plan.task == "classification" else model.predict(X)
-            scores.update(metrics.prefixed(score_predictions(plan, y, pred, w), part))
+            scored = score_predictions(plan, y, pred, w, model.decision_threshold_)
+            scores.update(metrics.prefixed(scored, part))
     return scores
 
 
