@@ -97,10 +97,17 @@ class TrialContext:
         trial = optuna.trial.Trial(self._study, optuna_trial_id)
 
         def report(step: int, value: float) -> bool:
-            trial.report(value, step)
+            try:
+                trial.report(value, step)
+            except optuna.exceptions.UpdateFinishedTrialError as exc:
+                raise TrialWrittenOff(str(exc)) from exc
             return trial.should_prune()
 
         return report
+
+
+class TrialWrittenOff(RuntimeError):
+    """The trial's Optuna trial was finished by the search while it still ran."""
 
 
 def _features(ctx: TrialContext, part: str) -> tuple[pd.DataFrame, pd.Series]:
@@ -255,6 +262,12 @@ def run_trial(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
             metrics=dict(pruned.metrics),
             config=TrialConfig.from_dict(config),
             timings=timings,
+        )
+    except TrialWrittenOff as exc:
+        # The search already recorded this trial (KILLED when its cluster's scheduler was lost):
+        # its run keeps that state instead of being overwritten FAILED.
+        return WorkerReply(
+            state=TrialState.KILLED, error=str(exc), config=TrialConfig.from_dict(config)
         )
     except Exception as exc:  # noqa: BLE001 - a failing configuration is a result, not a crash
         logger.debug("trial %s failed", number, exc_info=True)
