@@ -169,6 +169,18 @@ def _thresholded(predictor, X, cut: float):
     return np.where(proba[:, pos] >= cut, "churn", "stay")
 
 
+def _search(df, metric: str, max_trials: int):
+    return automl.classify(
+        df,
+        target_col="target",
+        pos_label="churn",
+        primary_metric=metric,
+        max_trials=max_trials,
+        n_jobs=1,
+        verbose=False,
+    )
+
+
 @pytest.mark.slow
 def test_f1_search_tunes_tree_cuts_and_loaded_models_predict_at_them(tmp_path):
     """Trees, the ensemble and the registered refit all predict at their tuned cuts; the
@@ -176,15 +188,7 @@ def test_f1_search_tunes_tree_cuts_and_loaded_models_predict_at_them(tmp_path):
     from notebook_fixtures import execute, stdout
 
     df = _imbalanced(1500)
-    summary = automl.classify(
-        df,
-        target_col="target",
-        pos_label="churn",
-        primary_metric="f1",
-        max_trials=6,
-        n_jobs=1,
-        verbose=False,
-    )
+    summary = _search(df, "f1", max_trials=6)
     client = tracking.TrackingClient()
     runs = {t.run_id: client.get_run(t.run_id) for t in summary.trials}
     trees = [
@@ -246,15 +250,7 @@ def test_f1_search_tunes_tree_cuts_and_loaded_models_predict_at_them(tmp_path):
 
 def test_roc_auc_search_tunes_nothing_and_predicts_by_argmax():
     df = _imbalanced(1500)
-    summary = automl.classify(
-        df,
-        target_col="target",
-        pos_label="churn",
-        primary_metric="roc_auc",
-        max_trials=3,
-        n_jobs=1,
-        verbose=False,
-    )
+    summary = _search(df, "roc_auc", max_trials=3)
     client = tracking.TrackingClient()
     X = df.drop(columns=["target"]).head(300)
     for trial in summary.trials:
