@@ -71,10 +71,7 @@ class EnsembleModel:
             threshold = getattr(self, "decision_threshold_", None)  # None: pickled before
             if threshold is None:
                 return metrics.labels_from_proba(self.plan, proba)
-            scores = proba[:, thresholds.positive_column(self.plan)]
-            return thresholds.predicted_labels(
-                self.classes_, self.plan.pos_label, scores, threshold
-            )
+            return thresholds.predicted_labels(self.classes_, self.plan.pos_label, proba, threshold)
         preds = [np.asarray(m.predict(X), dtype="float64") for m in self.members]
         return blend(preds, self.weights)
 
@@ -179,9 +176,6 @@ def _counted_loss(
     if binary and pos < 0:
         return None
 
-    def ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
-        return np.divide(top, bottom, out=np.zeros_like(top), where=bottom != 0)
-
     def loss(proba: np.ndarray) -> float:
         y_pred = np.argmax(proba, axis=1)
         correct = y_pred == y_idx
@@ -190,11 +184,11 @@ def _counted_loss(
         hits = np.bincount(y_idx[correct], weights=w[correct], minlength=n)
         predicted = np.bincount(y_pred, weights=w, minlength=n)
         if key == "precision_score":
-            per_class = ratio(hits, predicted)
+            per_class = thresholds.safe_ratio(hits, predicted)
         elif key == "recall_score":
-            per_class = ratio(hits, true_count)
+            per_class = thresholds.safe_ratio(hits, true_count)
         else:
-            per_class = ratio(2.0 * hits, predicted + true_count)
+            per_class = thresholds.safe_ratio(2.0 * hits, predicted + true_count)
         return -float(per_class[pos] if binary else np.average(per_class))
 
     return loss

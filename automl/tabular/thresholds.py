@@ -90,7 +90,7 @@ def _counts(
     return tp, fp, total_pos, total_neg
 
 
-def _ratio(top: np.ndarray, bottom: np.ndarray | float) -> np.ndarray:
+def safe_ratio(top: np.ndarray, bottom: np.ndarray | float) -> np.ndarray:
     """``top / bottom``, 0 where ``bottom`` is 0 (scikit-learn's ``zero_division=0``)."""
     bottom = np.broadcast_to(np.asarray(bottom, dtype="float64"), top.shape)
     return np.divide(top, bottom, out=np.zeros_like(top), where=bottom != 0)
@@ -102,13 +102,13 @@ def metric_curve(
     """A label metric (Databricks key) at each cut from its weighted counts, as scikit-learn
     defines it with ``zero_division=0``."""
     if key == "accuracy_score":
-        return _ratio(tp + (total_neg - fp), total_pos + total_neg)
+        return safe_ratio(tp + (total_neg - fp), total_pos + total_neg)
     if key == "precision_score":
-        return _ratio(tp, tp + fp)
+        return safe_ratio(tp, tp + fp)
     if key == "recall_score":
-        return _ratio(tp, total_pos)
+        return safe_ratio(tp, total_pos)
     if key == "f1_score":  # 2TP / (2TP + FP + FN), FN = P - TP
-        return _ratio(2.0 * tp, tp + fp + total_pos)
+        return safe_ratio(2.0 * tp, tp + fp + total_pos)
     raise ValueError(f"no decision threshold for metric {key!r}; use one of {THRESHOLD_METRICS}")
 
 
@@ -183,13 +183,14 @@ class _Target:
         return float(cuts[chosen]), float(values[chosen])
 
 
-def predicted_labels(classes: Any, pos_label: Any, positive_scores: Any, threshold: float) -> Any:
-    """Labels from the positive class's scores: ``pos_label`` where the score is at least
-    ``threshold``, the other class elsewhere; an array of the ``classes`` values."""
+def predicted_labels(classes: Any, pos_label: Any, proba: Any, threshold: float) -> Any:
+    """Labels from probabilities with columns in ``classes`` order: ``pos_label`` where its
+    probability is at least ``threshold``, the other class elsewhere."""
     classes = np.asarray(classes)
     plain = [metrics.plain_label(c) for c in classes]
     pos = plain.index(metrics.plain_label(pos_label))
-    return np.where(np.asarray(positive_scores) >= threshold, classes[pos], classes[1 - pos])
+    positive = np.asarray(proba)[:, pos] >= threshold
+    return np.where(positive, classes[pos], classes[1 - pos])
 
 
 class ThresholdPipeline(Pipeline):
@@ -205,11 +206,7 @@ class ThresholdPipeline(Pipeline):
         threshold = getattr(self, "decision_threshold_", None)
         if threshold is None or params:
             return super().predict(X, **params)
-        proba = self.predict_proba(X)
-        classes = list(self.classes_)
-        plain = [metrics.plain_label(c) for c in classes]
-        pos = plain.index(metrics.plain_label(self.pos_label_))
-        return predicted_labels(self.classes_, self.pos_label_, proba[:, pos], threshold)
+        return predicted_labels(self.classes_, self.pos_label_, self.predict_proba(X), threshold)
 
 
 def with_threshold(pipeline: Pipeline, plan: Any, threshold: float | None) -> Pipeline:
