@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -46,6 +47,27 @@ class TrialConfig:
 
 
 @dataclass(frozen=True)
+class PruningRule:
+    """Optuna's median pruning, decided by the worker: stop after step ``s`` when the best value
+    reported so far is worse than ``medians[s]``, the median of the completed trials' values at
+    that step (``None``: no verdict at that step)."""
+
+    medians: tuple[float | None, ...]
+    greater_is_better: bool
+
+    def should_prune(self, step: int, values: Sequence[float]) -> bool:
+        """Whether a trial that reported ``values`` (steps 0..``step``) stops here."""
+        if step >= len(self.medians) or self.medians[step] is None or not values:
+            return False
+        median = self.medians[step]
+        if any(v != v for v in values):  # NaN: Optuna prunes it too
+            return True
+        if self.greater_is_better:
+            return max(values) < median
+        return min(values) > median
+
+
+@dataclass(frozen=True)
 class WorkerTask:
     """One job for a worker: a trial to fit and log into ``run_id``, or the winner's refit."""
 
@@ -53,8 +75,8 @@ class WorkerTask:
     run_id: str
     config: TrialConfig
     number: int = -1
-    # Optuna's trial id for intermediate reports (pruning); None when not prunable.
-    optuna_trial_id: int | None = None
+    # When to stop after a CV fold (the search's median rule); None: never pruned.
+    pruning: PruningRule | None = None
     # Charts are drawn only when the trial beats this score (the leaderboard's k-th best).
     chart_if_better_than: float | None = None
     greater_is_better: bool = True
@@ -79,3 +101,5 @@ class WorkerReply:
     # task's row order: what ensemble selection blends without refitting anything.
     val_predictions: Any = None
     test_predictions: Any = None
+    # The primary validation value after each step (CV fold): the study's intermediate values.
+    intermediate_values: tuple[float, ...] = ()

@@ -35,9 +35,11 @@ def run_search(task: SearchTask, spec: SearchSpec, budget: Budget,
         plan = winner.refit_winner(search)
     except BaseException:
         search.executor.shutdown()
+        search.study.close()
         search.client.set_terminated(search.parent_run_id, "KILLED")
         raise
     version = winner.register_winner(search, plan)
+    search.study.close()
     summary = AutoMLSummary(
         experiment=search.experiment,
         task=task.name,

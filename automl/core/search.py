@@ -142,8 +142,6 @@ class Search:
             snapshot_path=snapshot,
             notebook_dir=str(notebook_dir),
             n_threads=self.threads,
-            optuna_storage=storage_url,
-            study_name=study_name,
         )
         self.context = self.task.context(self.env)
         self.portfolio = self.task.portfolio()
@@ -247,17 +245,20 @@ class Search:
             run_id=trial.run_id,
             number=trial.number,
             config=trial.config,
-            optuna_trial_id=optuna_trial._trial_id if prunable and optuna_trial else None,
+            pruning=self.study.pruning_rule() if prunable and optuna_trial else None,
             chart_if_better_than=self.book.chart_threshold(records.CHARTED_TOP_K),
             greater_is_better=self.task.greater_is_better,
         )
 
     # -- recording outcomes -----------------------------------------------------------------
-    def _tell(self, trial: OpenTrial, state: TrialState, value: float | None = None) -> None:
+    def _tell(self, trial: OpenTrial, state: TrialState, value: float | None = None,
+              intermediate: tuple[float, ...] = ()) -> None:  # fmt: skip
         if trial.optuna_trial is None:  # it ran before the study was asked: record it now
             trial.optuna_trial, _ = self.study.ask(trial.config)
             self.client.set_tag(trial.run_id, tags.OPTUNA_TRIAL, str(trial.optuna_trial.number))
-        self.study.tell_outcome(trial.optuna_trial, trial.config, state, value)
+        self.study.tell_outcome(
+            trial.optuna_trial, trial.config, state, value, trial.run_id, intermediate
+        )
 
     def record(self, trial: OpenTrial, result: TaskResult) -> None:
         """Turn a worker's reply into an Optuna verdict and a TrialInfo."""
@@ -272,7 +273,7 @@ class Search:
         for phase, seconds in reply.timings.items():
             self.timings[phase] = self.timings.get(phase, 0.0) + seconds
         state = TrialState(reply.state)
-        self._tell(trial, state, reply.value)
+        self._tell(trial, state, reply.value, tuple(reply.intermediate_values))
         info = self.book.add(trial, state, duration, reply)
         if state == TrialState.COMPLETE:
             if reply.val_predictions is not None:

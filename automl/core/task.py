@@ -31,8 +31,6 @@ class SearchEnvironment:
     snapshot_path: str
     notebook_dir: str
     n_threads: int
-    optuna_storage: str
-    study_name: str
 
     def for_trials(self) -> dict[str, Any]:
         """What a task's trial context takes from here, by field name (all but the parent run,

@@ -21,6 +21,7 @@ import tracking
 from automl.core import tags
 from automl.core.records import (
     CHARTED_TOP_K,
+    PruningRule,
     TaskKind,
     TrialConfig,
     TrialState,
@@ -53,10 +54,7 @@ class TrialContext:
     snapshot_path: str
     notebook_dir: str
     n_threads: int = 1
-    optuna_storage: str | None = None
-    study_name: str | None = None
     _client: tracking.TrackingClient | None = field(default=None, repr=False)
-    _study: Any = field(default=None, repr=False)
 
     @classmethod
     def from_setup(cls, setup: dict[str, Any]) -> TrialContext:
@@ -76,8 +74,6 @@ class TrialContext:
             "snapshot_path": self.snapshot_path,
             "notebook_dir": self.notebook_dir,
             "n_threads": self.n_threads,
-            "optuna_storage": self.optuna_storage,
-            "study_name": self.study_name,
         }
 
     @property
@@ -86,24 +82,27 @@ class TrialContext:
             self._client = tracking.TrackingClient(self.tracking_uri)
         return self._client
 
-    def pruning_callback(self, optuna_trial_id: int | None):
-        """A ``report(step, value) -> bool`` hook wired to the Optuna trial, or ``None``."""
-        if optuna_trial_id is None or self.optuna_storage is None:
-            return None
-        import optuna
+    def pruning_callback(self, task: WorkerTask) -> Pruning:
+        """The ``report(step, value) -> bool`` hook of ``task`` (its pruning rule, if any)."""
+        return Pruning(task.pruning, self.client, task.run_id)
 
-        if self._study is None:
-            self._study = optuna.load_study(study_name=self.study_name, storage=self.optuna_storage)
-        trial = optuna.trial.Trial(self._study, optuna_trial_id)
 
-        def report(step: int, value: float) -> bool:
-            try:
-                trial.report(value, step)
-            except optuna.exceptions.UpdateFinishedTrialError as exc:
-                raise TrialWrittenOff(str(exc)) from exc
-            return trial.should_prune()
+@dataclass
+class Pruning:
+    """A trial's ``report(step, value) -> should_prune`` hook: the search's median rule, applied
+    here (none: never pruned), and the values reported, for the study. A trial whose run the search has already
+    ended (KILLED when a cluster's scheduler was lost) stops with :class:`TrialWrittenOff`."""
 
-        return report
+    rule: PruningRule | None
+    client: tracking.TrackingClient
+    run_id: str
+    values: list[float] = field(default_factory=list)
+
+    def __call__(self, step: int, value: float) -> bool:
+        if self.client.get_run(self.run_id).info.status != "RUNNING":
+            raise TrialWrittenOff(f"run {self.run_id} was ended by the search")
+        self.values.append(float(value))
+        return self.rule is not None and self.rule.should_prune(step, self.values)
 
 
 class TrialWrittenOff(RuntimeError):
@@ -247,7 +246,7 @@ def run_trial(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
     client = ctx.client
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    report = ctx.pruning_callback(task.optuna_trial_id)
+    report = ctx.pruning_callback(task)
     try:
         result = fit.fit_and_score(
             ctx.plan, config, ctx.data, n_threads=ctx.n_threads, report=report
@@ -262,6 +261,7 @@ def run_trial(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
             metrics=dict(pruned.metrics),
             config=TrialConfig.from_dict(config),
             timings=timings,
+            intermediate_values=tuple(report.values),
         )
     except TrialWrittenOff as exc:
         # The search already recorded this trial (KILLED when its cluster's scheduler was lost):
@@ -339,6 +339,7 @@ def run_trial(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
         top_features=top_features,
         val_predictions=_compact(result.val_predictions),
         test_predictions=_compact(result.test_predictions),
+        intermediate_values=tuple(report.values),
     )
 
 
