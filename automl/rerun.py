@@ -296,7 +296,9 @@ def rerun(
         raise RerunError(f"run {run_id} has no notebook (only trials have one)")
     nb = nbformat.read(client.download_artifacts(run_id, notebooks[0]), as_version=4)
     cell = _read_parameters(nb)
-    estimator = tracking.load_model(f"runs:/{run_id}/model").unwrap()[-1]
+    model = tracking.load_model(f"runs:/{run_id}/model").unwrap()
+    pipeline = model.members[0] if hasattr(model, "members") else model  # CV: a fold average
+    estimator = pipeline[-1]
     overrides = _check_params(estimator, cell, params)
     frame = _check_data(data, _plan(client, source)) if data is not None else None
 

@@ -37,13 +37,15 @@ def _literal(text: str) -> Any:
 
 def _searched_params(run: Any) -> dict[str, Any]:
     """``{"model_family": ..., <hyperparameter>: value}`` from the run's ``model.*`` params,
-    with the decision threshold it tuned (so a winner refit from it predicts at it too)."""
+    with the decision threshold it tuned (so a winner refit from it predicts at it too) and the
+    rows a low-fidelity trial learnt from."""
     params = run.data.params
     found = {
         k.removeprefix("model."): _literal(v) for k, v in params.items() if k.startswith("model.")
     }
-    if tags.DECISION_THRESHOLD in params:
-        found[tags.DECISION_THRESHOLD] = _literal(params[tags.DECISION_THRESHOLD])
+    for name in (tags.DECISION_THRESHOLD, tags.TRAIN_ROWS):
+        if name in params:
+            found[name] = _literal(params[name])
     return {"model_family": params["model_family"], **found}
 
 

@@ -94,6 +94,9 @@ class Search:
         self._trial_runs: list[Any] = []  # the experiment's trial runs, when it is resumed
         # (validation, test) predictions of each completed trial, by run id, for the ensemble
         self.predictions: dict[str, tuple[Any, Any]] = {}
+        # Fidelity levels, and the trials promoted to the next one, waiting for a worker.
+        self.rungs = task.rungs()
+        self.promoted: list[OpenTrial] = []
 
     # -- setup ------------------------------------------------------------------------------
     def setup_tracking(self) -> None:
@@ -209,22 +212,36 @@ class Search:
         if ask_optuna:
             self._skip_defaults_already_run()
         book = self.book
-        while self.portfolio and book.estimated_seconds(self.portfolio[0]) > time_left:
+        while self.promoted:
+            trial = self.promoted.pop(0)
+            if book.estimated_seconds(trial.config) <= time_left:
+                return self._open(trial.config, trial.optuna_trial, trial, **{
+                    tags.PROMOTED_FROM: trial.run_id})  # fmt: skip
+            self._tell(trial, TrialState.PRUNED, None, trial.earlier_values)
+        while (
+            self.portfolio and book.estimated_seconds(self._cheapest(self.portfolio[0])) > time_left
+        ):
             self.portfolio.pop(0)
         default = self.portfolio.pop(0) if self.portfolio else None
         if not ask_optuna and default is not None:
             return self._open(default, None)
         family = None
         if default is None:
-            fitting = book.families_that_fit(self.task.families, time_left)
+            probe = lambda f: self._cheapest(records.TrialConfig(f))  # noqa: E731
+            fitting = book.families_that_fit(self.task.families, time_left, probe)
             if not fitting:
                 return None
             if len(fitting) < len(self.task.families):
                 family = book.preferred_family(fitting)
         optuna_trial, config = self.study.ask(default, family)
-        return self._open(config, optuna_trial)
+        return self._open(self._cheapest(config), optuna_trial)
 
-    def _open(self, config: records.TrialConfig, optuna_trial: Any, **extra_tags: str) -> OpenTrial:
+    def _cheapest(self, config: records.TrialConfig) -> records.TrialConfig:
+        """``config`` at the lowest fidelity level, where every configuration starts."""
+        return self.task.at_rung(config, 0) if self.rungs > 1 else config
+
+    def _open(self, config: records.TrialConfig, optuna_trial: Any,
+              promoted: OpenTrial | None = None, **extra_tags: str) -> OpenTrial:  # fmt: skip
         number = self.next_number
         self.next_number += 1
         run_tags = {tags.ROLE: tags.ROLE_TRIAL, tags.TRIAL_NUMBER: str(number), **extra_tags}
@@ -236,7 +253,10 @@ class Search:
             parent_run_id=self.parent_run_id,
             tags=run_tags,
         )
-        return OpenTrial(number, run.info.run_id, config, optuna_trial)
+        if promoted is None:
+            return OpenTrial(number, run.info.run_id, config, optuna_trial)
+        return OpenTrial(number, run.info.run_id, config, optuna_trial,
+                         rung=promoted.rung, earlier_values=promoted.earlier_values)  # fmt: skip
 
     def worker_task(self, trial: OpenTrial, prunable: bool = True) -> WorkerTask:
         optuna_trial = trial.optuna_trial
@@ -273,12 +293,27 @@ class Search:
         for phase, seconds in reply.timings.items():
             self.timings[phase] = self.timings.get(phase, 0.0) + seconds
         state = TrialState(reply.state)
-        self._tell(trial, state, reply.value, tuple(reply.intermediate_values))
         info = self.book.add(trial, state, duration, reply)
+        if state == TrialState.COMPLETE and trial.rung < self.rungs - 1 and trial.optuna_trial:
+            self._promote_or_stop(trial, float(reply.value))
+        else:
+            self._tell(trial, state, reply.value, trial.earlier_values + reply.intermediate_values)
         if state == TrialState.COMPLETE:
             if reply.val_predictions is not None:
                 self.predictions[info.run_id] = (reply.val_predictions, reply.test_predictions)
             self._update_refit_estimate(info)
+
+    def _promote_or_stop(self, trial: OpenTrial, value: float) -> None:
+        """A trial below full fidelity finished: its configuration goes on to the next level
+        (its Optuna trial stays open until then), or Optuna is told it was pruned there."""
+        values = (*trial.earlier_values, value)
+        if self.book.promotes(trial.rung, value):
+            rung = trial.rung + 1
+            config = self.task.at_rung(trial.config, rung)
+            self.promoted.append(OpenTrial(trial.number, trial.run_id, config, trial.optuna_trial,
+                                           rung=rung, earlier_values=values))  # fmt: skip
+        else:
+            self._tell(trial, TrialState.PRUNED, None, values)
 
     def _refit_plan(self, info: TrialInfo) -> RefitPlan | None:
         return self.task.refit(info, self.parent_run_id)
@@ -346,6 +381,9 @@ class Search:
             progress.close(len(self.book.trials), *self.book.best())
         # Trials still running at the deadline are stopped; idle workers stay for the refit.
         self.executor.kill_running(on_killed=self.mark_killed)
+        for trial in self.promoted:  # promoted, but no time was left to run them
+            self._tell(trial, TrialState.PRUNED, None, trial.earlier_values)
+        self.promoted.clear()
 
     def _loop(self, progress: SearchProgress) -> None:
         executor, budget, book = self.executor, self.budget, self.book

@@ -29,6 +29,11 @@ RAN_IN_SEARCH_PROCESS = "search process"
 # A run parameter (and a key of a trial config's params): the cut on the positive class's
 # probability a binary classifier predicts at, tuned on validation for label metrics.
 DECISION_THRESHOLD = "decision_threshold"
+# A run parameter (and a key of a trial config's params): how many of the training rows a
+# low-fidelity trial learnt from; absent, all of them. The refit always learns from every row.
+TRAIN_ROWS = "train_rows"
+# On a trial that re-runs a low-fidelity trial's configuration on every training row: that run.
+PROMOTED_FROM = "automl.promoted_from"
 # ``shap.top_feature_1`` ... on each trial, its most important input columns.
 SHAP_TOP_FEATURE_PREFIX = "shap.top_feature_"
 # An ensemble run: the run ids of its members.

@@ -113,6 +113,16 @@ class SearchTask(ABC):
         """How much longer ``config`` should take than a finished ``seen`` of its family."""
         return 1.0
 
+    # -- fidelity ---------------------------------------------------------------------------
+    def rungs(self) -> int:
+        """How many fidelity levels a configuration climbs: each starts at level 0, the
+        cheapest, and the best go on (:meth:`TrialBook.promotes`); 1: full fidelity only."""
+        return 1
+
+    def at_rung(self, config: TrialConfig, rung: int) -> TrialConfig:
+        """``config`` at fidelity level ``rung`` (the last level: full fidelity)."""
+        return config
+
     # -- the winner -------------------------------------------------------------------------
     @abstractmethod
     def refit(self, best: TrialInfo, parent_run_id: str) -> RefitPlan | None:

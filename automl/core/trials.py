@@ -24,6 +24,14 @@ class OpenTrial:
     config: TrialConfig
     optuna_trial: optuna.trial.Trial | None
     started: float = field(default_factory=time.monotonic)
+    # The fidelity level it runs at (0: the cheapest) and its configuration's values at the
+    # levels below, where it was promoted from.
+    rung: int = 0
+    earlier_values: tuple[float, ...] = ()
+
+
+# Successive halving: of the configurations finished at a fidelity level, the best 1/ETA go on.
+ETA = 3
 
 
 def describe(config: TrialConfig, width: int = 90) -> str:
@@ -61,6 +69,7 @@ class TrialBook:
         # Finished trials of the experiment's earlier searches on the same data: they rank
         # with this search's (see automl.core.resume) but say nothing of this one's costs.
         self.earlier: list[TrialInfo] = []
+        self.rung_values: dict[int, list[float]] = {}
 
     def add(
         self,
@@ -130,8 +139,20 @@ class TrialBook:
         ]
         return max(seen, default=0.0)
 
-    def families_that_fit(self, families: list[str], time_left: float) -> list[str]:
-        return [f for f in families if self.estimated_seconds(TrialConfig(f)) <= time_left]
+    def families_that_fit(self, families: list[str], time_left: float,
+                          probe: Callable[[str], TrialConfig] = TrialConfig) -> list[str]:  # fmt: skip
+        """The families whose trial (``probe(family)``) is expected to end within ``time_left``."""
+        return [f for f in families if self.estimated_seconds(probe(f)) <= time_left]
+
+    def promotes(self, rung: int, value: float) -> bool:
+        """Whether a configuration that scored ``value`` at fidelity level ``rung`` goes on to
+        the next: it is among the best ``max(1, n // ETA)`` of the ``n`` finished there so far
+        (asynchronous successive halving, Li et al. 2020), so the first always goes on."""
+        values = self.rung_values.setdefault(rung, [])
+        values.append(float(value))
+        ranked = sorted(values, reverse=self.greater_is_better)
+        bar = ranked[max(1, len(values) // ETA) - 1]
+        return value >= bar if self.greater_is_better else value <= bar
 
     def preferred_family(self, fitting: list[str]) -> str:
         """Of the families that fit, the one with the best trial so far; else the quickest."""

@@ -60,13 +60,15 @@ def trial_context(
     plan: Any, config: Mapping[str, Any], *, n_threads: int, **header: Any
 ) -> dict[str, Any]:
     """Everything the trial templates need: header values, literal code fragments, imports."""
-    from automl.core.tags import DECISION_THRESHOLD
+    from automl.core.tags import DECISION_THRESHOLD, TRAIN_ROWS
     from automl.tabular import (
         DataPlan,
+        FoldAverage,
         aligned_proba,
         assign_split,
         evaluate,
         load_dataset,
+        training_rows,
         tune_threshold,
         with_threshold,
     )
@@ -87,11 +89,15 @@ def trial_context(
     (pre_name, preprocessor), (model_name, model) = pipeline.steps
     imports = {*BASE_IMPORTS, *map(import_line, (Pipeline, DataPlan, evaluate))}
     imports |= {import_line(assign_split), import_line(load_dataset)}
-    if plan.validation == "cv":
-        imports.add("from sklearn.base import clone")
     threshold = tunes_threshold(plan)
+    if params.get(TRAIN_ROWS) is not None:
+        imports.add(import_line(training_rows))
+    if plan.validation == "cv":
+        imports |= {"from sklearn.base import clone", import_line(FoldAverage)}
     if threshold:
-        imports |= {import_line(f) for f in (aligned_proba, tune_threshold, with_threshold)}
+        imports |= {import_line(f) for f in (aligned_proba, tune_threshold)}
+        if plan.validation != "cv":
+            imports.add(import_line(with_threshold))
     groups = _column_groups(plan)
     hyper = hyperparameters(model, params)
     variables = {path: name for name, (path, _value) in hyper.items()}
@@ -111,6 +117,7 @@ def trial_context(
         "primary_metric": plan.primary_metric,
         "tunes_threshold": threshold,
         "decision_threshold": params.get(DECISION_THRESHOLD),
+        "train_rows": params.get(TRAIN_ROWS),
         "threshold_param": DECISION_THRESHOLD,
         "column_groups": groups,
         "column_pipelines": _column_pipelines(preprocessor, groups, imports),

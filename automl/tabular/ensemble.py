@@ -76,6 +76,20 @@ class EnsembleModel:
         return blend(preds, self.weights)
 
 
+class FoldAverage(EnsembleModel):
+    """A cross-validated trial's model: the mean of its fold models, each trained on all folds
+    but one. It stands in for a sixth fit on train+val (AutoGluon's bagged models do the same),
+    and predicts at the threshold tuned on the folds' out-of-fold predictions."""
+
+    def __init__(self, folds: Sequence[Any], plan: Any, threshold: float | None = None) -> None:
+        super().__init__(folds, [1.0 / len(folds)] * len(folds), plan, threshold)
+
+    def __repr__(self) -> str:
+        first = self.members[0]
+        inner = first.named_steps["model"] if hasattr(first, "named_steps") else first
+        return f"FoldAverage({len(self.members)} x {type(inner).__name__})"
+
+
 def blend(predictions: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
     """The weighted mean of member predictions (probabilities or values)."""
     out = np.zeros_like(np.asarray(predictions[0], dtype="float64"))

@@ -8,11 +8,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from automl.core.tags import DECISION_THRESHOLD
+from automl.core.tags import DECISION_THRESHOLD, TRAIN_ROWS
 
 # Parameters the fit reads but the estimator's constructor does not take (the decision threshold
-# is chosen by the fit on validation predictions; the pipeline predicts at it).
-FIT_ONLY_PARAMS = ("early_stopping_rounds", DECISION_THRESHOLD)
+# is chosen by the fit on validation predictions; the pipeline predicts at it; a low-fidelity
+# trial learns from a sample of the training rows).
+FIT_ONLY_PARAMS = ("early_stopping_rounds", DECISION_THRESHOLD, TRAIN_ROWS)
+# Those of them that are the trial's, not the model's: logged as run parameters of their own.
+TRIAL_PARAMS = (DECISION_THRESHOLD, TRAIN_ROWS)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,13 @@
 """Train and score ONE trial: the single definition the engine runs and notebooks reproduce.
 
 Holdout: fit on ``train``, score train/val/test. CV: fit on k-1 folds of train+val and score
-the held-out fold (val metrics = mean over folds), then refit on train+val and score test.
+the held-out fold (val metrics = mean over folds); the trial's model is the mean of the k fold
+models (:class:`~automl.tabular.ensemble.FoldAverage`, no sixth fit), which scores test.
 LightGBM stops early on the validation part (holdout) or picks one round count for all folds
 (CV, best mean validation loss); the returned config fixes ``n_estimators`` to that count with
 early stopping off, so fitting the returned config reproduces the same models literally.
+A low-fidelity trial (``params["train_rows"]``, holdout only) learns from that many of the
+training rows and is scored on the same validation and test rows as any other.
 A binary classifier searched for a label metric (F1, accuracy, precision, recall) picks its
 decision threshold on the validation predictions (out-of-fold for CV) before any metric is
 computed (:mod:`automl.tabular.thresholds`); every metric, test included, is measured at it, the
@@ -19,7 +22,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 import optuna
 import pandas as pd
@@ -27,12 +29,14 @@ import sklearn
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 
-from automl.core.tags import DECISION_THRESHOLD
+from automl.core.tags import DECISION_THRESHOLD, TRAIN_ROWS
 from automl.tabular import metrics as metrics_module
 from automl.tabular import thresholds
+from automl.tabular.boosting import Part, fit_early_stopping, keep_rounds
+from automl.tabular.ensemble import FoldAverage
 from automl.tabular.families import get_family
 from automl.tabular.preprocessing import build_pipeline
-from automl.tabular.split import FOLD_COL, SPLIT_COL
+from automl.tabular.split import FOLD_COL, SPLIT_COL, training_rows
 
 ReportFn = Callable[[int, float], bool]
 
@@ -49,15 +53,16 @@ class TrialPruned(optuna.TrialPruned):
 
 @dataclass
 class FitResult:
-    """The fitted pipeline, ``train_/val_/test_`` metrics and the config actually used.
+    """The fitted model, ``train_/val_/test_`` metrics and the config actually used.
 
+    The model is a pipeline (holdout, refits) or a cross-validated trial's fold average.
     Unpacks as ``pipeline, metrics, config = fit_and_score(...)``. ``val_y`` and
     ``val_predictions`` (probabilities in ``plan.classes`` order, or predicted values) are the
     validation targets and predictions behind the ``val_`` metrics: the val part for holdout,
     out-of-fold predictions of train+val for CV, so plots need no refit and no extra predict.
     """
 
-    pipeline: Pipeline
+    pipeline: Any
     metrics: dict[str, float]
     config: dict[str, Any]
     fit_seconds: float = 0.0
@@ -69,10 +74,6 @@ class FitResult:
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.pipeline, self.metrics, self.config))
-
-
-# A part of the data as features, target and sample weights (or None).
-Part = tuple[pd.DataFrame, pd.Series, np.ndarray | None]
 
 
 def xy(plan: Any, frame: pd.DataFrame) -> Part:
@@ -107,73 +108,6 @@ def _fit_plain(plan: Any, config: Mapping[str, Any], X, y, w, n_threads: int) ->
     else:
         pipeline.fit(X, y, model__sample_weight=w)
     return pipeline
-
-
-class _StopKeepingTrees:
-    """Early stopping that keeps every tree grown (LightGBM's own callback truncates the model
-    to its best round, but CV needs each fold's predictions at a round chosen afterwards)."""
-
-    order = 30
-
-    def __init__(self, patience: int) -> None:
-        self.patience = patience
-        self.best = np.inf
-        self.best_round = 0
-
-    def __call__(self, env: Any) -> None:
-        _data, _name, value, higher_better = env.evaluation_result_list[0][:4]
-        score = -value if higher_better else value
-        if score < self.best:
-            self.best, self.best_round = score, env.iteration
-        elif env.iteration - self.best_round >= self.patience:
-            raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
-
-
-def _fit_early_stopping(
-    plan: Any,
-    config: Mapping[str, Any],
-    train: Part,
-    evaluation: Part,
-    n_threads: int,
-    keep_trees: bool = False,
-) -> tuple[Pipeline, list[float]]:
-    """Fit LightGBM on ``train`` watching ``evaluation`` (each an :func:`xy` triple); returns
-    the pipeline and the eval loss curve.
-
-    Without ``keep_trees`` the model is cut to its best round (what a fresh fit with
-    ``n_estimators`` = that round gives); with it every grown tree is kept.
-    """
-    (X, y, w), (X_eval, y_eval, w_eval) = train, evaluation
-    pipeline = build_pipeline(plan, config, n_threads)
-    preprocess, model = pipeline.named_steps["preprocess"], pipeline.named_steps["model"]
-    Xt = preprocess.fit_transform(X, y)
-    if plan.task == "classification":  # a class absent from training cannot be scored
-        known = np.asarray(pd.Series(y_eval).isin(set(pd.Series(y).unique())))
-        if not known.all():
-            X_eval, y_eval = X_eval[known], y_eval[known]
-            w_eval = None if w_eval is None else w_eval[known]
-    Xe = preprocess.transform(X_eval)
-    patience = int(config["params"]["early_stopping_rounds"])
-    stopper = (
-        _StopKeepingTrees(patience)
-        if keep_trees
-        else lgb.early_stopping(patience, first_metric_only=True, verbose=False)
-    )
-    # ``eval_set`` (deprecated in LightGBM 4.7) because ``eval_y`` skips the classifier's
-    # label encoding there; the fitted model is the same.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*eval_set.*deprecated")
-        model.fit(
-            Xt,
-            y,
-            sample_weight=w,
-            eval_set=[(Xe, y_eval)],
-            eval_sample_weight=None if w_eval is None else [w_eval],
-            callbacks=[stopper],
-        )
-    results = model.evals_result_["valid_0"]
-    curve = list(results[next(iter(results))])
-    return pipeline, curve
 
 
 def _predict(plan: Any, pipeline: Pipeline, X: pd.DataFrame, num_iteration: int | None = None):
@@ -300,9 +234,10 @@ def _fit_and_score(
         }
     else:
         train, val = df_prepared[split == "train"], df_prepared[split == "val"]
+        train = training_rows(plan, train, config["params"].get(TRAIN_ROWS))
         (X_tr, y_tr, w_tr), (X_va, y_va, w_va) = parts = xy(plan, train), xy(plan, val)
         if _uses_early_stopping(config) and len(val):
-            pipeline, _curve = timed("fit", _fit_early_stopping, plan, config, *parts, n_threads)
+            pipeline, _curve = timed("fit", fit_early_stopping, plan, config, *parts, n_threads)
             config = _final_config(config, max(1, pipeline.named_steps["model"].best_iteration_))
         else:
             if _uses_early_stopping(config):
@@ -320,8 +255,8 @@ def _fit_and_score(
         }
         if len(val):
             results["val"] = _scored(plan, y_va, val_pred, w_va, threshold)
-    pipeline = thresholds.with_threshold(pipeline, plan, threshold)
-    if isinstance(pipeline, thresholds.ThresholdPipeline):
+        pipeline = thresholds.with_threshold(pipeline, plan, threshold)
+    if getattr(pipeline, "decision_threshold_", None) is not None:
         config["params"][DECISION_THRESHOLD] = threshold
     test_pred = None
     if len(test):
@@ -369,6 +304,7 @@ def refit(
         raise ValueError(f"trained_on: expected one of {list(REFIT_PARTS)}, got {trained_on!r}")
     threshold = thresholds.config_threshold(config)
     config = _without_threshold(config)
+    config["params"].pop(TRAIN_ROWS, None)  # a low-fidelity winner learns from every row now
     if _uses_early_stopping(config):
         config = _final_config(config, config["params"]["n_estimators"])
     split = df_prepared[SPLIT_COL]
@@ -409,12 +345,14 @@ def _cross_validate(
     n_threads: int,
     report: ReportFn | None,
     timed: Callable[..., Any],
-) -> tuple[Pipeline, dict[str, float], dict[str, Any], list[dict[str, float]], tuple, float | None]:
-    """Per-fold fits and scores, then the refit on train+val with the final config.
+) -> tuple[
+    FoldAverage, dict[str, float], dict[str, Any], list[dict[str, float]], tuple, float | None
+]:
+    """Per-fold fits and scores; the trial's model is the mean of the fold models.
 
-    Returns the refit pipeline, mean fold scores, final config, per-fold scores, the
+    Returns that :class:`FoldAverage`, mean fold scores, final config, per-fold scores, the
     out-of-fold ``(targets, predictions)`` and the decision threshold tuned on them (or None):
-    the fold scores are measured at it.
+    the fold scores are measured at it, and the fold average predicts at it.
     """
     key = plan.primary_metric_key
     pool = df[df[SPLIT_COL] != "test"]
@@ -431,13 +369,13 @@ def _cross_validate(
         own_rounds = None
         if early:
             pipeline, curve = timed(
-                "fit", _fit_early_stopping, plan, config, *parts, n_threads, keep_trees=True
+                "fit", fit_early_stopping, plan, config, *parts, n_threads, keep_trees=True
             )
             curves.append(curve)
-            fitted.append((pipeline, X_va, y_va, w_va))
             own_rounds = int(np.argmin(curve)) + 1
         else:
             pipeline = timed("fit", _fit_plain, plan, config, X_tr, y_tr, w_tr, n_threads)
+        fitted.append((pipeline, X_va, y_va, w_va))
         scores, pred = timed("predict", _scores, plan, pipeline, X_va, y_va, w_va, own_rounds)
         fold_scores.append(scores)
         fold_preds.append((y_va, pred, w_va))
@@ -455,10 +393,9 @@ def _cross_validate(
         mean_curve = np.mean([c[:length] for c in curves], axis=0)
         rounds = int(np.argmin(mean_curve)) + 1
         config = _final_config(config, rounds)
-        rescored = [
-            timed("predict", _scores, plan, p, X, y, w, num_iteration=rounds)
-            for p, X, y, w in fitted
-        ]
+        for p, *_ in fitted:
+            keep_rounds(p, rounds)
+        rescored = [timed("predict", _scores, plan, p, X, y, w) for p, X, y, w in fitted]
         fold_scores = [scores for scores, _ in rescored]
         fold_preds = [
             (y, pred, w) for (_, _, y, w), (_, pred) in zip(fitted, rescored, strict=True)
@@ -468,9 +405,8 @@ def _cross_validate(
     if threshold is not None:  # one threshold from all out-of-fold predictions, for every fold
         fold_scores = [_scored(plan, y, pred, w, threshold) for y, pred, w in fold_preds]
     mean_scores = {name: _mean([s[name] for s in fold_scores]) for name in fold_scores[0]}
-    X_pool, y_pool, w_pool = xy(plan, pool)
-    final = timed("fit", _fit_plain, plan, config, X_pool, y_pool, w_pool, n_threads)
-    return final, mean_scores, config, fold_scores, (oof_y, oof_pred), threshold
+    model = FoldAverage([p for p, *_ in fitted], plan, threshold)
+    return model, mean_scores, config, fold_scores, (oof_y, oof_pred), model.decision_threshold_
 
 
 def _pooled(fold_preds: list[tuple[pd.Series, np.ndarray, Any]]) -> tuple:

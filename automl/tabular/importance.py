@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import TransformedTargetRegressor
 
+from automl.tabular.ensemble import member_table
 from automl.tabular.families import get_family
 from automl.tabular.preprocessing import feature_sources
 
@@ -168,11 +169,21 @@ def shap_importance(
 ) -> pd.DataFrame:
     """Mean |SHAP| per original input column on (a sample of) ``X``, largest first.
 
-    Columns are ``feature`` and ``importance``. With ``fit_seconds`` the explanation of
+    Columns are ``feature`` and ``importance``. A cross-validated trial's fold average is
+    explained through its fold models, each on its share of the rows, their tables averaged. With ``fit_seconds`` the explanation of
     scikit-learn forests is cut to stay under 10 % of that time (7 % for SHAP itself) (fewer rows, then fewer trees).
     """
     if len(X) > max_rows:
         X = X.sample(max_rows, random_state=int(plan.seed))
+    members = getattr(pipeline, "members", None)
+    if members is not None:  # a fold average: each fold model explains its share of the rows
+        k = len(members)
+        share = None if fit_seconds is None else fit_seconds / k
+        tables = [
+            shap_importance(plan, m, X.iloc[i::k], family, share, max_rows)
+            for i, m in enumerate(members)
+        ]
+        return member_table(tables, pipeline.weights)
     by_column = shap_values_by_column(plan, pipeline, X, family, fit_seconds)
     importance = by_column.abs().mean(axis=0)
     table = pd.DataFrame({"feature": importance.index, "importance": importance.to_numpy()})

@@ -133,6 +133,33 @@ def _allocate(sizes: np.ndarray, total: int) -> np.ndarray:
     return quotas
 
 
+def _sample_rows(
+    plan: Any, df: pd.DataFrame, rows: np.ndarray, n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``n`` of the positions ``rows`` of ``df``, stratified by class for classification."""
+    if plan.task != "classification":
+        return rng.choice(rows, size=n, replace=False)
+    y = df[plan.target_col].astype("object").map(str).to_numpy()[rows]
+    classes = sorted(set(y))
+    quotas = _allocate(np.array([(y == cls).sum() for cls in classes]), n)
+    return np.concatenate(
+        [
+            rng.choice(rows[y == cls], size=int(k), replace=False)
+            for cls, k in zip(classes, quotas, strict=True)
+        ]
+    )
+
+
+def training_rows(plan: Any, train: pd.DataFrame, n: int | None) -> pd.DataFrame:
+    """The ``n`` training rows a low-fidelity trial learns from (all when ``n`` is None or not
+    smaller): a seeded sample, stratified by class for classification, in their order."""
+    if n is None or n >= len(train):
+        return train
+    rng = np.random.default_rng(plan.seed + 3)
+    keep = np.sort(_sample_rows(plan, train, np.arange(len(train)), int(n), rng))
+    return train.iloc[keep]
+
+
 def sample_for_budget(
     df: pd.DataFrame, plan: Any, max_rows: int | None
 ) -> tuple[pd.DataFrame, list[dict]]:
@@ -148,20 +175,7 @@ def sample_for_budget(
     if n_train <= max_rows:
         return df, []
     rng = np.random.default_rng(plan.seed + 2)
-    rows = np.flatnonzero(is_train)
-    if plan.task == "classification":
-        y = df[plan.target_col].astype("object").map(str).to_numpy()[rows]
-        classes = sorted(set(y))
-        sizes = np.array([(y == cls).sum() for cls in classes])
-        quotas = _allocate(sizes, max_rows)
-        keep = np.concatenate(
-            [
-                rng.choice(rows[y == cls], size=int(k), replace=False)
-                for cls, k in zip(classes, quotas, strict=True)
-            ]
-        )
-    else:
-        keep = rng.choice(rows, size=max_rows, replace=False)
+    keep = _sample_rows(plan, df, np.flatnonzero(is_train), max_rows, rng)
     mask = ~is_train
     mask[keep] = True
     sampled = df.loc[mask].reset_index(drop=True)

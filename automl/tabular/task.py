@@ -27,7 +27,7 @@ from automl.core.run import run_search as run_core_search
 from automl.core.spec import SearchSpec
 from automl.core.summary import AutoMLSummary, TrialInfo
 from automl.core.task import RefitPlan, SearchEnvironment, SearchTask
-from automl.core.trials import score_line
+from automl.core.trials import score_line, trial_config
 from automl.features import hook as features_hook
 from automl.tabular import families, metrics, split
 from automl.tabular.fit import REFIT_PARTS
@@ -40,6 +40,10 @@ logger = logging.getLogger("automl")
 REFIT_OVERHEAD_S = 1.0
 ALL_ROWS, TRAIN_VAL = "all rows", "train+val"
 BASELINE_FAMILIES = ("logistic_regression", "linear_regression")
+# On large tables (holdout, at least LOW_FIDELITY_MIN_TRAIN training rows) every configuration
+# first learns from LOW_FIDELITY_ROWS of them (FLAML starts from 10k rows too); the best go on
+# to every row (automl.core.trials.TrialBook.promotes).
+LOW_FIDELITY_ROWS, LOW_FIDELITY_MIN_TRAIN = 10_000, 40_000
 CHEAP_FAMILIES = (*BASELINE_FAMILIES, "decision_tree")
 
 
@@ -124,32 +128,49 @@ class TabularTask(SearchTask):
         return families.to_optuna_params(config.as_dict(), self.plan)
 
     def size_ratio(self, config: TrialConfig, seen: TrialConfig) -> float:
-        return families.get_family(config.family).cost_ratio(config.params, seen.params)
+        ratio = families.get_family(config.family).cost_ratio(config.params, seen.params)
+        return ratio * self._train_rows(config) / self._train_rows(seen)
+
+    def _train_rows(self, config: TrialConfig) -> int:
+        """The rows a trial of ``config`` learns from (train, or train+val for CV)."""
+        full = self.part_rows["train"] + (self.part_rows["val"] if self.validation == "cv" else 0)
+        return max(1, min(full, int(config.params.get(tags.TRAIN_ROWS) or full)))
+
+    def rungs(self) -> int:
+        large = self.validation == "holdout" and self.part_rows["train"] >= LOW_FIDELITY_MIN_TRAIN
+        return 2 if large else 1
+
+    def at_rung(self, config: TrialConfig, rung: int) -> TrialConfig:
+        params = {k: v for k, v in config.params.items() if k != tags.TRAIN_ROWS}
+        if rung < self.rungs() - 1:
+            params[tags.TRAIN_ROWS] = LOW_FIDELITY_ROWS
+        return TrialConfig(config.family, params)
 
     # -- the winner -------------------------------------------------------------------------
-    def _rows_ratio(self, trained_on: str) -> float:
+    def _rows_ratio(self, best: TrialInfo, trained_on: str) -> float:
         """Rows the refit learns from over the rows a trial's model learnt from."""
         count = self.part_rows
-        trial_rows = count["train"] + (count["val"] if self.validation != "holdout" else 0)
+        trial_rows = self._train_rows(trial_config(best.params))
         refit_rows = sum(count[p] for p in REFIT_PARTS[trained_on])
         return refit_rows / max(1, trial_rows)
 
     def refit(self, best: TrialInfo, parent_run_id: str) -> RefitPlan | None:
         """The chosen model is refit on every row (``retrain_full``, the default): trials learnt
         from train (holdout) or train+val (CV) only. Without it, holdout winners are refit on
-        train+val and cross-validated ones, refit on train+val already, are kept."""
+        train+val and cross-validated ones keep their model, the mean of fold models that learnt
+        from train+val."""
         cv = self.validation != "holdout"
         if not self.retrain_full and cv:
             return None
         trained_on = ALL_ROWS if self.retrain_full else TRAIN_VAL
-        rows_ratio = self._rows_ratio(trained_on)
+        rows_ratio = self._rows_ratio(best, trained_on)
         config = TrialConfig(
             best.params["model_family"],
             {k: v for k, v in best.params.items() if k != "model_family"},
         )  # an ensemble's params are its members' configs and weights
         fit_s = best.metrics.get("fit_time_seconds", 0.0) * rows_ratio
-        if cv:  # a CV trial's fit time covers its folds and the refit on train+val
-            fit_s /= self.n_folds + 1
+        if cv:  # a CV trial's fit time covers its k fold models
+            fit_s /= self.n_folds
         expected = fit_s + best.metrics.get("predict_time_seconds", 0.0) + REFIT_OVERHEAD_S
         task = WorkerTask(
             kind=TaskKind.REFIT,
@@ -161,7 +182,7 @@ class TabularTask(SearchTask):
         return RefitPlan(task, expected, trained_on, without, REFIT_OVERHEAD_S)
 
     def registration(self, best: TrialInfo, how: str) -> tuple[dict[str, str], str]:
-        trained_on = how or TRAIN_VAL  # cross-validated trials are refit on train+val
+        trained_on = how or TRAIN_VAL  # a cross-validated trial's fold models learnt from it
         text = f"AutoML winner {best.model_description}, trained on {trained_on}"
         if trained_on == ALL_ROWS:
             text += " (test scores are from before that refit, the honest estimate)"

@@ -32,6 +32,7 @@ from automl.features import hook as features_hook
 from automl.notebooks.source_run import NotebookRun
 from automl.tabular import fit, importance, metrics, plots, preprocessing
 from automl.tabular.ensemble import ENSEMBLE_FAMILY, EnsembleModel, score_predictions
+from automl.tabular.family import TRIAL_PARAMS
 from automl.tabular.plan import DataPlan
 from automl.tabular.split import FOLD_COL, SPLIT_COL
 
@@ -147,10 +148,11 @@ def _charted(task: WorkerTask, value: float) -> bool:
 
 def _params_to_log(ctx: TrialContext, config: dict[str, Any]) -> dict[str, Any]:
     params: dict[str, Any] = {"model_family": config["family"]}
-    searched = {k: v for k, v in config["params"].items() if k != tags.DECISION_THRESHOLD}
+    searched = {k: v for k, v in config["params"].items() if k not in TRIAL_PARAMS}
     params.update({f"model.{k}": v for k, v in searched.items()})
-    if config["params"].get(tags.DECISION_THRESHOLD) is not None:  # tuned on validation
-        params[tags.DECISION_THRESHOLD] = config["params"][tags.DECISION_THRESHOLD]
+    for name in TRIAL_PARAMS:  # the threshold tuned on validation, the rows learnt from
+        if config["params"].get(name) is not None:
+            params[name] = config["params"][name]
     params["preprocessing.validation"] = ctx.plan.validation
     params["preprocessing.class_weight"] = ctx.plan.class_weight
     for kind, columns in ctx.plan.feature_columns.items():
