@@ -23,6 +23,7 @@ from automl.tabular.families import get_family
 from automl.tabular.preprocessing import feature_sources
 
 DEFAULT_ROWS = 200
+_MIN_SHARE_ROWS = 10  # rows each fold model explains before the rows are shared out
 COST_SHARE = 0.07  # of the fit time, leaving room for the transform and grouping
 
 
@@ -170,8 +171,10 @@ def shap_importance(
     """Mean |SHAP| per original input column on (a sample of) ``X``, largest first.
 
     Columns are ``feature`` and ``importance``. A cross-validated trial's fold average is
-    explained through its fold models, each on its share of the rows, their tables averaged. With ``fit_seconds`` the explanation of
-    scikit-learn forests is cut to stay under 10 % of that time (7 % for SHAP itself) (fewer rows, then fewer trees).
+    explained through its fold models, each on its share of the rows (all of them when there
+    are few), their tables averaged. With ``fit_seconds`` the explanation of scikit-learn
+    forests is cut to stay under 10 % of that time (7 % for SHAP itself): fewer rows, then
+    fewer trees.
     """
     if len(X) > max_rows:
         X = X.sample(max_rows, random_state=int(plan.seed))
@@ -179,8 +182,9 @@ def shap_importance(
     if members is not None:  # a fold average: each fold model explains its share of the rows
         k = len(members)
         share = None if fit_seconds is None else fit_seconds / k
+        split = len(X) >= _MIN_SHARE_ROWS * k  # on a handful of rows every member sees them all
         tables = [
-            shap_importance(plan, m, X.iloc[i::k], family, share, max_rows)
+            shap_importance(plan, m, X.iloc[i::k] if split else X, family, share, max_rows)
             for i, m in enumerate(members)
         ]
         return member_table(tables, pipeline.weights)
