@@ -350,6 +350,7 @@ def rerun(
 
 
 def _run(args: argparse.Namespace) -> int:
+    """Re-execute a trial's notebook with new parameters or data."""
     result = rerun(args.run_id, args.set, args.data)
     print(f"logged run {result.run_id} (re-run of {result.source_run_id}, params {result.params})")
     return 0
@@ -357,9 +358,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def register_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``rerun`` to the ``automl`` command."""
-    parser = add_command(
-        subparsers, "rerun", _run, help="re-execute a trial's notebook with new parameters or data"
-    )
+    parser = add_command(subparsers, "rerun", _run)
     parser.add_argument("run_id", help="the trial's run id")
     parser.add_argument(
         "--param",

@@ -12,21 +12,18 @@ from typing import TextIO
 
 from tqdm.auto import tqdm
 
+from automl.core.budget import Budget
+
 
 class SearchProgress:
-    """A bar over the time budget (seconds; a counter when there is no timeout)."""
+    """A bar over the search's time budget, from its start (a counter when there is no timeout)."""
 
     def __init__(
-        self,
-        budget_s: float | None,
-        metric: str,
-        enabled: bool = True,
-        stream: TextIO | None = None,
-        started: float | None = None,
+        self, budget: Budget, metric: str, enabled: bool = True, stream: TextIO | None = None
     ) -> None:
-        self.budget_s = budget_s
+        budget_s = budget.timeout_s
         self.metric = metric
-        self.started = time.monotonic() if started is None else started
+        self.started = budget.started
         self._bar = None
         if enabled:
             self._bar = tqdm(

@@ -365,12 +365,7 @@ class Search:
         Until some trial has finished, the deadline stretches into the promised slack so that
         even a tiny budget yields one model.
         """
-        progress = SearchProgress(
-            self.budget.timeout_s,
-            self.task.metric_key,
-            enabled=self.spec.verbose,
-            started=self.budget.started,
-        )
+        progress = SearchProgress(self.budget, self.task.metric_key, enabled=self.spec.verbose)
         try:
             self._loop(progress)
         except BaseException:

@@ -23,6 +23,11 @@ def _version() -> sa.Column:
     return sa.Column("version", sa.Integer, primary_key=True, autoincrement=False)
 
 
+def _per_version(table: str, *columns: sa.Column) -> sa.Table:
+    """A table with rows per version of a feature table: keyed by (name, version, ...)."""
+    return sa.Table(table, metadata, _name(), _version(), *columns)
+
+
 def _json(column: str) -> sa.Column:
     """A JSON document stored as text (lists of key names, {column: dtype} maps)."""
     return sa.Column(column, sa.Text, nullable=False)
@@ -55,11 +60,8 @@ tags = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 
-versions = sa.Table(
+versions = _per_version(
     "features_versions",
-    metadata,
-    _name(),
-    _version(),
     sa.Column("mode", sa.String(16), nullable=False),
     _millis("creation_time"),
     sa.Column("num_rows", sa.BigInteger, nullable=False),
@@ -68,11 +70,8 @@ versions = sa.Table(
 
 # The rows each version wrote, as Parquet chunks (a version is the base it overwrote or merged
 # onto plus these rows; versions are immutable, so old training sets rebuild exactly).
-chunks = sa.Table(
+chunks = _per_version(
     "features_chunks",
-    metadata,
-    _name(),
-    _version(),
     sa.Column("chunk", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
 )
@@ -93,11 +92,8 @@ online = sa.Table(
 )
 
 # Which runs trained on which table versions (lineage from a table to its models).
-usage = sa.Table(
+usage = _per_version(
     "features_usage",
-    metadata,
-    _name(),
-    _version(),
     sa.Column("run_id", sa.String(32), primary_key=True),
     _millis("creation_time"),
 )

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from automl.core.cli_arguments import add_budget_and_tracking_arguments, budget_and_tracking_kwargs
+from automl.core.cli_arguments import add_budget_and_tracking_arguments, call_kwargs
 from automl.forecast.metrics import METRICS
 
 
 def _run(args: argparse.Namespace) -> int:
     from automl.forecast import forecast
 
-    identity = args.identity
-    summary = forecast(
-        args.dataset,
-        target_col=args.target,
-        time_col=args.time,
-        horizon=args.horizon,
-        frequency=args.frequency,
-        identity_col=identity[0] if identity and len(identity) == 1 else identity,
-        primary_metric=args.metric,
-        exclude_frameworks=args.exclude_frameworks,
-        **budget_and_tracking_kwargs(args),
-    )
+    kwargs = call_kwargs(args, forecast)
+    identity = kwargs["identity_col"]
+    if identity and len(identity) == 1:
+        kwargs["identity_col"] = identity[0]
+    summary = forecast(args.dataset, **kwargs)
     print(summary)
     if args.output and summary.trials:
         import tracking
@@ -37,12 +30,16 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``forecast`` subcommand to the ``automl`` CLI."""
     parser = subparsers.add_parser("forecast", help="search forecasting models for a time series")
     parser.add_argument("dataset", help="CSV or Parquet file, one row per timestamp (and series)")
-    parser.add_argument("--target", required=True, help="the column to forecast")
-    parser.add_argument("--time", required=True, help="the timestamp column")
+    parser.add_argument("--target", dest="target_col", required=True, help="the column to forecast")
+    parser.add_argument("--time", dest="time_col", required=True, help="the timestamp column")
     parser.add_argument("--horizon", type=int, default=1, help="steps to forecast (default 1)")
     parser.add_argument("--frequency", help="e.g. D, W, MS, Q, Y, h, min, day, month (inferred)")
-    parser.add_argument("--identity", nargs="*", help="column(s) that identify each series")
-    parser.add_argument("--metric", default="smape", choices=METRICS, help="primary metric")
+    parser.add_argument(
+        "--identity", dest="identity_col", nargs="*", help="column(s) that identify each series"
+    )
+    parser.add_argument(
+        "--metric", dest="primary_metric", default="smape", choices=METRICS, help="primary metric"
+    )
     parser.add_argument("--exclude-frameworks", nargs="*", help="statsmodels, lightgbm or families")
     add_budget_and_tracking_arguments(parser)
     parser.add_argument("--output", help="write the winner's forecast to this CSV file")

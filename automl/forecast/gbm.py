@@ -38,10 +38,6 @@ class GlobalLGBM:
         self.n_threads = n_threads
 
     @property
-    def m(self) -> int:
-        return self.freq.season_length
-
-    @property
     def n_lags(self) -> int:
         """The lags in use: ``params["n_lags"]``, capped by the histories at ``fit``."""
         return int(getattr(self, "n_lags_", self.params["n_lags"]))
@@ -60,11 +56,15 @@ class GlobalLGBM:
 
     @property
     def windows(self) -> list[int]:
-        return sorted({w for w in (3, self.m, 2 * self.m) if 1 < w <= self.n_lags})
+        """Rolling-mean widths: 3, one season and two, those shorter than the lags."""
+        m = self.freq.season_length
+        return sorted({w for w in (3, m, 2 * m) if 1 < w <= self.n_lags})
 
     @property
     def norm_window(self) -> int:
-        return max(1, min(self.m if self.m > 1 else 4, self.n_lags))
+        """The recent values whose mean scales a row: one season (4 without seasons)."""
+        m = self.freq.season_length
+        return max(1, min(m if m > 1 else 4, self.n_lags))
 
     def _features(self, lagmat: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows of the last ``n_lags`` values (oldest first) -> (features, level)."""
@@ -75,7 +75,7 @@ class GlobalLGBM:
         for w in self.windows:
             cols.append(norm[:, -w:].mean(axis=1, keepdims=True))
         cols.append(norm[:, -self.norm_window :].std(axis=1, keepdims=True))
-        cols.append((positions % max(self.m, 1))[:, None].astype(float))
+        cols.append((positions % max(self.freq.season_length, 1))[:, None].astype(float))
         months = self.freq.from_ordinal(positions).month.to_numpy()
         cols.append(months[:, None].astype(float))
         return np.hstack(cols), level
@@ -126,7 +126,7 @@ class GlobalLGBM:
         long_idx = [i for i, y in enumerate(values) if len(y) >= L]
         for i, y in enumerate(values):
             if len(y) < L:
-                fc = baseline(np.asarray(y, float), h, self.m)
+                fc = baseline(np.asarray(y, float), h, self.freq.season_length)
                 fc.fallback = True
                 out[i] = fc
         if long_idx:

@@ -8,6 +8,7 @@ from automl.cli_support import add_command
 
 
 def _export(args: argparse.Namespace) -> int:
+    """Copy an experiment (runs, artifacts, models) to an MLflow server."""
     try:
         import mlflow  # noqa: F401
     except ImportError as exc:
@@ -20,12 +21,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def register_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``export-mlflow`` to the ``automl`` command."""
-    export = add_command(
-        subparsers,
-        "export-mlflow",
-        _export,
-        help="copy an experiment (runs, artifacts, models) to an MLflow server",
-    )
+    export = add_command(subparsers, "export-mlflow", _export)
     export.add_argument("experiment", help="experiment name in our tracking store")
     export.add_argument(
         "--to", required=True, metavar="MLFLOW_TRACKING_URI", help="e.g. http://127.0.0.1:5000"

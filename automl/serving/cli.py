@@ -39,15 +39,7 @@ _SETTINGS: tuple[tuple[str, str, str | None], ...] = (
 
 def register_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``serve`` to the ``automl`` command."""
-    parser = add_command(
-        subparsers,
-        "serve",
-        run,
-        help="serve a model over MLflow's scoring protocol (with A/B routes and alias following)",
-        description="Serve MODEL_URI (runs:/..., models:/name/3, models:/name@alias, a stage) "
-        "on /invocations, or split traffic between several with --route.",
-    )
-    add_arguments(parser)
+    add_arguments(add_command(subparsers, "serve", run))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -101,7 +93,12 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate, load and verify the models, then serve until interrupted."""
+    """Serve a model over MLflow's scoring protocol (with A/B routes and alias following).
+
+    Serve MODEL_URI (runs:/..., models:/name/3, models:/name@alias, a stage) on /invocations,
+    or split traffic between several with --route. The models are validated, loaded and
+    verified first; the server runs until interrupted.
+    """
     import uvicorn
 
     from automl.serving.app import create_app

@@ -7,14 +7,17 @@ import argparse
 import pandas as pd
 
 import tracking
-from automl.core.cli_arguments import add_budget_and_tracking_arguments, budget_and_tracking_kwargs
+from automl.core.cli_arguments import add_budget_and_tracking_arguments, call_kwargs
 
 
 def _search_arguments(parser: argparse.ArgumentParser, default_metric: str) -> None:
     parser.add_argument("dataset", help="CSV or Parquet file")
-    parser.add_argument("--target", required=True, help="the column to predict")
+    parser.add_argument("--target", dest="target_col", required=True, help="the column to predict")
     parser.add_argument(
-        "--metric", default=default_metric, help=f"primary metric ({default_metric})"
+        "--metric",
+        dest="primary_metric",
+        default=default_metric,
+        help=f"primary metric ({default_metric})",
     )
     parser.add_argument("--exclude-cols", nargs="*", help="columns to leave out")
     parser.add_argument("--exclude-frameworks", nargs="*", choices=["sklearn", "lightgbm"])
@@ -26,21 +29,8 @@ def _search_arguments(parser: argparse.ArgumentParser, default_metric: str) -> N
 def _run(args: argparse.Namespace) -> int:
     import automl
 
-    kwargs = dict(
-        target_col=args.target,
-        primary_metric=args.metric,
-        exclude_cols=args.exclude_cols,
-        exclude_frameworks=args.exclude_frameworks,
-        time_col=args.time_col,
-        split_col=args.split_col,
-        **budget_and_tracking_kwargs(args),
-    )
-    if args.command == "classify":
-        kwargs["pos_label"] = args.pos_label
-        summary = automl.classify(args.dataset, **kwargs)
-    else:
-        summary = automl.regress(args.dataset, **kwargs)
-    print(summary)
+    search = automl.classify if args.command == "classify" else automl.regress
+    print(search(args.dataset, **call_kwargs(args, search)))
     return 0
 
 

@@ -12,13 +12,7 @@ from automl.ui.security import is_loopback
 
 def register_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``ui`` to the ``automl`` command."""
-    parser = add_command(
-        subparsers,
-        "ui",
-        run,
-        help="browse experiments, runs and the registry in a web browser",
-        description="Serve the leaderboard, run, compare and registry pages of a tracking store.",
-    )
+    parser = add_command(subparsers, "ui", run)
     parser.add_argument(
         "--tracking-uri",
         dest="ui_tracking_uri",
@@ -52,6 +46,10 @@ def check_bind(host: str, token: str | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Browse experiments, runs and the registry in a web browser.
+
+    Serve the leaderboard, run, compare and registry pages of a tracking store.
+    """
     import uvicorn
 
     import tracking
