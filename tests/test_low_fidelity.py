@@ -85,8 +85,9 @@ def test_on_a_large_table_configurations_start_on_a_sample_and_the_best_go_on():
     promoted = [(t, source) for t, source in promoted if source]
     assert low and promoted
     by_run = {t.run_id: t for t in fitted}
-    # early stopping and the decision threshold are the fit's own choices on each level
-    fit_chosen = {"train_rows", "n_estimators", "decision_threshold"}
+    # early stopping (the rounds it keeps, and whether it stopped) and the decision threshold
+    # are the fit's own choices on each level
+    fit_chosen = {"train_rows", "n_estimators", "early_stopping_rounds", "decision_threshold"}
     for trial, source in promoted:
         assert "train_rows" not in trial.params  # every training row
         searched = lambda t: {k: v for k, v in t.params.items() if k not in fit_chosen}  # noqa: E731
