@@ -105,4 +105,6 @@ def test_on_a_large_table_configurations_start_on_a_sample_and_the_best_go_on():
         if trial.number > 0:  # each went through the sample first: its value there is step 0
             assert 0 in trial.intermediate_values
     version = summary.registered_model_version
-    assert version.tags["trained_on"] == "all rows"
+    # never the sample: every row when the refit fits the budget, else the winner's own full-train
+    # model (on a loaded machine the minute can run out before the refit)
+    assert version.tags["trained_on"] in ("all rows", "train")
