@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-# Charts (evaluation plots, the SHAP bar chart) cost more than many fits on small data: a trial
-# draws them only when it enters the leaderboard's top this-many as it finishes. Every trial
+# Charts (evaluation plots, the SHAP bar chart) cost more than many fits on small data: after the
+# search, only the leaderboard's top this-many get theirs (while the budget lasts). Every trial
 # keeps its metrics, model, SHAP table and notebook.
 CHARTED_TOP_K = 5
 
@@ -77,9 +77,6 @@ class WorkerTask:
     number: int = -1
     # When to stop after a CV fold (the search's median rule); None: never pruned.
     pruning: PruningRule | None = None
-    # Charts are drawn only when the trial beats this score (the leaderboard's k-th best).
-    chart_if_better_than: float | None = None
-    greater_is_better: bool = True
     # For a refit: what the logged model's metadata says (trained_on, best trial, ...).
     metadata: dict[str, Any] = field(default_factory=dict)
 

@@ -33,6 +33,7 @@ def run_search(task: SearchTask, spec: SearchSpec, budget: Budget,
         search.run()
         winner.add_ensemble(search)
         plan = winner.refit_winner(search)
+        winner.chart_leaders(search)
     except BaseException:
         search.executor.shutdown()
         search.study.close()

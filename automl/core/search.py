@@ -42,6 +42,9 @@ STOPPED_AT_BUDGET = "stopped at the time budget"
 # Building an ensemble run in this process (loading members, logging, its notebook) takes about
 # this long; its members' refit is kept back too while it stays under this share of the budget.
 ENSEMBLE_BUILD_S, ENSEMBLE_RESERVE_SHARE, ENSEMBLE_TOP = 1.5, 0.15, 3
+# One trial's charts, drawn after the search (the slowest so far once one is timed); the loop
+# keeps back time for the leaders' charts up to this share of the budget.
+CHART_SECONDS, CHART_RESERVE_SHARE = 0.5, 0.04
 
 
 def cores() -> int:
@@ -266,8 +269,6 @@ class Search:
             number=trial.number,
             config=trial.config,
             pruning=self.study.pruning_rule() if prunable and optuna_trial else None,
-            chart_if_better_than=self.book.chart_threshold(records.CHARTED_TOP_K),
-            greater_is_better=self.task.greater_is_better,
         )
 
     # -- recording outcomes -----------------------------------------------------------------
@@ -320,7 +321,8 @@ class Search:
 
     def _update_refit_estimate(self, info: TrialInfo) -> None:
         """Keep back the time to refit the winner (and, while it is affordable, to build an
-        ensemble of the best few and refit them), unless that time has passed already."""
+        ensemble of the best few and refit them) and to chart the leaders, unless that time has
+        passed already."""
         done = self.book.finished()
         top = done[:ENSEMBLE_TOP]
         if all(t is not info for t in top):
@@ -334,7 +336,16 @@ class Search:
                 blend <= ENSEMBLE_RESERVE_SHARE * self.budget.timeout_s
             )
             seconds = max(seconds, blend) if affordable else seconds
+        seconds += self._chart_reserve()
         self.refit_estimate = seconds if self.budget.time_left() > seconds else 0.0
+
+    def _chart_reserve(self) -> float:
+        """Seconds kept back for drawing the leaders' charts after the search."""
+        if not self.task.charts_after_search:
+            return 0.0
+        seconds = records.CHARTED_TOP_K * CHART_SECONDS
+        timeout = self.budget.timeout_s
+        return seconds if timeout is None else min(seconds, CHART_RESERVE_SHARE * timeout)
 
     def mark_killed(self, number: int, seconds: float) -> None:
         trial = self.book.in_flight.pop(number)

@@ -143,6 +143,15 @@ class SearchTask(ABC):
         seconds. ``predictions`` maps a trial's run id to its (validation, test) predictions."""
         return None
 
+    # Whether :meth:`chart` draws the leaderboard's best trials' charts after the search (their
+    # trials draw none); otherwise each trial draws its own.
+    charts_after_search: bool = False
+
+    def chart(self, context: Any, trial: TrialInfo, predictions: tuple[Any, Any]) -> None:
+        """Draw ``trial``'s charts from its kept (validation, test) predictions (only called
+        when :attr:`charts_after_search`)."""
+        raise NotImplementedError(f"{type(self).__name__} charts no trials after the search")
+
     def summary_fields(self) -> dict[str, Any]:
         """Task-specific fields of the :class:`~automl.core.summary.AutoMLSummary`."""
         return {}

@@ -160,8 +160,3 @@ class TrialBook:
             if trial.params["model_family"] in fitting:
                 return trial.params["model_family"]
         return min(fitting, key=lambda f: self.estimated_seconds(TrialConfig(f)))
-
-    def chart_threshold(self, top_k: int) -> float | None:
-        """The k-th best score: a trial draws its charts only when it beats it."""
-        done = self.finished()
-        return done[top_k - 1].evaluation_metric_score if len(done) >= top_k else None

@@ -1,4 +1,5 @@
-"""After the loop: the ensemble, the refit of the chosen model, registration and the parent run.
+"""After the loop: the ensemble, the refit of the chosen model, the leaders' charts, registration
+and the parent run.
 
 These steps run once per search, on the :class:`~automl.core.search.Search` the loop leaves:
 its finished trials, their predictions, idle workers and what is left of the budget.
@@ -11,14 +12,15 @@ import time
 from typing import Any
 
 import registry
-from automl.core import tags
+from automl.core import records, tags
 from automl.core.inputs import alert
 from automl.core.records import WorkerReply
-from automl.core.search import ENSEMBLE_BUILD_S, Search
+from automl.core.search import CHART_SECONDS, ENSEMBLE_BUILD_S, Search
 from automl.core.summary import AutoMLSummary
 from automl.core.task import RefitPlan
 
 logger = logging.getLogger("automl")
+CHARTS_OUT_OF_TIME = "not drawn: no time was left in the budget after the search"
 
 
 def add_ensemble(search: Search) -> None:
@@ -90,6 +92,31 @@ def _run_refit(search: Search, plan: RefitPlan) -> WorkerReply | None:
     if result is not None and not result.ok:
         logger.warning("refit of the winner failed: %s", result.error)
     return result.value if result is not None and result.ok else None
+
+
+def chart_leaders(search: Search) -> None:
+    """Draw the charts of the leaderboard's top trials from their kept predictions, best
+    first, while the budget lasts; a trial left without them says why in its tags."""
+    if not search.task.charts_after_search:
+        return
+    t = time.perf_counter()
+    client = search.client
+    kept = [i for i in search.book.finished() if i.run_id in search.predictions]
+    estimate = CHART_SECONDS
+    for info in kept[: records.CHARTED_TOP_K]:
+        if search.budget.time_left() < estimate:
+            client.set_tag(info.run_id, tags.CHARTS, CHARTS_OUT_OF_TIME)
+            continue
+        started = time.perf_counter()
+        try:
+            search.task.chart(search.context, info, search.predictions[info.run_id])
+        except Exception as exc:  # noqa: BLE001 - the trial stands without its charts
+            logger.warning("trial %s: charts not drawn: %s", info.number, exc, exc_info=True)
+            client.set_tag(info.run_id, tags.CHARTS, f"not drawn: {type(exc).__name__}: {exc}")
+            continue
+        client.delete_tag(info.run_id, tags.CHARTS)
+        estimate = max(estimate, time.perf_counter() - started)
+    search.timings["charts"] = time.perf_counter() - t
 
 
 def register_winner(search: Search, plan: RefitPlan | None) -> Any:

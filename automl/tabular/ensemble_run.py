@@ -20,7 +20,7 @@ from automl.core import tags
 from automl.core.ensemble_selection import select_ensemble
 from automl.core.records import TrialState
 from automl.core.summary import TrialInfo
-from automl.tabular import fit, metrics, plots, thresholds
+from automl.tabular import charts, fit, metrics, thresholds
 from automl.tabular.ensemble import (
     ENSEMBLE_FAMILY,
     MAX_CANDIDATES,
@@ -35,7 +35,7 @@ from automl.tabular.split import SPLIT_COL
 from automl.tabular.trial import TrialContext, log_trial_model, notebook_run, save_notebook
 
 logger = logging.getLogger("automl")
-SHAP_TABLE = "shap/feature_importance.csv"
+SHAP_TABLE = charts.SHAP_TABLE
 ENSEMBLE_TAG = tags.ENSEMBLE
 # Train metrics of an ensemble are measured on at most this many rows.
 TRAIN_SCORE_ROWS = 5_000
@@ -106,15 +106,8 @@ def log_ensemble(
         scores.update(metrics.prefixed(test_scores, "test"))
     scores["fit_time_seconds"] = sum(m.metrics.get("fit_time_seconds", 0.0) for m in members)
     info = _log_run(ctx, members, weights, threshold, scores, number, parent_run_id, started)
-    _log_plots(ctx, info.run_id, y_val, val_blend)
+    charts.log_validation_plots(ctx.client, plan, info.run_id, y_val, val_blend)
     return info
-
-
-def _log_plots(ctx: TrialContext, run_id: str, y_val: Any, val_blend: np.ndarray) -> None:
-    """The same validation plots a trial draws, from the blended predictions."""
-    for name, figure in plots.evaluation_plots(ctx.plan, y_val, val_blend).items():
-        ctx.client.log_figure(run_id, figure, f"plots/val_{name}.png", save_kwargs={"dpi": 80})
-        plots.close(figure)
 
 
 def build_seconds(members: list[TrialInfo]) -> float:
@@ -182,9 +175,7 @@ def _log_run(ctx: TrialContext, members: list[TrialInfo], weights: list[float],
     tables = [pd.read_csv(client.download_artifacts(m.run_id, SHAP_TABLE)) for m in members]
     table = member_table(tables, weights)
     client.log_text(run_id, table.to_csv(index=False), SHAP_TABLE)
-    figure = plots.importance_plot(table)
-    client.log_figure(run_id, figure, "shap/feature_importance.png", save_kwargs={"dpi": 80})
-    plots.close(figure)
+    charts.log_importance_chart(client, run_id, table)
     top = [str(f) for f in table["feature"].head(5)]
     notebook_path = _write_notebook(ctx, run_id, number, configs, weights, threshold, scores)
     run_tags = {tags.TRIAL_STATE: TrialState.COMPLETE.value}

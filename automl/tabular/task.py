@@ -195,6 +195,15 @@ class TabularTask(SearchTask):
 
         return log_ensemble(context, finished, predictions, number, parent_run_id, time_left)
 
+    charts_after_search = True
+
+    def chart(self, context: TrialContext, trial: TrialInfo,
+              predictions: tuple[Any, Any]) -> None:  # fmt: skip
+        from automl.tabular import charts
+
+        y_val = charts.validation_targets(self.plan, context.data)
+        charts.chart_trial(context.client, self.plan, trial.run_id, y_val, predictions[0])
+
     def summary_fields(self) -> dict[str, Any]:
         return {"semantic_type_conversions": dict(self.plan.semantic_type_conversions)}
 

@@ -1,4 +1,4 @@
-"""Run one trial and record it: fit, score, explain, plot, log the model, render its notebook.
+"""Run one trial and record it: fit, score, explain, log the model, render its notebook.
 
 The same function runs in worker processes and, for the baseline, in the calling process; it
 only needs a :class:`TrialContext` (what every trial of an experiment shares) and a task
@@ -30,7 +30,7 @@ from automl.core.records import (
 )
 from automl.features import hook as features_hook
 from automl.notebooks.source_run import NotebookRun
-from automl.tabular import fit, importance, metrics, plots, preprocessing
+from automl.tabular import charts, fit, importance, metrics, preprocessing
 from automl.tabular.ensemble import ENSEMBLE_FAMILY, EnsembleModel, score_predictions
 from automl.tabular.family import TRIAL_PARAMS
 from automl.tabular.plan import DataPlan
@@ -39,8 +39,11 @@ from automl.tabular.split import FOLD_COL, SPLIT_COL
 logger = logging.getLogger(__name__)
 
 TOP_FEATURES_AS_TAGS = 5
-# automl.tabular.plots lays its figures out itself: no tight bounding box (a second draw pass) needed.
-_SAVE = {"dpi": 80}
+# Until the search charts the leaderboard's best (automl.tabular.charts), a trial says why it has
+# no charts.
+CHARTS_PENDING = (
+    f"not drawn: only the top {CHARTED_TOP_K} of the leaderboard get charts, after the search"
+)
 
 
 @dataclass
@@ -117,33 +120,10 @@ def _features(ctx: TrialContext, part: str) -> tuple[pd.DataFrame, pd.Series]:
     return X, y
 
 
-def _log_plots(ctx: TrialContext, run_id: str, result: fit.FitResult) -> None:
-    """Validation plots from the predictions behind the ``val_`` metrics (out-of-fold for CV)."""
-    if result.val_predictions is None:
-        return
-    for name, figure in plots.evaluation_plots(
-        ctx.plan, result.val_y, result.val_predictions
-    ).items():
-        ctx.client.log_figure(run_id, figure, f"plots/val_{name}.png", save_kwargs=_SAVE)
-        plots.close(figure)
-
-
-def _log_importance(ctx: TrialContext, run_id: str, table: pd.DataFrame, chart: bool) -> list[str]:
-    """Log the SHAP table (and its bar chart); return the top features (logged as tags)."""
-    ctx.client.log_text(run_id, table.to_csv(index=False), "shap/feature_importance.csv")
-    if chart:
-        figure = plots.importance_plot(table)
-        ctx.client.log_figure(run_id, figure, "shap/feature_importance.png", save_kwargs=_SAVE)
-        plots.close(figure)
+def _log_importance(ctx: TrialContext, run_id: str, table: pd.DataFrame) -> list[str]:
+    """Log the SHAP table; return the top features (logged as tags)."""
+    ctx.client.log_text(run_id, table.to_csv(index=False), charts.SHAP_TABLE)
     return [str(f) for f in table["feature"].head(TOP_FEATURES_AS_TAGS)]
-
-
-def _charted(task: WorkerTask, value: float) -> bool:
-    """Whether this trial gets charts: it beats the leaderboard's k-th best (or there is none)."""
-    bar = task.chart_if_better_than
-    if bar is None:
-        return True
-    return value > bar if task.greater_is_better else value < bar
 
 
 def _params_to_log(ctx: TrialContext, config: dict[str, Any]) -> dict[str, Any]:
@@ -307,13 +287,12 @@ def run_trial(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
 
     t = time.perf_counter()
     client.log_metric(run_id, "shap_time_seconds", timings["shap"])
-    charted = _charted(task, metrics[metric_key])
-    top_features = _log_importance(ctx, run_id, table, chart=charted)
-    run_tags = {tags.TRIAL_STATE: TrialState.COMPLETE.value, tags.TRIAL_NUMBER: str(number)}
-    if charted:
-        _log_plots(ctx, run_id, result)
-    else:
-        run_tags[tags.CHARTS] = f"not drawn: outside the top {CHARTED_TOP_K} when it finished"
+    top_features = _log_importance(ctx, run_id, table)
+    run_tags = {
+        tags.TRIAL_STATE: TrialState.COMPLETE.value,
+        tags.TRIAL_NUMBER: str(number),
+        tags.CHARTS: CHARTS_PENDING,
+    }
     run_tags.update(
         {f"{tags.SHAP_TOP_FEATURE_PREFIX}{i + 1}": f for i, f in enumerate(top_features)}
     )
