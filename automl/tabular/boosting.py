@@ -9,17 +9,13 @@ fit with ``n_estimators`` = that count gives, which is what the trial's notebook
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
-from automl.tabular.preprocessing import build_pipeline
-
-# A part of the data as features, target and sample weights (or None).
+# A part of the data as features (raw or preprocessed), target and sample weights (or None).
 Part = tuple[pd.DataFrame, pd.Series, np.ndarray | None]
 
 
@@ -45,29 +41,24 @@ class StopKeepingTrees:
 
 def fit_early_stopping(
     plan: Any,
-    config: Mapping[str, Any],
+    model: Any,
+    patience: int,
     train: Part,
     evaluation: Part,
-    n_threads: int,
     keep_trees: bool = False,
-) -> tuple[Pipeline, list[float]]:
-    """Fit LightGBM on ``train`` watching ``evaluation`` (each an :func:`xy` triple); returns
-    the pipeline and the eval loss curve.
+) -> tuple[Any, list[float]]:
+    """Fit the LightGBM ``model`` on ``train`` watching ``evaluation`` (each preprocessed
+    features, target and weights); returns the model and the eval loss curve.
 
     Without ``keep_trees`` the model is cut to its best round (what a fresh fit with
     ``n_estimators`` = that round gives); with it every grown tree is kept.
     """
-    (X, y, w), (X_eval, y_eval, w_eval) = train, evaluation
-    pipeline = build_pipeline(plan, config, n_threads)
-    preprocess, model = pipeline.named_steps["preprocess"], pipeline.named_steps["model"]
-    Xt = preprocess.fit_transform(X, y)
+    (Xt, y, w), (Xe, y_eval, w_eval) = train, evaluation
     if plan.task == "classification":  # a class absent from training cannot be scored
         known = np.asarray(pd.Series(y_eval).isin(set(pd.Series(y).unique())))
         if not known.all():
-            X_eval, y_eval = X_eval[known], y_eval[known]
+            Xe, y_eval = Xe[known], y_eval[known]
             w_eval = None if w_eval is None else w_eval[known]
-    Xe = preprocess.transform(X_eval)
-    patience = int(config["params"]["early_stopping_rounds"])
     stopper = (
         StopKeepingTrees(patience)
         if keep_trees
@@ -87,12 +78,12 @@ def fit_early_stopping(
         )
     results = model.evals_result_["valid_0"]
     curve = list(results[next(iter(results))])
-    return pipeline, curve
+    return model, curve
 
 
-def keep_rounds(pipeline: Pipeline, rounds: int) -> Pipeline:
-    """Cut the fitted LightGBM model of ``pipeline`` to its first ``rounds`` trees, in place."""
-    booster = pipeline.named_steps["model"].booster_
+def keep_rounds(model: Any, rounds: int) -> Any:
+    """Cut the fitted LightGBM ``model`` to its first ``rounds`` trees, in place."""
+    booster = model.booster_
     booster.model_from_string(booster.model_to_string(num_iteration=int(rounds)))
     booster.best_iteration = int(rounds)  # what predict() uses when no round is given
-    return pipeline
+    return model

@@ -33,9 +33,9 @@ from automl.core.tags import DECISION_THRESHOLD, TRAIN_ROWS
 from automl.tabular import metrics as metrics_module
 from automl.tabular import thresholds
 from automl.tabular.boosting import Part, fit_early_stopping, keep_rounds
-from automl.tabular.ensemble import FoldAverage
+from automl.tabular.ensemble import FoldAverage, blend
 from automl.tabular.families import get_family
-from automl.tabular.preprocessing import build_pipeline
+from automl.tabular.prepared import Prepared, PreparedCache
 from automl.tabular.split import FOLD_COL, SPLIT_COL, training_rows
 
 ReportFn = Callable[[int, float], bool]
@@ -101,40 +101,51 @@ def validation_frame(plan: Any, df_prepared: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([pool[folds == fold] for fold in range(int(plan.n_folds))])
 
 
-def _fit_plain(plan: Any, config: Mapping[str, Any], X, y, w, n_threads: int) -> Pipeline:
-    pipeline = build_pipeline(plan, config, n_threads)
+def _build_model(plan: Any, config: Mapping[str, Any], n_threads: int) -> Any:
+    return get_family(config["family"], plan).build(plan, dict(config["params"]), n_threads)
+
+
+def _fit_model(plan: Any, config: Mapping[str, Any], Xt, y, w, n_threads: int) -> Any:
+    """The trial's model fit on preprocessed features ``Xt``."""
+    model = _build_model(plan, config, n_threads)
     if w is None:
-        pipeline.fit(X, y)
-    else:
-        pipeline.fit(X, y, model__sample_weight=w)
-    return pipeline
+        return model.fit(Xt, y)
+    return model.fit(Xt, y, sample_weight=w)
 
 
-def _predict(plan: Any, pipeline: Pipeline, X: pd.DataFrame, num_iteration: int | None = None):
-    """Probabilities in ``plan.classes`` order (classification) or predictions (regression)."""
-    if num_iteration is None:
-        if plan.task == "classification":
-            return metrics_module.aligned_proba(plan, pipeline, X)
-        return np.asarray(pipeline.predict(X), dtype="float64")
-    Xt = pipeline.named_steps["preprocess"].transform(X)
-    model = pipeline.named_steps["model"]
+def _pipeline(prepared: Prepared, model: Any) -> Pipeline:
+    """The fitted preprocessing and model as the one pipeline a trial returns."""
+    return Pipeline([("preprocess", prepared.preprocess), ("model", model)])
+
+
+def _predict(plan: Any, model: Any, Xt: np.ndarray, num_iteration: int | None = None):
+    """Probabilities in ``plan.classes`` order (classification) or predictions (regression),
+    from preprocessed features."""
+    kwargs = {} if num_iteration is None else {"num_iteration": num_iteration}
     if plan.task == "classification":
-        proba = model.predict_proba(Xt, num_iteration=num_iteration)
+        proba = model.predict_proba(Xt, **kwargs)
         return metrics_module.align_columns(plan, proba, model.classes_)
-    return np.asarray(model.predict(Xt, num_iteration=num_iteration), dtype="float64")
+    return np.asarray(model.predict(Xt, **kwargs), dtype="float64")
+
+
+def _fold_average_predict(plan: Any, folds: list[tuple[Prepared, Any]], part: str, X) -> np.ndarray:
+    """What the fold average predicts for ``X`` (the rows ``part`` names): the mean of its
+    fold models' predictions, each through its own fold's preprocessing."""
+    preds = [_predict(plan, model, prepared.transform(part, X)) for prepared, model in folds]
+    return blend(preds, [1.0 / len(folds)] * len(folds))
 
 
 def _scores(
     plan: Any,
-    pipeline: Pipeline,
-    X,
+    model: Any,
+    Xt,
     y,
     w,
     num_iteration: int | None = None,
     threshold: float | None = None,
 ) -> tuple[dict[str, float], np.ndarray]:
-    """Metrics of ``pipeline`` on ``(X, y)`` and the predictions they were computed from."""
-    pred = _predict(plan, pipeline, X, num_iteration)
+    """Metrics of ``model`` on preprocessed ``(Xt, y)`` and the predictions behind them."""
+    pred = _predict(plan, model, Xt, num_iteration)
     return _scored(plan, y, pred, w, threshold), pred
 
 
@@ -183,20 +194,23 @@ def fit_and_score(
     df_prepared: pd.DataFrame,
     n_threads: int = 1,
     report: ReportFn | None = None,
+    cache: PreparedCache | None = None,
 ) -> FitResult:
     """Fit the trial ``config`` on the plan's split of ``df_prepared`` and score it.
 
     ``report(step, value) -> should_prune`` is called after each CV fold with that fold's
     primary validation metric; when it returns True, :class:`TrialPruned` is raised.
+    ``cache`` (one per ``df_prepared``) keeps the fitted preprocessing for the next trials.
     Returns a :class:`FitResult` (unpacks to ``pipeline, metrics, config``).
     """
     _check_config(plan, config, df_prepared)
+    cache = PreparedCache() if cache is None else cache
     # The configuration comes from our own validated search spaces: scikit-learn's per-call
     # parameter checks (~5 ms each, dozens per trial in metrics alone) only add time.
     with warnings.catch_warnings(), sklearn.config_context(skip_parameter_validation=True):
         # Solvers that stop at max_iter still give a usable model; the trial's score says how good.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return _fit_and_score(plan, config, df_prepared, n_threads, report)
+        return _fit_and_score(plan, config, df_prepared, n_threads, report, cache)
 
 
 def _fit_and_score(
@@ -205,8 +219,10 @@ def _fit_and_score(
     df_prepared: pd.DataFrame,
     n_threads: int,
     report: ReportFn | None,
+    cache: PreparedCache,
 ) -> FitResult:
     config = _without_threshold(config)
+    encoding = get_family(config["family"], plan).encoding
     split = df_prepared[SPLIT_COL]
     test = df_prepared[split == "test"]
     timer = {"fit": 0.0, "predict": 0.0}
@@ -221,49 +237,54 @@ def _fit_and_score(
     fold_scores: list[dict[str, float]] = []
     val_y, val_pred = None, None
     if plan.validation == "cv":
-        pipeline, scores, config, fold_scores, (val_y, val_pred), threshold = _cross_validate(
-            plan, config, df_prepared, n_threads, report, timed
+        folds, scores, config, fold_scores, (val_y, val_pred), threshold = _cross_validate(
+            plan, config, df_prepared, n_threads, report, timed, cache, encoding
         )
-        pool = df_prepared[split != "test"]
-        X_pool, y_pool, w_pool = xy(plan, pool)
-        results = {
-            "train": timed(
-                "predict", _scores, plan, pipeline, X_pool, y_pool, w_pool, threshold=threshold
-            )[0],
-            "val": scores,
-        }
+        pipeline = FoldAverage([_pipeline(p, m) for p, m in folds], plan, threshold)
+        threshold = pipeline.decision_threshold_
+        X_pool, y_pool, w_pool = xy(plan, df_prepared[split != "test"])
+        pool_pred = timed("predict", _fold_average_predict, plan, folds, "pool", X_pool)
+        results = {"train": _scored(plan, y_pool, pool_pred, w_pool, threshold), "val": scores}
     else:
         train, val = df_prepared[split == "train"], df_prepared[split == "val"]
         train = training_rows(plan, train, config["params"].get(TRAIN_ROWS))
-        (X_tr, y_tr, w_tr), (X_va, y_va, w_va) = parts = xy(plan, train), xy(plan, val)
+        (X_tr, y_tr, w_tr), (X_va, y_va, w_va) = xy(plan, train), xy(plan, val)
+        prepared = timed("fit", cache.fitted, plan, encoding, ("train", len(train)), X_tr, y_tr)
+        fit_part = (prepared.fit_matrix, y_tr, w_tr)
+        Xt_va = timed("predict", prepared.transform, "val", X_va) if len(val) else None
         if _uses_early_stopping(config) and len(val):
-            pipeline, _curve = timed("fit", fit_early_stopping, plan, config, *parts, n_threads)
-            config = _final_config(config, max(1, pipeline.named_steps["model"].best_iteration_))
+            patience = int(config["params"]["early_stopping_rounds"])
+            model, _curve = timed("fit", fit_early_stopping, plan,
+                                  _build_model(plan, config, n_threads), patience, fit_part,
+                                  (Xt_va, y_va, w_va))  # fmt: skip
+            config = _final_config(config, max(1, model.best_iteration_))
         else:
             if _uses_early_stopping(config):
                 config = _final_config(config, config["params"]["n_estimators"])
-            pipeline = timed("fit", _fit_plain, plan, config, X_tr, y_tr, w_tr, n_threads)
+            model = timed("fit", _fit_model, plan, config, *fit_part, n_threads)
         threshold = None
         if len(val):  # the validation predictions choose the threshold every metric is taken at
-            val_pred = timed("predict", _predict, plan, pipeline, X_va)
+            val_pred = timed("predict", _predict, plan, model, Xt_va)
             val_y = y_va
             threshold = _tuned_threshold(plan, y_va, val_pred, w_va)
-        results = {
-            "train": timed(
-                "predict", _scores, plan, pipeline, X_tr, y_tr, w_tr, threshold=threshold
-            )[0]
-        }
+        # the training rows as the pipeline predicts them (a cross-fitted encoding's fit output
+        # differs from its transform)
+        Xt_tr = timed("predict", prepared.transform, "train", X_tr)
+        results = {"train": timed("predict", _scores, plan, model, Xt_tr, y_tr, w_tr,
+                                  threshold=threshold)[0]}  # fmt: skip
         if len(val):
             results["val"] = _scored(plan, y_va, val_pred, w_va, threshold)
-        pipeline = thresholds.with_threshold(pipeline, plan, threshold)
+        pipeline = thresholds.with_threshold(_pipeline(prepared, model), plan, threshold)
     if getattr(pipeline, "decision_threshold_", None) is not None:
         config["params"][DECISION_THRESHOLD] = threshold
     test_pred = None
     if len(test):
         X_te, y_te, w_te = xy(plan, test)
-        results["test"], test_pred = timed(
-            "predict", _scores, plan, pipeline, X_te, y_te, w_te, threshold=threshold
-        )
+        if plan.validation == "cv":
+            test_pred = timed("predict", _fold_average_predict, plan, folds, "test", X_te)
+        else:
+            test_pred = timed("predict", _predict, plan, model, prepared.transform("test", X_te))
+        results["test"] = _scored(plan, y_te, test_pred, w_te, threshold)
     metrics: dict[str, float] = {}
     for part in ("train", "val", "test"):
         if part in results:
@@ -290,6 +311,7 @@ def refit(
     df_prepared: pd.DataFrame,
     n_threads: int = 1,
     trained_on: str = "all rows",
+    cache: PreparedCache | None = None,
 ) -> FitResult:
     """Fit a finished trial's ``config`` again on more rows, for the registered model.
 
@@ -297,16 +319,19 @@ def refit(
     AutoGluon's ``refit_full`` do: the default) or ``"train+val"`` (the test part stays held out
     and scores the refit). ``config`` is the one the trial returned (LightGBM's round count
     fixed), so the refit is the same model on more rows. With all rows nothing is left to test
-    on: the trial's own test metrics stay the honest estimate.
+    on: the trial's own test metrics stay the honest estimate. ``cache`` shares the refit's
+    preprocessing between the members of an ensemble.
     """
     _check_config(plan, config, df_prepared)
     if trained_on not in REFIT_PARTS:
         raise ValueError(f"trained_on: expected one of {list(REFIT_PARTS)}, got {trained_on!r}")
+    cache = PreparedCache() if cache is None else cache
     threshold = thresholds.config_threshold(config)
     config = _without_threshold(config)
     config["params"].pop(TRAIN_ROWS, None)  # a low-fidelity winner learns from every row now
     if _uses_early_stopping(config):
         config = _final_config(config, config["params"]["n_estimators"])
+    encoding = get_family(config["family"], plan).encoding
     split = df_prepared[SPLIT_COL]
     in_pool = split.isin(REFIT_PARTS[trained_on])
     pool, test = df_prepared[in_pool], df_prepared[~in_pool]
@@ -314,19 +339,23 @@ def refit(
         warnings.simplefilter("ignore", ConvergenceWarning)
         X, y, w = xy(plan, pool)
         started = time.perf_counter()
-        pipeline = _fit_plain(plan, config, X, y, w, n_threads)
+        prepared = cache.fitted(plan, encoding, ("refit", trained_on), X, y)
+        model = _fit_model(plan, config, prepared.fit_matrix, y, w, n_threads)
         fit_seconds = time.perf_counter() - started
         # the trial's threshold, tuned on its validation predictions, is the refit's too
-        pipeline = thresholds.with_threshold(pipeline, plan, threshold)
+        pipeline = thresholds.with_threshold(_pipeline(prepared, model), plan, threshold)
         if isinstance(pipeline, thresholds.ThresholdPipeline):
             config["params"][DECISION_THRESHOLD] = threshold
         else:
             threshold = None
-        scored = _scores(plan, pipeline, X, y, w, threshold=threshold)[0]
-        metrics = metrics_module.prefixed(scored, "train")
+        Xt = prepared.transform("train", X)
+        metrics = metrics_module.prefixed(
+            _scores(plan, model, Xt, y, w, threshold=threshold)[0], "train"
+        )
         if len(test):
             X_te, y_te, w_te = xy(plan, test)
-            scored = _scores(plan, pipeline, X_te, y_te, w_te, threshold=threshold)[0]
+            Xt_te = prepared.transform("test", X_te)
+            scored = _scores(plan, model, Xt_te, y_te, w_te, threshold=threshold)[0]
             metrics.update(metrics_module.prefixed(scored, "test"))
     return FitResult(pipeline, metrics, config, fit_seconds)
 
@@ -345,14 +374,15 @@ def _cross_validate(
     n_threads: int,
     report: ReportFn | None,
     timed: Callable[..., Any],
-) -> tuple[
-    FoldAverage, dict[str, float], dict[str, Any], list[dict[str, float]], tuple, float | None
-]:
+    cache: PreparedCache,
+    encoding: str,
+) -> tuple[list[tuple[Prepared, Any]], dict[str, float], dict[str, Any], list[dict[str, float]],
+           tuple, float | None]:  # fmt: skip
     """Per-fold fits and scores; the trial's model is the mean of the fold models.
 
-    Returns that :class:`FoldAverage`, mean fold scores, final config, per-fold scores, the
-    out-of-fold ``(targets, predictions)`` and the decision threshold tuned on them (or None):
-    the fold scores are measured at it, and the fold average predicts at it.
+    Returns each fold's (preprocessing, model), mean fold scores, final config, per-fold
+    scores, the out-of-fold ``(targets, predictions)`` and the decision threshold tuned on them
+    (or None): the fold scores are measured at it, and the fold average predicts at it.
     """
     key = plan.primary_metric_key
     pool = df[df[SPLIT_COL] != "test"]
@@ -360,23 +390,29 @@ def _cross_validate(
     early = _uses_early_stopping(config)
     fold_scores: list[dict[str, float]] = []
     fold_preds: list[tuple[pd.Series, np.ndarray, Any]] = []
-    fitted: list[tuple[Pipeline, pd.DataFrame, pd.Series, Any]] = []
+    fitted: list[tuple[Prepared, Any, np.ndarray, pd.Series, Any]] = []
     curves: list[list[float]] = []
     reported: list[float] = []
     for fold in range(int(plan.n_folds)):
-        parts = xy(plan, pool[folds != fold]), xy(plan, pool[folds == fold])
-        (X_tr, y_tr, w_tr), (X_va, y_va, w_va) = parts
+        (X_tr, y_tr, w_tr), (X_va, y_va, w_va) = (
+            xy(plan, pool[folds != fold]),
+            xy(plan, pool[folds == fold]),
+        )
+        prepared = timed("fit", cache.fitted, plan, encoding, ("fold", fold), X_tr, y_tr)
+        Xt_va = timed("predict", prepared.transform, "val", X_va)
+        fit_part = (prepared.fit_matrix, y_tr, w_tr)
         own_rounds = None
         if early:
-            pipeline, curve = timed(
-                "fit", fit_early_stopping, plan, config, *parts, n_threads, keep_trees=True
-            )
+            patience = int(config["params"]["early_stopping_rounds"])
+            model, curve = timed("fit", fit_early_stopping, plan,
+                                 _build_model(plan, config, n_threads), patience, fit_part,
+                                 (Xt_va, y_va, w_va), keep_trees=True)  # fmt: skip
             curves.append(curve)
             own_rounds = int(np.argmin(curve)) + 1
         else:
-            pipeline = timed("fit", _fit_plain, plan, config, X_tr, y_tr, w_tr, n_threads)
-        fitted.append((pipeline, X_va, y_va, w_va))
-        scores, pred = timed("predict", _scores, plan, pipeline, X_va, y_va, w_va, own_rounds)
+            model = timed("fit", _fit_model, plan, config, *fit_part, n_threads)
+        fitted.append((prepared, model, Xt_va, y_va, w_va))
+        scores, pred = timed("predict", _scores, plan, model, Xt_va, y_va, w_va, own_rounds)
         fold_scores.append(scores)
         fold_preds.append((y_va, pred, w_va))
         if report is not None:
@@ -393,20 +429,18 @@ def _cross_validate(
         mean_curve = np.mean([c[:length] for c in curves], axis=0)
         rounds = int(np.argmin(mean_curve)) + 1
         config = _final_config(config, rounds)
-        for p, *_ in fitted:
-            keep_rounds(p, rounds)
-        rescored = [timed("predict", _scores, plan, p, X, y, w) for p, X, y, w in fitted]
+        for _, model, *_ in fitted:
+            keep_rounds(model, rounds)
+        rescored = [timed("predict", _scores, plan, m, Xt, y, w) for _, m, Xt, y, w in fitted]
         fold_scores = [scores for scores, _ in rescored]
-        fold_preds = [
-            (y, pred, w) for (_, _, y, w), (_, pred) in zip(fitted, rescored, strict=True)
-        ]
+        fold_preds = [(y, pred, w) for (*_, y, w), (_, pred) in zip(fitted, rescored, strict=True)]
     oof_y, oof_pred, oof_w = _pooled(fold_preds)
     threshold = _tuned_threshold(plan, oof_y, oof_pred, oof_w)
     if threshold is not None:  # one threshold from all out-of-fold predictions, for every fold
         fold_scores = [_scored(plan, y, pred, w, threshold) for y, pred, w in fold_preds]
     mean_scores = {name: _mean([s[name] for s in fold_scores]) for name in fold_scores[0]}
-    model = FoldAverage([p for p, *_ in fitted], plan, threshold)
-    return model, mean_scores, config, fold_scores, (oof_y, oof_pred), model.decision_threshold_
+    models = [(prepared, model) for prepared, model, *_ in fitted]
+    return models, mean_scores, config, fold_scores, (oof_y, oof_pred), threshold
 
 
 def _pooled(fold_preds: list[tuple[pd.Series, np.ndarray, Any]]) -> tuple:

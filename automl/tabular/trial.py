@@ -34,6 +34,7 @@ from automl.tabular import charts, fit, importance, metrics, preprocessing
 from automl.tabular.ensemble import ENSEMBLE_FAMILY, EnsembleModel, score_predictions
 from automl.tabular.family import TRIAL_PARAMS
 from automl.tabular.plan import DataPlan
+from automl.tabular.prepared import PreparedCache
 from automl.tabular.split import FOLD_COL, SPLIT_COL
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class TrialContext:
     notebook_dir: str
     n_threads: int = 1
     _client: tracking.TrackingClient | None = field(default=None, repr=False)
+    # The preprocessing every trial of this process fits again on the same rows, fitted once.
+    prepared: PreparedCache = field(default_factory=PreparedCache, repr=False)
 
     @classmethod
     def from_setup(cls, setup: dict[str, Any]) -> TrialContext:
@@ -170,7 +173,7 @@ def refit_winner(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
     config = task.config
     if config.family == ENSEMBLE_FAMILY:  # each member again, blended with the same weights
         members = [
-            fit.refit(ctx.plan, member, ctx.data, ctx.n_threads, trained_on)
+            fit.refit(ctx.plan, member, ctx.data, ctx.n_threads, trained_on, ctx.prepared)
             for member in config.params["members"]
         ]
         model: Any = EnsembleModel(
@@ -183,7 +186,9 @@ def refit_winner(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
         fit_seconds = sum(m.fit_seconds for m in members)
         result = fit.FitResult(model, scores, config.as_dict(), fit_seconds)
     else:
-        result = fit.refit(ctx.plan, config.as_dict(), ctx.data, ctx.n_threads, trained_on)
+        result = fit.refit(
+            ctx.plan, config.as_dict(), ctx.data, ctx.n_threads, trained_on, ctx.prepared
+        )
         model = result.pipeline
     timings = {"fitting": time.perf_counter() - started}
     t = time.perf_counter()
@@ -230,9 +235,7 @@ def run_trial(ctx: TrialContext, task: WorkerTask) -> WorkerReply:
     started = time.perf_counter()
     report = ctx.pruning_callback(task)
     try:
-        result = fit.fit_and_score(
-            ctx.plan, config, ctx.data, n_threads=ctx.n_threads, report=report
-        )
+        result = fit.fit_and_score(ctx.plan, config, ctx.data, ctx.n_threads, report, ctx.prepared)
     except fit.TrialPruned as pruned:
         timings["fitting"] = time.perf_counter() - started
         client.log_batch(run_id, metrics=pruned.metrics, params=_params_to_log(ctx, config))
