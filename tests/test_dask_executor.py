@@ -36,6 +36,11 @@ def test_local_cluster_runs_trials_on_both_workers_with_the_data(local_cluster, 
     executor.start()
     setup = make_setup(tmp_path)
     executor.send_setup(setup)
+    # the worker count is refreshed in the background: a worker the previous test restarted may
+    # join the listing a moment later
+    deadline = time.monotonic() + 30
+    while executor.idle_count() < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert executor.idle_count() == 2
     submitted = 0
     results: dict = {}
